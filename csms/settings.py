@@ -1,0 +1,237 @@
+"""Settings for the Central System: one module, configured from the environment.
+
+Two ways to run, one code base (SPEC §1):
+
+* **Embedded default** — nothing set: SQLite in ``var/``, the in-memory channel layer, and a
+  Celery broker on the local filesystem (``var/celery/``) so that ``make run`` can start a worker
+  and beat beside daphne with nothing else installed.
+* **Production** — ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL``: PostgreSQL with psycopg's
+  connection pool, channels-redis, the Celery broker on Redis. ``SECRET_KEY`` is then required and
+  cookies are marked secure.
+"""
+
+import secrets
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env")
+
+# Runtime state of the embedded default (SQLite file, generated key, filesystem broker).
+VAR_DIR = Path(env.str("CSMS_VAR_DIR", default=str(BASE_DIR / "var")))
+
+# --- Mode -------------------------------------------------------------------------------------
+# Production is whatever runs on an external database; the embedded default is the rest.
+EMBEDDED = "DATABASE_URL" not in env
+DEBUG = env.bool("DEBUG", default=False)
+
+# --- Security ---------------------------------------------------------------------------------
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not (EMBEDDED or DEBUG):
+        raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set (production).")
+    # Embedded runs keep one generated key on disk so sessions survive restarts.
+    _key_file = VAR_DIR / "secret_key"
+    if not _key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        _key_file.write_text(secrets.token_urlsafe(50))
+        _key_file.chmod(0o600)
+    SECRET_KEY = _key_file.read_text().strip()
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Behind a TLS-terminating proxy (deploy/nginx.conf) cookies must never travel in clear text.
+SECURE_COOKIES = env.bool("SECURE_COOKIES", default=not (EMBEDDED or DEBUG))
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+if env.bool("TRUST_X_FORWARDED_PROTO", default=not EMBEDDED):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Applications -----------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_celery_beat",
+    "csms",
+    "csms.tenancy",
+    "chargepoints",
+    "transactions",
+    "smartcharging",
+    "firmware",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "csms.urls"
+ASGI_APPLICATION = "csms.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # WAL lets the daphne process read while the Celery worker writes; IMMEDIATE transactions
+    # take the write lock up front instead of failing half-way with "database is locked".
+    _db["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # End-to-end tests run daphne in another process: the test database must be a file.
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+elif _db["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.postgresql_psycopg2"):
+    _db["ENGINE"] = "django.db.backends.postgresql"
+    # No persistent connections under ASGI (each ORM hop may run in another thread); the pool
+    # keeps them cheap instead (Django >= 5.1).
+    _db["CONN_MAX_AGE"] = 0
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX", default=10),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, channel layer ---------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+CHANNEL_PREFIX = env.str("CHANNEL_PREFIX", default="csms")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "prefix": CHANNEL_PREFIX,
+                "capacity": 1000,
+                "expiry": 60,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Celery -----------------------------------------------------------------------------------
+# JSON only; tasks take ids and stay short. Results are not kept: the database rows are the
+# outcome of every job. Beat reads its schedule from the database so staff can edit it.
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+else:
+    _broker_dir = VAR_DIR / "celery"
+    for _sub in ("queue", "processed"):
+        (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- REST API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["csms.tenancy.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["csms.tenancy.permissions.IsTenantClient"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "csms.api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CSMS API",
+    "DESCRIPTION": "Tenant API of the OCPP 1.6-J Central System. "
+    "Authenticate with `Authorization: Bearer <token>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+}
+# API tokens: how often ``last_used_at`` may be written for one token (a write per request
+# would make every API call a database write).
+API_TOKEN_LAST_USED_RESOLUTION_SECONDS = 60
+
+# --- Internationalisation, static files ---------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = env.str("STATIC_ROOT", default=str(VAR_DIR / "static"))
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+# --- Logging ----------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Refused handshakes, bad credentials: kept apart so operators can ship them elsewhere.
+        "csms.security": {"level": "INFO"},
+        "django.channels.server": {"level": "WARNING"},
+    },
+}
+
+# --- OCPP -------------------------------------------------------------------------------------
+# WebSocket pings keep idle connections honest; OCPP's own Heartbeat does the rest.
+OCPP_WEBSOCKET_PING_INTERVAL = env.int("OCPP_WEBSOCKET_PING_INTERVAL", default=90)
+OCPP_WEBSOCKET_PING_TIMEOUT = env.int("OCPP_WEBSOCKET_PING_TIMEOUT", default=30)

@@ -1,0 +1,48 @@
+"""Shared fixtures. Tests always have two tenants at hand (STYLE §2)."""
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from csms.celery import app as celery_app
+from csms.tenancy.models import Tenant
+from csms.tenancy.services import api_token_issue
+from tests.factories import TenantFactory
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager() -> None:
+    # Unit tests run tasks inline; tests/csms/test_celery.py drives a real worker and broker.
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture
+def tenant(db: None) -> Tenant:
+    return TenantFactory(slug="acme", name="Acme Charging")
+
+
+@pytest.fixture
+def other_tenant(db: None) -> Tenant:
+    return TenantFactory(slug="globex", name="Globex Fleet")
+
+
+@pytest.fixture
+def api_client_for() -> Callable[[Tenant], APIClient]:
+    def make(tenant: Tenant) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token_issue(tenant=tenant).raw}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api(tenant: Tenant, api_client_for: Callable[[Tenant], APIClient]) -> APIClient:
+    return api_client_for(tenant)
+
+
+@pytest.fixture
+def other_api(other_tenant: Tenant, api_client_for: Callable[[Tenant], APIClient]) -> APIClient:
+    return api_client_for(other_tenant)
