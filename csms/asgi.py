@@ -12,7 +12,11 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from csms.ocpp import daphne_denial, schemas  # noqa: E402
 from csms.routing import websocket_urlpatterns  # noqa: E402
+
+daphne_denial.install()
+schemas.warm_up()
 
 application = ProtocolTypeRouter(
     {

@@ -207,6 +207,11 @@ SPECTACULAR_SETTINGS = {
 # would make every API call a database write).
 API_TOKEN_LAST_USED_RESOLUTION_SECONDS = 60
 
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "chargepoints.passwords.ChargePointPasswordHasher",
+]
+
 # --- Internationalisation, static files ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -235,3 +240,16 @@ LOGGING = {
 # WebSocket pings keep idle connections honest; OCPP's own Heartbeat does the rest.
 OCPP_WEBSOCKET_PING_INTERVAL = env.int("OCPP_WEBSOCKET_PING_INTERVAL", default=90)
 OCPP_WEBSOCKET_PING_TIMEOUT = env.int("OCPP_WEBSOCKET_PING_TIMEOUT", default=30)
+OCPP_BACKEND = "chargepoints.connection.Backend"
+# Frames longer than this are answered with a FormationViolation and not parsed.
+OCPP_MAX_FRAME_SIZE = env.int("OCPP_MAX_FRAME_SIZE", default=65536)
+# Message log: every frame in and out, kept this many days (purged by a Celery beat task).
+OCPP_MESSAGE_LOG_RETENTION_DAYS = env.int("OCPP_MESSAGE_LOG_RETENTION_DAYS", default=30)
+# Presence: last_seen is written at most this often per charge point (not once per frame).
+OCPP_LAST_SEEN_RESOLUTION_SECONDS = env.int("OCPP_LAST_SEEN_RESOLUTION_SECONDS", default=60)
+# Charge point Basic-auth passwords: PBKDF2 iterations. Lower than Django's user default on
+# purpose: passwords are 16-40 random characters (security whitepaper) and a reconnect storm
+# must not spend seconds of CPU per handshake.
+OCPP_PASSWORD_ITERATIONS = env.int("OCPP_PASSWORD_ITERATIONS", default=20000)
+# BootNotification.conf interval for Pending/Rejected charge points: when to boot again.
+OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)

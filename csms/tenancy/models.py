@@ -27,6 +27,9 @@ class Tenant(models.Model):
         validators=[MinValueValidator(10)],
         help_text="Seconds; sent to charge points in BootNotification.conf.",
     )
+    # Compatibility switches for this tenant's charge points (csms.ocpp.compat.CompatSwitches);
+    # a charge point may override each one.
+    compat_defaults = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,0 +1,76 @@
+"""The one rule set for idTagInfo (SPEC §4), used by Authorize and StartTransaction alike."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from chargepoints.models import IdTag, IdTagStatus
+
+
+class AuthorizationStatus:
+    # OCPP 1.6 §7.2
+    ACCEPTED = "Accepted"
+    BLOCKED = "Blocked"
+    EXPIRED = "Expired"
+    INVALID = "Invalid"
+    CONCURRENT_TX = "ConcurrentTx"
+
+
+@dataclass(frozen=True, slots=True)
+class IdTagVerdict:
+    status: str
+    parent_id_tag: str = ""
+    expiry_date: datetime | None = None
+    max_active_transactions: int = 1
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == AuthorizationStatus.ACCEPTED
+
+    def as_id_tag_info(self) -> dict[str, Any]:
+        """``idTagInfo`` with snake_case keys (the protocol layer camelCases it)."""
+        info: dict[str, Any] = {"status": self.status}
+        if self.parent_id_tag:
+            info["parent_id_tag"] = self.parent_id_tag
+        if self.expiry_date is not None:
+            info["expiry_date"] = self.expiry_date.isoformat()
+        return info
+
+
+def id_tag_verdict(*, tenant_id: int, id_tag: str, now: datetime | None = None) -> IdTagVerdict:
+    """Accepted, Blocked, Expired or Invalid for ``id_tag`` in this tenant. One query."""
+    tag = (
+        IdTag.objects.filter(tenant_id=tenant_id, id_tag=id_tag)
+        .only("status", "expiry_date", "parent_id_tag", "max_active_transactions")
+        .first()
+    )
+    if tag is None:
+        return IdTagVerdict(AuthorizationStatus.INVALID)
+    now = now or timezone.now()
+    if tag.status == IdTagStatus.BLOCKED:
+        status = AuthorizationStatus.BLOCKED
+    elif tag.expiry_date is not None and tag.expiry_date <= now:
+        status = AuthorizationStatus.EXPIRED
+    else:
+        status = AuthorizationStatus.ACCEPTED
+    return IdTagVerdict(
+        status=status,
+        parent_id_tag=tag.parent_id_tag,
+        expiry_date=tag.expiry_date,
+        max_active_transactions=tag.max_active_transactions,
+    )
+
+
+def with_concurrency(verdict: IdTagVerdict, *, active_elsewhere: int) -> IdTagVerdict:
+    """ConcurrentTx, only ever for StartTransaction (OCPP 1.6 §7.2): the idTag already has
+    its allowed number of active transactions on other connectors."""
+    if verdict.accepted and active_elsewhere >= verdict.max_active_transactions:
+        return IdTagVerdict(
+            AuthorizationStatus.CONCURRENT_TX,
+            parent_id_tag=verdict.parent_id_tag,
+            expiry_date=verdict.expiry_date,
+            max_active_transactions=verdict.max_active_transactions,
+        )
+    return verdict

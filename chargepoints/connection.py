@@ -1,0 +1,275 @@
+"""The OCPP backend: connections, presence, durable handling of each CALL, the message log.
+
+Implements :class:`csms.ocpp.backend.OcppBackend` for the consumer. Every inbound CALL costs
+one thread hop and one transaction: the handler's writes, the message-log rows of the request
+and its answer, and (at most once a minute) ``last_seen`` commit together *before* the answer is
+sent, so an answered transaction message is always stored (OCPP 1.6 §4.7, PERFORMANCE.md).
+"""
+
+import json
+import logging
+import time
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from chargepoints.models import (
+    ChargePoint,
+    CompatAbsorption,
+    MessageDirection,
+    OcppMessage,
+    RegistrationStatus,
+)
+from chargepoints.passwords import parse_basic_auth, password_matches
+from csms.ocpp.backend import ConnectionRefusedError
+from csms.ocpp.compat import CompatSwitches
+from csms.ocpp.errors import ErrorCode, OcppError
+from csms.ocpp.frames import error_frame, result_frame
+from csms.ocpp.protocol import response_payload
+from csms.ocpp.router import CallContext, ChargePointSession, Route
+from csms.tenancy.models import Tenant, UnknownChargePointPolicy
+
+logger = logging.getLogger(__name__)
+security_log = logging.getLogger("csms.security")
+
+# The consumer awaits one hop per frame; the hops of different charge points may overlap in
+# the executor's threads instead of queueing on the single thread-sensitive one.
+db_hop = partial(database_sync_to_async, thread_sensitive=False)
+
+
+class Backend:
+    async def open_session(
+        self,
+        *,
+        tenant_slug: str,
+        identity: str,
+        authorization: bytes | None,
+        channel_name: str,
+        client: str,
+    ) -> ChargePointSession:
+        session, previous_channel = await db_hop(open_session)(
+            tenant_slug=tenant_slug,
+            identity=identity,
+            authorization=authorization,
+            channel_name=channel_name,
+            client=client,
+        )
+        if previous_channel and previous_channel != channel_name:
+            # The charger lost its old socket without a close: that connection must go.
+            await get_channel_layer().send(previous_channel, {"type": "ocpp.takeover"})
+        return session
+
+    async def close_session(self, session: ChargePointSession, *, channel_name: str) -> None:
+        await db_hop(close_session)(session=session, channel_name=channel_name)
+
+    async def handle_call(
+        self, route: Route, ctx: CallContext, payload: dict[str, Any], raw_frame: str
+    ) -> str:
+        return await db_hop(handle_call)(route, ctx, payload, raw_frame)
+
+    async def log_frames(
+        self, session: ChargePointSession, frames: list[tuple[str, str]], at: datetime
+    ) -> None:
+        await db_hop(log_frames)(session=session, frames=frames, at=at)
+
+    async def refresh_session(self, session: ChargePointSession) -> None:
+        await db_hop(refresh_session)(session=session)
+
+
+# --- Connections --------------------------------------------------------------------------------
+
+
+def open_session(
+    *,
+    tenant_slug: str,
+    identity: str,
+    authorization: bytes | None,
+    channel_name: str,
+    client: str,
+) -> tuple[ChargePointSession, str]:
+    """Authenticate a handshake and register presence; the channel it took over, if any."""
+    tenant = Tenant.objects.filter(slug=tenant_slug).first()
+    if tenant is None:
+        security_log.warning("refused %s/%s from %s: unknown tenant", tenant_slug, identity, client)
+        raise ConnectionRefusedError(404, "Unknown tenant")
+    charge_point = ChargePoint.objects.filter(tenant=tenant, identity=identity).first()
+    if charge_point is None:
+        if tenant.unknown_charge_point_policy != UnknownChargePointPolicy.PENDING:
+            security_log.warning(
+                "refused %s/%s from %s: unknown charge point", tenant_slug, identity, client
+            )
+            raise ConnectionRefusedError(404, "Unknown charge point")
+        charge_point = _register_pending(tenant=tenant, identity=identity)
+        logger.info("auto-registered %s/%s as Pending", tenant_slug, identity)
+    if charge_point.password_hash:
+        credentials = parse_basic_auth(authorization)
+        if credentials is None or not (
+            credentials[0] == identity and password_matches(credentials[1], charge_point.password_hash)
+        ):
+            security_log.warning(
+                "refused %s/%s from %s: %s Basic-auth credentials",
+                tenant_slug,
+                identity,
+                client,
+                "missing" if credentials is None else "wrong",
+            )
+            raise ConnectionRefusedError(401, "Invalid credentials")
+
+    now = timezone.now()
+    previous_channel = charge_point.channel_name if charge_point.connected else ""
+    ChargePoint.objects.filter(pk=charge_point.pk).update(
+        connected=True, connected_at=now, last_seen=now, channel_name=channel_name
+    )
+    session = ChargePointSession(
+        tenant_id=tenant.pk,
+        tenant_slug=tenant.slug,
+        charge_point_id=charge_point.pk,
+        identity=identity,
+        registration_status=charge_point.registration_status,
+        heartbeat_interval=charge_point.heartbeat_interval or tenant.heartbeat_interval,
+        switches=CompatSwitches.merged(tenant.compat_defaults, charge_point.compat_overrides),
+        last_seen_written=time.monotonic(),
+    )
+    return session, previous_channel
+
+
+def _register_pending(*, tenant: Tenant, identity: str) -> ChargePoint:
+    try:
+        with transaction.atomic():
+            return ChargePoint.objects.create(
+                tenant=tenant, identity=identity, registration_status=RegistrationStatus.PENDING
+            )
+    except IntegrityError:  # two handshakes of the same new identity at once
+        return ChargePoint.objects.get(tenant=tenant, identity=identity)
+
+
+def close_session(*, session: ChargePointSession, channel_name: str) -> None:
+    # Only the connection that holds presence may clear it: after a takeover the old
+    # connection's close must not mark the charge point offline.
+    ChargePoint.objects.filter(pk=session.charge_point_id, channel_name=channel_name).update(
+        connected=False, channel_name="", last_seen=timezone.now()
+    )
+
+
+def refresh_session(*, session: ChargePointSession) -> None:
+    row = (
+        ChargePoint.objects.filter(pk=session.charge_point_id)
+        .values("registration_status", "heartbeat_interval", "tenant__heartbeat_interval")
+        .first()
+    )
+    if row is not None:
+        session.registration_status = row["registration_status"]
+        session.heartbeat_interval = row["heartbeat_interval"] or row["tenant__heartbeat_interval"]
+
+
+# --- Calls --------------------------------------------------------------------------------------
+
+
+def handle_call(route: Route, ctx: CallContext, payload: dict[str, Any], raw_frame: str) -> str:
+    """Run ``route``'s handler durably and return the answer frame."""
+    try:
+        with transaction.atomic():
+            result = route.handler(ctx, payload)
+            answer = result_frame(ctx.message_id, response_payload(ctx.action, result))
+            _record_call(ctx, raw_frame, answer, answered_ok=True)
+        return answer
+    except OcppError as exc:
+        answer = error_frame(ctx.message_id, exc.code, exc.description, exc.details)
+    except Exception:
+        # Nothing the handler wrote survives (the transaction rolled back), and nothing of the
+        # crash leaks to the charge point.
+        logger.exception("%s: %s handler failed", ctx.session.identity, ctx.action)
+        answer = error_frame(
+            ctx.message_id, ErrorCode.INTERNAL_ERROR, "An internal error occurred", {}
+        )
+    with transaction.atomic():
+        _record_call(ctx, raw_frame, answer, answered_ok=False)
+    return answer
+
+
+def _record_call(ctx: CallContext, raw_frame: str, answer: str, *, answered_ok: bool) -> None:
+    now = timezone.now()
+    cp_id = ctx.charge_point_id
+    OcppMessage.objects.bulk_create(
+        [
+            OcppMessage(
+                charge_point_id=cp_id,
+                direction=MessageDirection.IN,
+                message_type=2,
+                message_id=ctx.message_id,
+                action=ctx.action,
+                frame=raw_frame,
+                created_at=ctx.received_at,
+            ),
+            OcppMessage(
+                charge_point_id=cp_id,
+                direction=MessageDirection.OUT,
+                message_type=3 if answered_ok else 4,
+                message_id=ctx.message_id,
+                action=ctx.action,
+                frame=answer,
+                created_at=now,
+            ),
+        ]
+    )
+    if ctx.quirks:
+        count_quirks(charge_point_id=cp_id, quirks=ctx.quirks)
+    session = ctx.session
+    monotonic = time.monotonic()
+    if monotonic - session.last_seen_written >= settings.OCPP_LAST_SEEN_RESOLUTION_SECONDS:
+        ChargePoint.objects.filter(pk=cp_id).update(last_seen=now)
+        session.last_seen_written = monotonic
+
+
+def count_quirks(*, charge_point_id: int, quirks: list[str]) -> None:
+    for quirk in sorted(set(quirks)):
+        times = quirks.count(quirk)
+        updated = CompatAbsorption.objects.filter(
+            charge_point_id=charge_point_id, quirk=quirk
+        ).update(count=F("count") + times, last_seen=timezone.now())
+        if not updated:
+            try:
+                with transaction.atomic():
+                    CompatAbsorption.objects.create(
+                        charge_point_id=charge_point_id, quirk=quirk, count=times
+                    )
+            except IntegrityError:
+                CompatAbsorption.objects.filter(
+                    charge_point_id=charge_point_id, quirk=quirk
+                ).update(count=F("count") + times)
+
+
+def log_frames(*, session: ChargePointSession, frames: list[tuple[str, str]], at: datetime) -> None:
+    """Message-log rows for frames answered without a handler (errors, responses)."""
+    OcppMessage.objects.bulk_create(
+        [
+            OcppMessage(
+                charge_point_id=session.charge_point_id,
+                direction=direction,
+                created_at=at if direction == MessageDirection.IN else timezone.now(),
+                frame=text,
+                **_frame_fields(text),
+            )
+            for direction, text in frames
+        ]
+    )
+
+
+def _frame_fields(text: str) -> dict[str, Any]:
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        return {"message_type": None, "message_id": "", "action": ""}
+    if not isinstance(message, list) or not message:
+        return {"message_type": None, "message_id": "", "action": ""}
+    message_type = message[0] if message[0] in (2, 3, 4) else None
+    message_id = message[1] if len(message) > 1 and isinstance(message[1], str) else ""
+    action = message[2] if message_type == 2 and isinstance(message[2], str) else ""
+    return {"message_type": message_type, "message_id": message_id[:64], "action": action[:64]}

@@ -1,0 +1,251 @@
+"""Charge points, their connectors, id-tags, and what they tell us over OCPP."""
+
+from django.db import models
+from django.db.models import Q
+
+from csms.tenancy.models import Tenant
+
+
+class RegistrationStatus(models.TextChoices):
+    # OCPP 1.6 §7.42 RegistrationStatus
+    ACCEPTED = "Accepted"
+    PENDING = "Pending"
+    REJECTED = "Rejected"
+
+
+class ChargePoint(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="charge_points")
+    identity = models.CharField(max_length=48)
+    name = models.CharField(max_length=200, blank=True)
+    # Security profile 1/2: HTTP Basic password, hashed (see chargepoints.passwords).
+    password_hash = models.CharField(max_length=200, blank=True)
+    registration_status = models.CharField(
+        max_length=16, choices=RegistrationStatus.choices, default=RegistrationStatus.ACCEPTED
+    )
+    heartbeat_interval = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds; empty = the tenant's default."
+    )
+    # Compatibility switches that override the tenant's defaults (csms.ocpp.compat).
+    compat_overrides = models.JSONField(default=dict, blank=True)
+
+    # From BootNotification.req
+    vendor = models.CharField(max_length=20, blank=True)
+    model = models.CharField(max_length=20, blank=True)
+    serial_number = models.CharField(max_length=25, blank=True)
+    charge_box_serial_number = models.CharField(max_length=25, blank=True)
+    firmware_version = models.CharField(max_length=50, blank=True)
+    iccid = models.CharField(max_length=20, blank=True)
+    imsi = models.CharField(max_length=20, blank=True)
+    meter_type = models.CharField(max_length=25, blank=True)
+    meter_serial_number = models.CharField(max_length=25, blank=True)
+    last_boot_at = models.DateTimeField(null=True, blank=True)
+
+    # Presence
+    connected = models.BooleanField(default=False)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+    channel_name = models.CharField(max_length=200, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["identity"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "identity"], name="uniq_cp_identity")
+        ]
+        indexes = [models.Index(fields=["tenant", "connected"])]
+
+    def __str__(self) -> str:
+        return self.identity
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
+
+
+class ChargePointStatus(models.TextChoices):
+    # OCPP 1.6 §7.7 ChargePointStatus
+    AVAILABLE = "Available"
+    PREPARING = "Preparing"
+    CHARGING = "Charging"
+    SUSPENDED_EVSE = "SuspendedEVSE"
+    SUSPENDED_EV = "SuspendedEV"
+    FINISHING = "Finishing"
+    RESERVED = "Reserved"
+    UNAVAILABLE = "Unavailable"
+    FAULTED = "Faulted"
+
+
+class Connector(models.Model):
+    """A connector as last reported; connector 0 stands for the charge point itself."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="connectors"
+    )
+    connector_id = models.PositiveIntegerField()
+    status = models.CharField(max_length=20, choices=ChargePointStatus.choices, blank=True)
+    error_code = models.CharField(max_length=30, blank=True)
+    info = models.CharField(max_length=50, blank=True)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    status_timestamp = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["charge_point", "connector_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charge_point", "connector_id"], name="uniq_connector_per_cp"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.charge_point_id}/{self.connector_id}"
+
+
+class ConnectorStatusChange(models.Model):
+    """Every StatusNotification, in order: the connectors' history."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="status_changes"
+    )
+    connector_id = models.PositiveIntegerField()
+    status = models.CharField(max_length=20)
+    error_code = models.CharField(max_length=30)
+    info = models.CharField(max_length=50, blank=True)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    timestamp = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["charge_point", "connector_id", "-received_at"])]
+
+
+class IdTagStatus(models.TextChoices):
+    ACCEPTED = "Accepted"
+    BLOCKED = "Blocked"
+
+
+class IdTag(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="id_tags")
+    id_tag = models.CharField(max_length=20)
+    status = models.CharField(
+        max_length=16, choices=IdTagStatus.choices, default=IdTagStatus.ACCEPTED
+    )
+    expiry_date = models.DateTimeField(null=True, blank=True)
+    parent_id_tag = models.CharField(max_length=20, blank=True)
+    in_local_list = models.BooleanField(default=False)
+    max_active_transactions = models.PositiveIntegerField(
+        default=1, help_text="More than this many concurrent transactions → ConcurrentTx."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id_tag"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "id_tag"], name="uniq_id_tag")]
+
+    def __str__(self) -> str:
+        return self.id_tag
+
+
+class MessageDirection(models.TextChoices):
+    IN = "in", "Charge point → Central System"
+    OUT = "out", "Central System → charge point"
+
+
+class OcppMessage(models.Model):
+    """The message log: every frame in and out, verbatim, kept for a retention period."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="messages"
+    )
+    direction = models.CharField(max_length=3, choices=MessageDirection.choices)
+    message_type = models.PositiveSmallIntegerField(null=True)  # 2 CALL, 3 RESULT, 4 ERROR
+    message_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64, blank=True)
+    frame = models.TextField()
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["charge_point", "-created_at"])]
+        verbose_name = "OCPP message"
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.action or self.message_type} {self.message_id}"
+
+
+class CompatAbsorption(models.Model):
+    """How often the compatibility layer absorbed a given quirk of a charge point."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="compat_absorptions"
+    )
+    quirk = models.CharField(max_length=64)
+    count = models.PositiveBigIntegerField(default=0)
+    first_seen = models.DateTimeField(auto_now_add=True)
+    last_seen = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["charge_point", "quirk"]
+        constraints = [
+            models.UniqueConstraint(fields=["charge_point", "quirk"], name="uniq_quirk_per_cp")
+        ]
+
+
+class SecurityEvent(models.Model):
+    """SecurityEventNotification (security extension) and our own refused handshakes."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="security_events")
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, null=True, blank=True, related_name="security_events"
+    )
+    identity = models.CharField(max_length=48)
+    type = models.CharField(max_length=50)
+    tech_info = models.CharField(max_length=255, blank=True)
+    timestamp = models.DateTimeField()
+    reported_by_charge_point = models.BooleanField(default=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        constraints = [
+            # SecurityEventNotification is a transaction-like message: retried with new ids.
+            models.UniqueConstraint(
+                fields=["charge_point", "type", "timestamp", "tech_info"],
+                condition=Q(reported_by_charge_point=True),
+                name="uniq_reported_security_event",
+            )
+        ]
+
+
+class DataTransferMessage(models.Model):
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="data_transfers"
+    )
+    vendor_id = models.CharField(max_length=255)
+    message_id = models.CharField(max_length=50, blank=True)
+    data = models.TextField(blank=True)
+    answer_status = models.CharField(max_length=20)
+    answer_data = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+
+class CertificateSigningRequest(models.Model):
+    """SignCertificate.req (security extension): kept for staff to sign out of band."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="certificate_requests"
+    )
+    csr = models.TextField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]

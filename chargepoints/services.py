@@ -1,0 +1,174 @@
+"""Writes on charge points, connectors and what charge points report."""
+
+import zlib
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chargepoints.models import (
+    CertificateSigningRequest,
+    ChargePoint,
+    Connector,
+    ConnectorStatusChange,
+    DataTransferMessage,
+    RegistrationStatus,
+    SecurityEvent,
+)
+from chargepoints.passwords import hash_password
+from csms.ocpp.router import CallContext
+from csms.tenancy.models import Tenant
+
+# BootNotification.req field -> ChargePoint field (snake_case, as handlers receive them).
+_BOOT_FIELDS = {
+    "charge_point_vendor": "vendor",
+    "charge_point_model": "model",
+    "charge_point_serial_number": "serial_number",
+    "charge_box_serial_number": "charge_box_serial_number",
+    "firmware_version": "firmware_version",
+    "iccid": "iccid",
+    "imsi": "imsi",
+    "meter_type": "meter_type",
+    "meter_serial_number": "meter_serial_number",
+}
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    """An OCPP timestamp, already schema-checked (and repaired by the compat layer)."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value)
+
+
+def jittered_interval(interval: int, identity: str) -> int:
+    """``interval`` plus a stable per-charger 0-10 %, so a fleet's heartbeats do not line up."""
+    return interval + zlib.crc32(identity.encode()) % (interval // 10 + 1)
+
+
+# --- OCPP ---------------------------------------------------------------------------------------
+
+
+def charge_point_boot(*, ctx: CallContext, boot: dict[str, Any]) -> tuple[str, int]:
+    """Store what the charge point says of itself; the registration status and interval."""
+    values = {field: boot.get(key) or "" for key, field in _BOOT_FIELDS.items()}
+    ChargePoint.objects.filter(pk=ctx.charge_point_id).update(
+        **values, last_boot_at=ctx.received_at
+    )
+    row = (
+        ChargePoint.objects.filter(pk=ctx.charge_point_id)
+        .values("registration_status", "heartbeat_interval", "tenant__heartbeat_interval")
+        .get()
+    )
+    session = ctx.session
+    session.registration_status = row["registration_status"]
+    session.heartbeat_interval = row["heartbeat_interval"] or row["tenant__heartbeat_interval"]
+    if session.registration_status == RegistrationStatus.ACCEPTED:
+        return session.registration_status, jittered_interval(
+            session.heartbeat_interval, session.identity
+        )
+    # Pending/Rejected: the interval is when to boot again (OCPP 1.6 §4.2).
+    return session.registration_status, settings.OCPP_BOOT_RETRY_INTERVAL
+
+
+def connector_status_record(*, charge_point_id: int, report: dict[str, Any]) -> None:
+    """Current status per connector (created on first sight) plus the full history."""
+    connector_id = report["connector_id"]
+    values = {
+        "status": report["status"],
+        "error_code": report["error_code"],
+        "info": report.get("info") or "",
+        "vendor_id": report.get("vendor_id") or "",
+        "vendor_error_code": report.get("vendor_error_code") or "",
+    }
+    timestamp = parse_timestamp(report.get("timestamp"))
+    updated = Connector.objects.filter(
+        charge_point_id=charge_point_id, connector_id=connector_id
+    ).update(**values, status_timestamp=timestamp, updated_at=timezone.now())
+    if not updated:
+        try:
+            with transaction.atomic():
+                Connector.objects.create(
+                    charge_point_id=charge_point_id,
+                    connector_id=connector_id,
+                    status_timestamp=timestamp,
+                    **values,
+                )
+        except IntegrityError:
+            Connector.objects.filter(
+                charge_point_id=charge_point_id, connector_id=connector_id
+            ).update(**values, status_timestamp=timestamp)
+    ConnectorStatusChange.objects.create(
+        charge_point_id=charge_point_id, connector_id=connector_id, timestamp=timestamp, **values
+    )
+
+
+def data_transfer_record(
+    *,
+    charge_point_id: int,
+    vendor_id: str,
+    message_id: str | None,
+    data: str | None,
+    answer_status: str,
+    answer_data: str | None,
+) -> None:
+    DataTransferMessage.objects.create(
+        charge_point_id=charge_point_id,
+        vendor_id=vendor_id,
+        message_id=message_id or "",
+        data=data or "",
+        answer_status=answer_status,
+        answer_data=answer_data or "",
+    )
+
+
+def security_event_record(*, ctx: CallContext, event: dict[str, Any]) -> None:
+    # Retried with new message ids like transaction messages: the same event is stored once.
+    SecurityEvent.objects.get_or_create(
+        charge_point_id=ctx.charge_point_id,
+        type=event["type"],
+        timestamp=parse_timestamp(event["timestamp"]),
+        tech_info=event.get("tech_info") or "",
+        reported_by_charge_point=True,
+        defaults={"tenant_id": ctx.tenant_id, "identity": ctx.session.identity},
+    )
+
+
+def certificate_request_record(*, charge_point_id: int, csr: str) -> None:
+    CertificateSigningRequest.objects.create(charge_point_id=charge_point_id, csr=csr)
+
+
+# --- Staff and API ------------------------------------------------------------------------------
+
+
+def charge_point_create(
+    *,
+    tenant: Tenant,
+    identity: str,
+    name: str = "",
+    password: str | None = None,
+    registration_status: str = RegistrationStatus.ACCEPTED,
+    **fields: Any,
+) -> ChargePoint:
+    """Created by staff or the API: Accepted unless said otherwise (SPEC §3.3)."""
+    return ChargePoint.objects.create(
+        tenant=tenant,
+        identity=identity,
+        name=name,
+        password_hash=hash_password(password) if password else "",
+        registration_status=registration_status,
+        **fields,
+    )
+
+
+def charge_point_update(*, charge_point: ChargePoint, **changes: Any) -> ChargePoint:
+    if "password" in changes:
+        password = changes.pop("password")
+        charge_point.password_hash = hash_password(password) if password else ""
+        changes["password_hash"] = charge_point.password_hash
+    for field, value in changes.items():
+        setattr(charge_point, field, value)
+    if changes:
+        charge_point.save(update_fields=[*changes, "updated_at"])
+    return charge_point

@@ -1,0 +1,127 @@
+"""OCPP-J framing: ``[2,id,action,payload]``, ``[3,id,payload]``, ``[4,id,code,desc,details]``."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from csms.ocpp.errors import ErrorCode, OcppError
+
+CALL, CALLRESULT, CALLERROR = 2, 3, 4
+UNKNOWN_MESSAGE_ID = "-1"  # OCPP-J §4.2.3: when no message id can be read
+MAX_MESSAGE_ID_LENGTH = 36
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    message_id: str
+    action: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    message_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CallError:
+    message_id: str
+    code: str
+    description: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+Frame = Call | CallResult | CallError
+
+
+def _readable_message_id(message: Any) -> str:
+    if isinstance(message, list) and len(message) > 1 and isinstance(message[1], str):
+        return message[1][:MAX_MESSAGE_ID_LENGTH]
+    return UNKNOWN_MESSAGE_ID
+
+
+def parse_frame(text: str) -> Frame:
+    """Parse one text frame or raise :class:`OcppError` naming the message id if readable."""
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise OcppError(
+            ErrorCode.FORMATION_VIOLATION,
+            "Frame is not valid JSON",
+            message_id=UNKNOWN_MESSAGE_ID,
+        ) from exc
+    if not isinstance(message, list) or len(message) < 3:
+        raise OcppError(
+            ErrorCode.FORMATION_VIOLATION,
+            "Frame must be a JSON array [MessageTypeId, UniqueId, ...]",
+            message_id=_readable_message_id(message),
+        )
+    message_type, message_id = message[0], message[1]
+    if not isinstance(message_id, str) or not message_id:
+        raise OcppError(
+            ErrorCode.FORMATION_VIOLATION,
+            "UniqueId must be a non-empty string",
+            message_id=UNKNOWN_MESSAGE_ID,
+        )
+    if len(message_id) > MAX_MESSAGE_ID_LENGTH:
+        raise OcppError(
+            ErrorCode.FORMATION_VIOLATION,
+            f"UniqueId longer than {MAX_MESSAGE_ID_LENGTH} characters",
+            message_id=message_id[:MAX_MESSAGE_ID_LENGTH],
+        )
+    if message_type == CALL:
+        if len(message) != 4 or not isinstance(message[2], str):
+            raise OcppError(
+                ErrorCode.FORMATION_VIOLATION,
+                "CALL must be [2, UniqueId, Action, Payload]",
+                message_id=message_id,
+            )
+        if not isinstance(message[3], dict):
+            raise OcppError(
+                ErrorCode.FORMATION_VIOLATION,
+                "CALL payload must be a JSON object",
+                message_id=message_id,
+            )
+        return Call(message_id, message[2], message[3])
+    if message_type == CALLRESULT:
+        if len(message) != 3 or not isinstance(message[2], dict):
+            raise OcppError(
+                ErrorCode.FORMATION_VIOLATION,
+                "CALLRESULT must be [3, UniqueId, Payload]",
+                message_id=message_id,
+            )
+        return CallResult(message_id, message[2])
+    if message_type == CALLERROR:
+        if len(message) < 4 or not isinstance(message[2], str):
+            raise OcppError(
+                ErrorCode.FORMATION_VIOLATION,
+                "CALLERROR must be [4, UniqueId, ErrorCode, Description, Details]",
+                message_id=message_id,
+            )
+        description = message[3] if isinstance(message[3], str) else str(message[3])
+        details = message[4] if len(message) > 4 and isinstance(message[4], dict) else {}
+        return CallError(message_id, message[2], description, details)
+    raise OcppError(
+        ErrorCode.PROTOCOL_ERROR,
+        f"Unknown MessageTypeId {message_type!r}",
+        message_id=message_id,
+    )
+
+
+def _dumps(message: list[Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+def call_frame(message_id: str, action: str, payload: dict[str, Any]) -> str:
+    return _dumps([CALL, message_id, action, payload])
+
+
+def result_frame(message_id: str, payload: dict[str, Any]) -> str:
+    return _dumps([CALLRESULT, message_id, payload])
+
+
+def error_frame(
+    message_id: str, code: str, description: str = "", details: dict[str, Any] | None = None
+) -> str:
+    return _dumps([CALLERROR, message_id, code, description, details or {}])

@@ -1,0 +1,38 @@
+"""OCPP status notifications answered by the firmware app."""
+
+from typing import Any
+
+from csms.ocpp.router import CallContext, ocpp_action
+from firmware.models import StatusReport, StatusReportKind
+
+
+def _report(ctx: CallContext, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    StatusReport.objects.create(
+        charge_point_id=ctx.charge_point_id,
+        kind=kind,
+        status=payload["status"],
+        request_id=payload.get("request_id"),
+    )
+    return {}
+
+
+@ocpp_action("FirmwareStatusNotification")
+def firmware_status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    return _report(ctx, StatusReportKind.FIRMWARE, payload)
+
+
+@ocpp_action("DiagnosticsStatusNotification")
+def diagnostics_status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    return _report(ctx, StatusReportKind.DIAGNOSTICS, payload)
+
+
+@ocpp_action("SignedFirmwareStatusNotification")
+def signed_firmware_status_notification(
+    ctx: CallContext, payload: dict[str, Any]
+) -> dict[str, Any]:
+    return _report(ctx, StatusReportKind.SIGNED_FIRMWARE, payload)
+
+
+@ocpp_action("LogStatusNotification")
+def log_status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    return _report(ctx, StatusReportKind.LOG, payload)

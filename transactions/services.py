@@ -1,0 +1,287 @@
+"""Transactions and meter values: idempotent, durable, flagged rather than refused.
+
+Real chargers queue transaction messages while offline and retry them with a new message id
+each time (PERFORMANCE.md), so everything here deduplicates by content. A sanity problem is
+answered normally and flagged, never refused (OCPP 1.6 §4.7/§4.8).
+"""
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chargepoints.authorization import IdTagVerdict, id_tag_verdict, with_concurrency
+from chargepoints.services import parse_timestamp
+from csms.ocpp.compat import INT32_MAX
+from csms.ocpp.router import CallContext
+from transactions.models import MeterValue, Transaction, UnmatchedTransactionMessage
+
+# OCPP 1.6 §7.45 SampledValue defaults
+DEFAULT_CONTEXT = "Sample.Periodic"
+DEFAULT_FORMAT = "Raw"
+DEFAULT_MEASURAND = "Energy.Active.Import.Register"
+DEFAULT_LOCATION = "Outlet"
+DEFAULT_UNIT = "Wh"
+DEFAULT_STOP_REASON = "Local"  # OCPP 1.6 §6.49: absent reason means Local
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+TransactionStartedHook = Callable[[Transaction, CallContext], None]
+# Other apps (reservations) react to a new transaction inside its database transaction.
+transaction_started_hooks: list[TransactionStartedHook] = []
+
+
+@dataclass(frozen=True, slots=True)
+class StartOutcome:
+    transaction: Transaction
+    verdict: IdTagVerdict
+
+
+def _content_hash(*parts: Any) -> str:
+    return hashlib.sha1("|".join(map(str, parts)).encode(), usedforsecurity=False).hexdigest()
+
+
+def _is_future(moment: datetime | None, now: datetime) -> bool:
+    return moment is not None and moment > now + FUTURE_TOLERANCE
+
+
+def known_transaction_id(value: int | None) -> int | None:
+    """``value`` if it can name one of our transactions (1..2^31-1), else None."""
+    if isinstance(value, int) and 0 < value <= INT32_MAX:
+        return value
+    return None
+
+
+# --- StartTransaction ---------------------------------------------------------------------------
+
+
+def transaction_start(
+    *,
+    ctx: CallContext,
+    connector_id: int,
+    id_tag: str,
+    meter_start: int,
+    timestamp: str,
+    reservation_id: int | None = None,
+) -> StartOutcome:
+    """Open a transaction, or find the one a retried StartTransaction already opened."""
+    started_at = parse_timestamp(timestamp)
+    identity = {
+        "charge_point_id": ctx.charge_point_id,
+        "connector_id": connector_id,
+        "id_tag": id_tag,
+        "started_at": started_at,
+        "meter_start": meter_start,
+    }
+    existing = Transaction.objects.filter(**identity).first()
+    if existing is not None:
+        return StartOutcome(existing, _stored_verdict(existing))
+
+    verdict = id_tag_verdict(tenant_id=ctx.tenant_id, id_tag=id_tag)
+    if verdict.accepted:
+        active_elsewhere = (
+            Transaction.objects.filter(tenant_id=ctx.tenant_id, id_tag=id_tag, stopped_at=None)
+            .exclude(charge_point_id=ctx.charge_point_id, connector_id=connector_id)
+            .count()
+        )
+        verdict = with_concurrency(verdict, active_elsewhere=active_elsewhere)
+
+    flags = []
+    now = timezone.now()
+    if _is_future(started_at, now):
+        flags.append("start_timestamp_in_future")
+    _close_stale_transactions(ctx=ctx, connector_id=connector_id, superseded_at=started_at)
+    try:
+        with transaction.atomic():
+            created = Transaction.objects.create(
+                tenant_id=ctx.tenant_id,
+                id_tag_status=verdict.status,
+                parent_id_tag=verdict.parent_id_tag,
+                reservation_id=reservation_id,
+                flags=flags,
+                **identity,
+            )
+            for hook in transaction_started_hooks:
+                hook(created, ctx)
+    except IntegrityError:
+        # The same StartTransaction raced in on another connection: answer with its id.
+        existing = Transaction.objects.get(**identity)
+        return StartOutcome(existing, _stored_verdict(existing))
+    return StartOutcome(created, verdict)
+
+
+def _stored_verdict(tx: Transaction) -> IdTagVerdict:
+    return IdTagVerdict(tx.id_tag_status, parent_id_tag=tx.parent_id_tag)
+
+
+def _close_stale_transactions(
+    *, ctx: CallContext, connector_id: int, superseded_at: datetime | None
+) -> None:
+    """A connector has one active transaction: one never stopped is closed and flagged."""
+    stale = Transaction.objects.select_for_update().filter(
+        charge_point_id=ctx.charge_point_id, connector_id=connector_id, stopped_at=None
+    )
+    for tx in stale:
+        tx.stopped_at = max(superseded_at or timezone.now(), tx.started_at)
+        tx.stop_reason = "Other"
+        tx.flags = [*tx.flags, "closed_as_stale: a new StartTransaction arrived on its connector"]
+        tx.save(update_fields=["stopped_at", "stop_reason", "flags", "updated_at"])
+
+
+# --- StopTransaction ----------------------------------------------------------------------------
+
+
+def transaction_stop(
+    *,
+    ctx: CallContext,
+    payload: dict[str, Any],
+) -> IdTagVerdict | None:
+    """Close the named transaction (idempotent); keep unknown ones for reconciliation.
+
+    Returns the idTag verdict to answer with when the stop carries an idTag.
+    """
+    reported_id = payload["transaction_id"]
+    stopped_at = parse_timestamp(payload["timestamp"])
+    id_tag = payload.get("id_tag") or ""
+    verdict = id_tag_verdict(tenant_id=ctx.tenant_id, id_tag=id_tag) if id_tag else None
+    transaction_id = known_transaction_id(reported_id)
+    tx = (
+        Transaction.objects.select_for_update()
+        .filter(pk=transaction_id, charge_point_id=ctx.charge_point_id)
+        .first()
+        if transaction_id is not None
+        else None
+    )
+    if tx is None:
+        _keep_unmatched(ctx=ctx, payload=payload, reported_id=reported_id)
+        meter_values_store(
+            ctx=ctx,
+            connector_id=0,
+            transaction=None,
+            reported_transaction_id=reported_id,
+            meter_values=payload.get("transaction_data") or [],
+        )
+        return verdict
+    if tx.meter_stop is None:  # still open, or closed as stale before its real stop came
+        _apply_stop(tx, payload=payload, stopped_at=stopped_at, id_tag=id_tag)
+    # else: a retry of a stop we already stored; its meter values deduplicate below.
+    meter_values_store(
+        ctx=ctx,
+        connector_id=tx.connector_id,
+        transaction=tx,
+        reported_transaction_id=reported_id,
+        meter_values=payload.get("transaction_data") or [],
+    )
+    return verdict
+
+
+def _apply_stop(
+    tx: Transaction, *, payload: dict[str, Any], stopped_at: datetime | None, id_tag: str
+) -> None:
+    flags = list(tx.flags)
+    meter_stop = payload["meter_stop"]
+    if meter_stop < tx.meter_start:
+        flags.append("meter_stop_below_meter_start")
+    if stopped_at is not None and stopped_at < tx.started_at:
+        flags.append("stopped_before_started")
+    if _is_future(stopped_at, timezone.now()):
+        flags.append("stop_timestamp_in_future")
+    tx.meter_stop = meter_stop
+    tx.stopped_at = stopped_at or timezone.now()
+    tx.stop_reason = payload.get("reason") or DEFAULT_STOP_REASON
+    tx.stop_id_tag = id_tag
+    tx.flags = flags
+    tx.save(
+        update_fields=[
+            "meter_stop",
+            "stopped_at",
+            "stop_reason",
+            "stop_id_tag",
+            "flags",
+            "updated_at",
+        ]
+    )
+
+
+def _keep_unmatched(*, ctx: CallContext, payload: dict[str, Any], reported_id: Any) -> None:
+    UnmatchedTransactionMessage.objects.bulk_create(
+        [
+            UnmatchedTransactionMessage(
+                charge_point_id=ctx.charge_point_id,
+                action=ctx.action,
+                reported_transaction_id=reported_id if isinstance(reported_id, int) else None,
+                payload=payload,
+                reason="unknown transactionId",
+                content_hash=_content_hash(ctx.action, sorted(payload.items())),
+            )
+        ],
+        ignore_conflicts=True,
+    )
+
+
+# --- MeterValues --------------------------------------------------------------------------------
+
+
+def meter_values_record(*, ctx: CallContext, payload: dict[str, Any]) -> None:
+    reported_id = payload.get("transaction_id")
+    transaction_id = known_transaction_id(reported_id)
+    tx = None
+    if transaction_id is not None:
+        tx = (
+            Transaction.objects.filter(pk=transaction_id, charge_point_id=ctx.charge_point_id)
+            .only("pk", "connector_id")
+            .first()
+        )
+    meter_values_store(
+        ctx=ctx,
+        connector_id=payload["connector_id"],
+        transaction=tx,
+        reported_transaction_id=reported_id,
+        meter_values=payload["meter_value"],
+    )
+
+
+def meter_values_store(
+    *,
+    ctx: CallContext,
+    connector_id: int,
+    transaction: Transaction | None,
+    reported_transaction_id: int | None,
+    meter_values: Iterable[dict[str, Any]],
+) -> int:
+    """Store every sampledValue with the spec's defaults; a retry inserts nothing twice."""
+    rows = []
+    for meter_value in meter_values:
+        timestamp = parse_timestamp(meter_value["timestamp"])
+        for sampled in meter_value.get("sampled_value") or ():
+            fields = {
+                "value": sampled["value"],
+                "context": sampled.get("context") or DEFAULT_CONTEXT,
+                "format": sampled.get("format") or DEFAULT_FORMAT,
+                "measurand": sampled.get("measurand") or DEFAULT_MEASURAND,
+                "phase": sampled.get("phase") or "",
+                "location": sampled.get("location") or DEFAULT_LOCATION,
+                "unit": sampled.get("unit") or DEFAULT_UNIT,
+            }
+            rows.append(
+                MeterValue(
+                    charge_point_id=ctx.charge_point_id,
+                    transaction=transaction,
+                    connector_id=connector_id,
+                    reported_transaction_id=reported_transaction_id,
+                    timestamp=timestamp,
+                    content_hash=_content_hash(
+                        connector_id,
+                        reported_transaction_id,
+                        timestamp.isoformat() if timestamp else "",
+                        *fields.values(),
+                    ),
+                    **fields,
+                )
+            )
+    if rows:
+        MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
