@@ -26,8 +26,11 @@ if (BASE_DIR / ".env").is_file():
 VAR_DIR = Path(env.str("CSMS_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- Mode -------------------------------------------------------------------------------------
-# Production is whatever runs on an external database; the embedded default is the rest.
-EMBEDDED = "DATABASE_URL" not in env
+# Production is whatever runs on an external database server; SQLite is the embedded default.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+}
+EMBEDDED = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 DEBUG = env.bool("DEBUG", default=False)
 
 # --- Security ---------------------------------------------------------------------------------
@@ -107,9 +110,6 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------------------------
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
