@@ -5,4 +5,5 @@ class ChargePointsConfig(AppConfig):
     name = "chargepoints"
 
     def ready(self) -> None:
-        from chargepoints import handlers  # noqa: F401 - registers the OCPP actions it answers
+        # Registers the OCPP actions it answers and the command result hooks it keeps.
+        from chargepoints import configuration, handlers  # noqa: F401

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from chargepoints import outbox
 from chargepoints.models import (
     ChargePoint,
     CompatAbsorption,
@@ -28,7 +29,7 @@ from chargepoints.models import (
     RegistrationStatus,
 )
 from chargepoints.passwords import parse_basic_auth, password_matches
-from csms.ocpp.backend import ConnectionRefusedError
+from csms.ocpp.backend import ConnectionRefusedError, OutboundCall
 from csms.ocpp.compat import CompatSwitches
 from csms.ocpp.errors import ErrorCode, OcppError
 from csms.ocpp.frames import error_frame, result_frame
@@ -81,6 +82,34 @@ class Backend:
 
     async def refresh_session(self, session: ChargePointSession) -> None:
         await db_hop(refresh_session)(session=session)
+
+    async def claim_next_call(self, session: ChargePointSession) -> OutboundCall | None:
+        return await db_hop(outbox.outbox_claim_next)(session=session)
+
+    async def complete_call(self, call: OutboundCall, response: dict[str, Any]) -> None:
+        await db_hop(outbox.outbox_complete)(command_id=call.command_id, response=response)
+
+    async def fail_call(
+        self,
+        call: OutboundCall,
+        *,
+        status: str,
+        code: str,
+        description: str,
+        details: dict[str, Any],
+    ) -> None:
+        await db_hop(outbox.outbox_fail)(
+            command_id=call.command_id,
+            status=status,
+            code=code,
+            description=description,
+            details=details,
+        )
+
+    async def charge_points_with_work(self, channel_prefix: str) -> list[int]:
+        return await db_hop(outbox.charge_points_with_queued_commands)(
+            channel_prefix=channel_prefix
+        )
 
 
 # --- Connections --------------------------------------------------------------------------------

@@ -1,9 +1,14 @@
 """Writes on charge points, connectors and what charge points report."""
 
+import logging
 import zlib
+from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -14,10 +19,12 @@ from chargepoints.models import (
     Connector,
     ConnectorStatusChange,
     DataTransferMessage,
+    IdTag,
     RegistrationStatus,
     SecurityEvent,
 )
 from chargepoints.passwords import hash_password
+from csms.api.exceptions import DomainError
 from csms.ocpp.router import CallContext
 from csms.tenancy.models import Tenant
 
@@ -33,6 +40,8 @@ _BOOT_FIELDS = {
     "meter_type": "meter_type",
     "meter_serial_number": "meter_serial_number",
 }
+
+logger = logging.getLogger(__name__)
 
 
 def parse_timestamp(value: str | None) -> datetime | None:
@@ -172,3 +181,61 @@ def charge_point_update(*, charge_point: ChargePoint, **changes: Any) -> ChargeP
     if changes:
         charge_point.save(update_fields=[*changes, "updated_at"])
     return charge_point
+
+
+def charge_point_delete(*, charge_point: ChargePoint) -> None:
+    """Delete a charge point with everything it reported; a live socket of it is closed."""
+    channel_name = charge_point.channel_name if charge_point.connected else ""
+    charge_point.delete()
+    if channel_name:
+        # Its consumer would otherwise go on writing rows for a charge point that is gone.
+        transaction.on_commit(partial(_close_connection, channel_name=channel_name))
+
+
+def _close_connection(*, channel_name: str) -> None:
+    # Network I/O: only after commit, and a broken channel layer must not fail the caller.
+    try:
+        async_to_sync(get_channel_layer().send)(channel_name, {"type": "ocpp.takeover"})
+    except Exception:
+        logger.exception("could not close the connection on channel %s", channel_name)
+
+
+def charge_point_registration_set(
+    *, charge_point_ids: Iterable[int], registration_status: str
+) -> int:
+    """Accept or reject charge points (staff). A Pending one connected now is served as soon
+    as it boots again (its session re-reads the status before each call while not Accepted)."""
+    if registration_status not in RegistrationStatus.values:
+        raise DomainError(f"Unknown registration status {registration_status!r}.")
+    return ChargePoint.objects.filter(pk__in=list(charge_point_ids)).update(
+        registration_status=registration_status, updated_at=timezone.now()
+    )
+
+
+# --- IdTags -------------------------------------------------------------------------------------
+
+ID_TAG_DUPLICATE = "An idTag with this value already exists."
+
+
+def id_tag_create(*, tenant: Tenant, id_tag: str, **fields: Any) -> IdTag:
+    try:
+        with transaction.atomic():
+            return IdTag.objects.create(tenant=tenant, id_tag=id_tag, **fields)
+    except IntegrityError as exc:  # lost a race with another create of the same value
+        raise DomainError(ID_TAG_DUPLICATE, code="duplicate") from exc
+
+
+def id_tag_update(*, tag: IdTag, **changes: Any) -> IdTag:
+    for field, value in changes.items():
+        setattr(tag, field, value)
+    if changes:
+        try:
+            with transaction.atomic():
+                tag.save(update_fields=[*changes, "updated_at"])
+        except IntegrityError as exc:
+            raise DomainError(ID_TAG_DUPLICATE, code="duplicate") from exc
+    return tag
+
+
+def id_tag_delete(*, tag: IdTag) -> None:
+    tag.delete()

@@ -254,3 +254,7 @@ OCPP_LAST_SEEN_RESOLUTION_SECONDS = env.int("OCPP_LAST_SEEN_RESOLUTION_SECONDS",
 OCPP_PASSWORD_ITERATIONS = env.int("OCPP_PASSWORD_ITERATIONS", default=20000)
 # BootNotification.conf interval for Pending/Rejected charge points: when to boot again.
 OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
+# Central-System-initiated commands (the outbox)
+OCPP_CALL_TIMEOUT_SECONDS = env.float("OCPP_CALL_TIMEOUT_SECONDS", default=30.0)
+OCPP_COMMAND_TTL_SECONDS = env.int("OCPP_COMMAND_TTL_SECONDS", default=300)
+OCPP_OUTBOX_POLL_SECONDS = env.float("OCPP_OUTBOX_POLL_SECONDS", default=2.0)

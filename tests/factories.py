@@ -1,8 +1,12 @@
 """Test data factories (factory_boy)."""
 
+from datetime import UTC, datetime, timedelta
+
 import factory
 
+from chargepoints.models import ChargePoint, Connector, IdTag
 from csms.tenancy.models import Tenant
+from transactions.models import MeterValue, Transaction
 
 
 class TenantFactory(factory.django.DjangoModelFactory):
@@ -12,3 +16,70 @@ class TenantFactory(factory.django.DjangoModelFactory):
 
     slug = factory.Sequence(lambda n: f"tenant-{n}")
     name = factory.LazyAttribute(lambda o: o.slug.replace("-", " ").title())
+
+
+class ChargePointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChargePoint
+
+    tenant = factory.SubFactory(TenantFactory)
+    identity = factory.Sequence(lambda n: f"CP-{n:04d}")
+    vendor = "Acme"
+    model = "Wallbox 22"
+
+
+class ConnectorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Connector
+
+    charge_point = factory.SubFactory(ChargePointFactory)
+    connector_id = factory.Sequence(lambda n: n + 1)
+    status = "Available"
+    error_code = "NoError"
+
+
+class IdTagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = IdTag
+
+    tenant = factory.SubFactory(TenantFactory)
+    id_tag = factory.Sequence(lambda n: f"TAG{n:05d}")
+
+
+class TransactionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Transaction
+
+    charge_point = factory.SubFactory(ChargePointFactory)
+    tenant = factory.LazyAttribute(lambda o: o.charge_point.tenant)
+    connector_id = 1
+    id_tag = factory.Sequence(lambda n: f"TX-TAG{n:04d}")
+    id_tag_status = "Accepted"
+    meter_start = 1000
+    started_at = factory.Sequence(lambda n: datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=n))
+
+    class Params:
+        # ``stopped=True``: a finished session with 2.5 kWh charged.
+        stopped = factory.Trait(
+            meter_stop=factory.LazyAttribute(lambda o: o.meter_start + 2500),
+            stopped_at=factory.LazyAttribute(lambda o: o.started_at + timedelta(hours=1)),
+            stop_reason="Local",
+        )
+
+
+class MeterValueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MeterValue
+
+    transaction = factory.SubFactory(TransactionFactory)
+    charge_point = factory.LazyAttribute(lambda o: o.transaction.charge_point)
+    connector_id = factory.LazyAttribute(lambda o: o.transaction.connector_id)
+    reported_transaction_id = factory.LazyAttribute(lambda o: o.transaction.pk)
+    timestamp = factory.LazyAttribute(lambda o: o.transaction.started_at + timedelta(minutes=5))
+    value = "1234"
+    context = "Sample.Periodic"
+    format = "Raw"
+    measurand = "Energy.Active.Import.Register"
+    location = "Outlet"
+    unit = "Wh"
+    content_hash = factory.Sequence(lambda n: f"{n:040x}")

@@ -15,6 +15,16 @@ from csms.ocpp.frames import Call
 from csms.ocpp.router import CallContext, ChargePointSession, Route
 
 
+@dataclass(frozen=True, slots=True)
+class OutboundCall:
+    """A Central-System-initiated CALL taken from the outbox."""
+
+    command_id: int
+    action: str
+    payload: dict
+    message_id: str
+
+
 @dataclass(frozen=True)
 class ConnectionRefusedError(Exception):
     """Refuse the WebSocket handshake with this HTTP status (OCPP-J §3.2, §7)."""
@@ -51,10 +61,26 @@ class OcppBackend(Protocol):
     async def refresh_session(self, session: ChargePointSession) -> None:
         """Re-read what staff may have changed (registration status) while connected."""
 
+    # --- The outbox of Central-System-initiated calls ---
+
+    async def claim_next_call(self, session: ChargePointSession) -> OutboundCall | None:
+        """The next queued command for this charge point, now marked sent, or None."""
+
+    async def complete_call(self, call: OutboundCall, response: dict) -> None:
+        """Store the charge point's CALLRESULT payload."""
+
+    async def fail_call(
+        self, call: OutboundCall, *, status: str, code: str, description: str, details: dict
+    ) -> None:
+        """The call ended in a CALLERROR (status "failed"), a time-out or a closed socket."""
+
+    async def charge_points_with_work(self, channel_prefix: str) -> list[int]:
+        """Charge points connected through channels with this prefix that have queued calls."""
+
 
 @cache
 def get_backend() -> OcppBackend:
     return import_string(settings.OCPP_BACKEND)()
 
 
-__all__ = ["Call", "ConnectionRefusedError", "OcppBackend", "get_backend"]
+__all__ = ["Call", "ConnectionRefusedError", "OcppBackend", "OutboundCall", "get_backend"]

@@ -4,6 +4,8 @@ One event at a time per connection (Channels' guarantee), so several CALLs sent 
 are answered in order. Nothing here awaits a charge point's answer inside an event handler.
 """
 
+import asyncio
+import contextlib
 import logging
 import re
 from typing import Any
@@ -15,9 +17,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from csms.ocpp import protocol
-from csms.ocpp.backend import ConnectionRefusedError, get_backend
+from csms.ocpp.backend import ConnectionRefusedError, OutboundCall, get_backend
 from csms.ocpp.errors import ErrorCode, OcppError
-from csms.ocpp.frames import UNKNOWN_MESSAGE_ID, Call, error_frame, parse_frame
+from csms.ocpp.frames import (
+    UNKNOWN_MESSAGE_ID,
+    Call,
+    CallError,
+    CallResult,
+    call_frame,
+    error_frame,
+    parse_frame,
+)
 from csms.ocpp.router import CallContext, ChargePointSession
 
 logger = logging.getLogger(__name__)
@@ -29,8 +39,20 @@ IDENTITY_MAX_LENGTH = 48
 _LEADING_MESSAGE_ID = re.compile(r'^\s*\[\s*2\s*,\s*"([^"\\]{1,36})"')
 
 
+# Connections of this process by charge point id, for the outbox poller.
+_local_connections: dict[int, "OcppConsumer"] = {}
+_poller: asyncio.Task[None] | None = None
+
+
 class OcppConsumer(AsyncWebsocketConsumer):
     session: ChargePointSession | None = None
+    outbox_task: asyncio.Task[None] | None = None
+    # The one outstanding Central-System CALL and the future its answer resolves.
+    pending_call: tuple[OutboundCall, asyncio.Future[CallResult | CallError]] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outbox_wakeup = asyncio.Event()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes old database connections through a thread hop before *every* event;
@@ -74,6 +96,12 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         self.session = session
         await self.accept(SUBPROTOCOL if offered else None)
+        _local_connections[session.charge_point_id] = self
+        _ensure_outbox_poller(self.channel_name)
+        # A known, accepted charge point is served at once (it may never boot again); a
+        # Pending one gets its queued calls after its BootNotification.
+        if session.accepted:
+            self.start_outbox()
 
     async def refuse(self, status: int, reason: str) -> None:
         """Deny the handshake with an HTTP status (ASGI websocket.http.response extension)."""
@@ -88,15 +116,101 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await self.base_send({"type": "websocket.http.response.body", "body": body})
 
     async def disconnect(self, code: int) -> None:
+        await self.stop_outbox("The connection closed before the charge point answered")
         if self.session is not None:
+            if _local_connections.get(self.session.charge_point_id) is self:
+                del _local_connections[self.session.charge_point_id]
             await get_backend().close_session(self.session, channel_name=self.channel_name)
             self.session = None
         raise StopConsumer
 
     async def ocpp_takeover(self, event: dict[str, Any]) -> None:
         """Another connection of the same identity took over: close this stale one."""
+        await self.stop_outbox("Another connection of this charge point took over")
+        if self.session is not None and _local_connections.get(self.session.charge_point_id) is self:
+            del _local_connections[self.session.charge_point_id]
         self.session = None  # presence now belongs to the new connection
         await self.close(code=4000)
+
+    # --- Outbox: Central-System-initiated calls, one at a time -------------------------------
+
+    async def ocpp_outbox(self, event: dict[str, Any]) -> None:
+        """A command was queued for this charge point: only a wake-up, the row is the truth."""
+        self.outbox_wakeup.set()
+
+    def start_outbox(self) -> None:
+        if self.outbox_task is None:
+            self.outbox_task = asyncio.create_task(self.run_outbox())
+        self.outbox_wakeup.set()
+
+    async def stop_outbox(self, reason: str) -> None:
+        task, self.outbox_task = self.outbox_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.pending_call is not None:
+            call, _ = self.pending_call
+            self.pending_call = None
+            await get_backend().fail_call(
+                call, status="failed", code="ConnectionClosed", description=reason, details={}
+            )
+
+    async def run_outbox(self) -> None:
+        """Send queued commands in order, never a second CALL before the first is answered.
+
+        Runs as a task of its own: the consumer keeps receiving (and answering the charge
+        point's own CALLs) while a call is outstanding.
+        """
+        backend = get_backend()
+        while self.session is not None:
+            await self.outbox_wakeup.wait()
+            self.outbox_wakeup.clear()
+            while self.session is not None:
+                call = await backend.claim_next_call(self.session)
+                if call is None:
+                    break
+                try:
+                    await self.send_call(call)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("%s: outbound %s failed", self.session.identity, call.action)
+
+    async def send_call(self, call: OutboundCall) -> None:
+        session = self.session
+        assert session is not None  # noqa: S101 - only called while connected
+        backend = get_backend()
+        answer: asyncio.Future[CallResult | CallError] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self.pending_call = (call, answer)
+        frame = call_frame(call.message_id, call.action, call.payload)
+        await self.send(text_data=frame)
+        await backend.log_frames(session, [("out", frame)], timezone.now())
+        try:
+            result = await asyncio.wait_for(answer, timeout=settings.OCPP_CALL_TIMEOUT_SECONDS)
+        except TimeoutError:
+            self.pending_call = None
+            await backend.fail_call(
+                call,
+                status="timeout",
+                code="Timeout",
+                description=f"No answer within {settings.OCPP_CALL_TIMEOUT_SECONDS} s",
+                details={},
+            )
+            return
+        self.pending_call = None
+        if isinstance(result, CallResult):
+            await backend.complete_call(call, result.payload)
+        else:
+            await backend.fail_call(
+                call,
+                status="failed",
+                code=result.code,
+                description=result.description,
+                details=result.details,
+            )
 
     # --- Frames ---------------------------------------------------------------------------------
 
@@ -141,6 +255,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             if not session.accepted and call.action != "BootNotification":
                 # Staff may have accepted it since it connected.
                 await backend.refresh_session(session)
+                if session.accepted:
+                    self.start_outbox()
             route = protocol.admit_call(call, session)
             payload, quirks = protocol.validated_request(call.action, call.payload,
                                                          session.switches)
@@ -151,12 +267,21 @@ class OcppConsumer(AsyncWebsocketConsumer):
         ctx = CallContext(session, call.message_id, call.action, received_at, quirks)
         answer = await backend.handle_call(route, ctx, payload, raw)
         await self.send(text_data=answer)
+        if call.action == "BootNotification" and self.session is not None:
+            self.start_outbox()  # Accepted or Pending: its queued calls may go now
 
     async def handle_response(
-        self, session: ChargePointSession, frame: Any, raw: str, received_at: Any
+        self, session: ChargePointSession, frame: CallResult | CallError, raw: str,
+        received_at: Any,
     ) -> None:
-        # Answers to our own CALLs: matched by the command outbox (Central-System-initiated
-        # commands). Until then they are only logged.
+        """An answer to our outstanding CALL resolves it; anything else is only logged."""
+        pending = self.pending_call
+        if pending is not None and pending[0].message_id == frame.message_id:
+            if not pending[1].done():
+                pending[1].set_result(frame)
+        else:
+            logger.info("%s: answer to unknown or expired call %s", session.identity,
+                        frame.message_id)
         await get_backend().log_frames(session, [("in", raw)], received_at)
 
     async def answer_error(
@@ -174,3 +299,27 @@ class OcppConsumer(AsyncWebsocketConsumer):
                     exc.description)
         await self.send(text_data=answer)
         await get_backend().log_frames(session, [("in", raw), ("out", answer)], received_at)
+
+
+def _ensure_outbox_poller(channel_name: str) -> None:
+    """One poller per process: the database is the truth when a wake-up was lost (the
+    channel layer drops messages; a Celery worker on the in-memory layer cannot reach us)."""
+    global _poller
+    if _poller is None or _poller.done():
+        prefix = channel_name.split("!", 1)[0] + "!"
+        _poller = asyncio.get_running_loop().create_task(_poll_outboxes(prefix))
+
+
+async def _poll_outboxes(channel_prefix: str) -> None:
+    backend = get_backend()
+    while True:
+        await asyncio.sleep(settings.OCPP_OUTBOX_POLL_SECONDS)
+        if not _local_connections:
+            continue
+        try:
+            for charge_point_id in await backend.charge_points_with_work(channel_prefix):
+                consumer = _local_connections.get(charge_point_id)
+                if consumer is not None and consumer.outbox_task is not None:
+                    consumer.outbox_wakeup.set()
+        except Exception:
+            logger.exception("outbox poll failed")

@@ -1,0 +1,349 @@
+"""Staff admin of charge points and what they report (CPO staff see every tenant)."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from chargepoints.models import (
+    CertificateSigningRequest,
+    ChargePoint,
+    CompatAbsorption,
+    Connector,
+    ConnectorStatusChange,
+    DataTransferMessage,
+    IdTag,
+    OcppMessage,
+    RegistrationStatus,
+    SecurityEvent,
+)
+from chargepoints.passwords import password_problem
+from chargepoints.services import charge_point_registration_set, charge_point_update
+from csms.admin import LimitedInlineFormSet, ReadOnlyAdminMixin, ReadOnlyInline
+
+MESSAGE_LOG_INLINE_LIMIT = 20
+FRAME_EXCERPT_LENGTH = 200
+
+
+# --- Charge points -----------------------------------------------------------------------------
+
+
+class ChargePointAdminForm(forms.ModelForm):
+    # The hash is never shown; a new password replaces it through the service.
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="HTTP Basic password, 16-40 printable ASCII characters. "
+        "Leave empty to keep the current one.",
+    )
+    remove_password = forms.BooleanField(
+        required=False, help_text="Let the charge point connect without Basic auth."
+    )
+
+    class Meta:
+        model = ChargePoint
+        fields = [
+            "tenant",
+            "identity",
+            "name",
+            "registration_status",
+            "heartbeat_interval",
+            "compat_overrides",
+        ]
+
+    def clean_password(self) -> str:
+        raw: str = self.cleaned_data.get("password") or ""
+        if raw and (problem := password_problem(raw)):
+            raise forms.ValidationError(f"Password {problem}.")
+        return raw
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("password") and cleaned.get("remove_password"):
+            raise forms.ValidationError("Either set a new password or remove it, not both.")
+        return cleaned
+
+
+class ConnectorInline(ReadOnlyInline):
+    model = Connector
+    fields = ["connector_id", "status", "error_code", "info", "status_timestamp", "updated_at"]
+    ordering = ["connector_id"]
+
+
+class MessageLogFormSet(LimitedInlineFormSet):
+    limit = MESSAGE_LOG_INLINE_LIMIT
+
+
+class OcppMessageInline(ReadOnlyInline):
+    model = OcppMessage
+    formset = MessageLogFormSet
+    fields = ["created_at", "direction", "message_type", "action", "message_id", "frame_excerpt"]
+    verbose_name_plural = f"Message log (newest {MESSAGE_LOG_INLINE_LIMIT})"
+
+    @admin.display(description="frame")
+    def frame_excerpt(self, obj: OcppMessage) -> str:
+        if len(obj.frame) <= FRAME_EXCERPT_LENGTH:
+            return obj.frame
+        return obj.frame[:FRAME_EXCERPT_LENGTH] + "…"
+
+
+@admin.register(ChargePoint)
+class ChargePointAdmin(admin.ModelAdmin):
+    form = ChargePointAdminForm
+    list_display = [
+        "identity",
+        "tenant",
+        "registration_status",
+        "connected",
+        "last_seen",
+        "vendor",
+        "model",
+        "firmware_version",
+    ]
+    list_filter = ["tenant", "registration_status", "connected"]
+    search_fields = ["identity", "serial_number", "charge_box_serial_number", "meter_serial_number"]
+    list_select_related = ["tenant"]
+    actions = ["accept_registration", "reject_registration"]
+    inlines = [ConnectorInline, OcppMessageInline]
+    readonly_fields = [
+        "has_password",
+        "message_log",
+        "connected",
+        "connected_at",
+        "last_seen",
+        "channel_name",
+        "vendor",
+        "model",
+        "serial_number",
+        "charge_box_serial_number",
+        "firmware_version",
+        "iccid",
+        "imsi",
+        "meter_type",
+        "meter_serial_number",
+        "last_boot_at",
+        "created_at",
+        "updated_at",
+    ]
+    _main = ["tenant", "identity", "name", "registration_status", "heartbeat_interval"]
+    _security = ["password", "remove_password"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: ChargePoint | None = None) -> list[Any]:
+        if obj is None:
+            return [
+                (None, {"fields": self._main}),
+                ("Security", {"fields": self._security}),
+                ("Compatibility", {"fields": ["compat_overrides"]}),
+            ]
+        return [
+            (None, {"fields": self._main}),
+            ("Security", {"fields": ["has_password", *self._security]}),
+            ("Compatibility", {"fields": ["compat_overrides"]}),
+            (
+                "Presence",
+                {
+                    "fields": [
+                        "connected",
+                        "connected_at",
+                        "last_seen",
+                        "channel_name",
+                        "message_log",
+                    ]
+                },
+            ),
+            (
+                "BootNotification",
+                {
+                    "fields": [
+                        "vendor",
+                        "model",
+                        "serial_number",
+                        "charge_box_serial_number",
+                        "firmware_version",
+                        "iccid",
+                        "imsi",
+                        "meter_type",
+                        "meter_serial_number",
+                        "last_boot_at",
+                    ]
+                },
+            ),
+            ("Record", {"fields": ["created_at", "updated_at"]}),
+        ]
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ChargePoint | None = None
+    ) -> list[str]:
+        if obj is None:
+            return list(self.readonly_fields)
+        # Moving a charge point to another tenant or renaming it would orphan its history and
+        # break its OCPP-J URL.
+        return ["tenant", "identity", *self.readonly_fields]
+
+    def get_inlines(self, request: HttpRequest, obj: ChargePoint | None = None) -> list[Any]:
+        return list(self.inlines) if obj is not None else []
+
+    @admin.display(description="message log")
+    def message_log(self, obj: ChargePoint) -> str:
+        url = reverse("admin:chargepoints_ocppmessage_changelist")
+        query = urlencode({"charge_point__id__exact": obj.pk})
+        return format_html('<a href="{}?{}">Full message log of {}</a>', url, query, obj.identity)
+
+    def save_model(
+        self, request: HttpRequest, obj: ChargePoint, form: ChargePointAdminForm, change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        password = form.cleaned_data.get("password")
+        if password or form.cleaned_data.get("remove_password"):
+            charge_point_update(charge_point=obj, password=password or "")
+
+    @admin.action(description="Accept registration of selected charge points")
+    def accept_registration(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
+        self._set_registration(request, queryset, RegistrationStatus.ACCEPTED)
+
+    @admin.action(description="Reject registration of selected charge points")
+    def reject_registration(self, request: HttpRequest, queryset: QuerySet[ChargePoint]) -> None:
+        self._set_registration(request, queryset, RegistrationStatus.REJECTED)
+
+    def _set_registration(
+        self, request: HttpRequest, queryset: QuerySet[ChargePoint], status: str
+    ) -> None:
+        count = charge_point_registration_set(
+            charge_point_ids=queryset.values_list("pk", flat=True), registration_status=status
+        )
+        self.message_user(request, f"{count} charge point(s) now {status}.", messages.SUCCESS)
+
+
+@admin.register(Connector)
+class ConnectorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "charge_point",
+        "connector_id",
+        "charge_point__tenant",
+        "status",
+        "error_code",
+        "info",
+        "status_timestamp",
+        "updated_at",
+    ]
+    list_filter = ["status", "charge_point__tenant"]
+    search_fields = ["charge_point__identity"]
+    list_select_related = ["charge_point__tenant"]
+
+
+@admin.register(ConnectorStatusChange)
+class ConnectorStatusChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "received_at",
+        "charge_point",
+        "charge_point__tenant",
+        "connector_id",
+        "status",
+        "error_code",
+        "info",
+        "timestamp",
+    ]
+    list_filter = ["status", "charge_point__tenant"]
+    search_fields = ["charge_point__identity"]
+    list_select_related = ["charge_point__tenant"]
+    show_full_result_count = False
+
+
+# --- IdTags ------------------------------------------------------------------------------------
+
+
+@admin.register(IdTag)
+class IdTagAdmin(admin.ModelAdmin):
+    list_display = [
+        "id_tag",
+        "tenant",
+        "status",
+        "expiry_date",
+        "parent_id_tag",
+        "in_local_list",
+        "max_active_transactions",
+    ]
+    list_filter = ["tenant", "status", "in_local_list"]
+    search_fields = ["id_tag", "parent_id_tag"]
+    list_select_related = ["tenant"]
+    readonly_fields = ["created_at", "updated_at"]
+
+
+# --- What charge points report ------------------------------------------------------------------
+
+
+@admin.register(OcppMessage)
+class OcppMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "charge_point",
+        "charge_point__tenant",
+        "direction",
+        "message_type",
+        "action",
+        "message_id",
+    ]
+    list_filter = ["direction", "action", "charge_point__tenant"]
+    search_fields = ["charge_point__identity", "message_id"]
+    list_select_related = ["charge_point__tenant"]
+    # The log is the biggest table: no COUNT(*) of all of it on every page.
+    show_full_result_count = False
+
+
+@admin.register(CompatAbsorption)
+class CompatAbsorptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "charge_point",
+        "charge_point__tenant",
+        "quirk",
+        "count",
+        "first_seen",
+        "last_seen",
+    ]
+    list_filter = ["quirk", "charge_point__tenant"]
+    search_fields = ["charge_point__identity", "quirk"]
+    list_select_related = ["charge_point__tenant"]
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "timestamp",
+        "tenant",
+        "identity",
+        "type",
+        "tech_info",
+        "reported_by_charge_point",
+    ]
+    list_filter = ["tenant", "type", "reported_by_charge_point"]
+    search_fields = ["identity", "type", "tech_info"]
+    list_select_related = ["tenant"]
+
+
+@admin.register(DataTransferMessage)
+class DataTransferMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "received_at",
+        "charge_point",
+        "charge_point__tenant",
+        "vendor_id",
+        "message_id",
+        "answer_status",
+    ]
+    list_filter = ["answer_status", "charge_point__tenant"]
+    search_fields = ["charge_point__identity", "vendor_id", "message_id"]
+    list_select_related = ["charge_point__tenant"]
+
+
+@admin.register(CertificateSigningRequest)
+class CertificateSigningRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["received_at", "charge_point", "charge_point__tenant"]
+    list_filter = ["charge_point__tenant"]
+    search_fields = ["charge_point__identity"]
+    list_select_related = ["charge_point__tenant"]

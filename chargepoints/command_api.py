@@ -1,0 +1,172 @@
+"""Commands API: send any Central-System-initiated action and see what the charge point said.
+
+The create view is async so that ``?wait=`` awaits the answer without holding the thread that
+sync views and ORM work share under ASGI.
+"""
+
+from typing import Any
+
+from adrf.views import APIView as AsyncAPIView
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from chargepoints.commands import CENTRAL_SYSTEM_ACTIONS, command_dispatch, command_wait
+from chargepoints.models import ChargePoint, Command, ConfigurationKey
+from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
+from csms.tenancy.authentication import TenantClient
+
+MAX_WAIT_SECONDS = 60
+
+
+class CommandErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    description = serializers.CharField()
+    details = serializers.JSONField(allow_null=True)
+
+
+class CommandSerializer(serializers.ModelSerializer):
+    charge_point = serializers.SlugRelatedField(slug_field="identity", read_only=True)
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Command
+        fields = [
+            "id",
+            "charge_point",
+            "action",
+            "payload",
+            "status",
+            "response",
+            "error",
+            "requested_by",
+            "created_at",
+            "sent_at",
+            "completed_at",
+            "expires_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema(responses=CommandErrorSerializer(allow_null=True))
+    def get_error(self, command: Command) -> dict[str, Any] | None:
+        if not (command.error_code or command.error_description):
+            return None
+        return {
+            "code": command.error_code,
+            "description": command.error_description,
+            "details": command.error_details or {},
+        }
+
+
+class CommandRequestSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=sorted(CENTRAL_SYSTEM_ACTIONS))
+    payload = serializers.JSONField(default=dict)
+
+
+def _wait_seconds(request: Request) -> float:
+    raw = request.query_params.get("wait", "0")
+    try:
+        wait = float(raw)
+    except ValueError:
+        raise ValidationError({"wait": "must be a number of seconds"}) from None
+    if not 0 <= wait <= MAX_WAIT_SECONDS:
+        raise ValidationError({"wait": f"must be between 0 and {MAX_WAIT_SECONDS}"})
+    return wait
+
+
+class ChargePointCommandsView(TenantScopedMixin, AsyncAPIView):
+    """``/charge-points/{identity}/commands/``: list this charge point's commands, or send one."""
+
+    def charge_point(self, identity: str) -> ChargePoint:
+        return get_object_or_404(ChargePoint, tenant=self.tenant, identity=identity)
+
+    @extend_schema(responses=CommandSerializer(many=True))
+    async def get(self, request: Request, identity: str) -> Response:
+        return await sync_to_async(self._list)(request, identity)
+
+    def _list(self, request: Request, identity: str) -> Response:
+        queryset = Command.objects.filter(charge_point=self.charge_point(identity)).select_related(
+            "charge_point"
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(CommandSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=CommandRequestSerializer,
+        responses={201: CommandSerializer, 202: CommandSerializer},
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                float,
+                description=f"Seconds (≤ {MAX_WAIT_SECONDS}) to wait for the charge point's answer",
+            )
+        ],
+    )
+    async def post(self, request: Request, identity: str) -> Response:
+        wait = _wait_seconds(request)
+        command = await sync_to_async(self._dispatch)(request, identity)
+        if wait and not command.finished:
+            command = await command_wait(command_id=command.pk, timeout=wait)
+        data = await sync_to_async(lambda: CommandSerializer(command).data)()
+        return Response(
+            data, status=status.HTTP_201_CREATED if command.finished else status.HTTP_202_ACCEPTED
+        )
+
+    def _dispatch(self, request: Request, identity: str) -> Command:
+        serializer = CommandRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        client: TenantClient = request.user
+        with transaction.atomic():
+            return command_dispatch(
+                charge_point=self.charge_point(identity),
+                action=serializer.validated_data["action"],
+                payload=serializer.validated_data["payload"],
+                requested_by_token=client.token,
+            )
+
+    @property
+    def pagination_class(self) -> Any:
+        from rest_framework.settings import api_settings
+
+        return api_settings.DEFAULT_PAGINATION_CLASS
+
+
+class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """``/commands/`` and ``/commands/{id}/``: every command of the tenant."""
+
+    queryset = Command.objects.select_related("charge_point")
+    serializer_class = CommandSerializer
+    filterset_fields = ["status", "action"]
+
+
+class ConfigurationKeySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ConfigurationKey
+        fields = [
+            "key",
+            "value",
+            "readonly",
+            "unknown",
+            "last_read_at",
+            "last_change_status",
+            "last_changed_at",
+        ]
+
+
+class ChargePointConfigurationView(TenantScopedMixin, AsyncAPIView):
+    """``/charge-points/{identity}/configuration/``: the mirror of its configuration keys."""
+
+    @extend_schema(responses=ConfigurationKeySerializer(many=True))
+    async def get(self, request: Request, identity: str) -> Response:
+        return await sync_to_async(self._get)(identity)
+
+    def _get(self, identity: str) -> Response:
+        charge_point = get_object_or_404(ChargePoint, tenant=self.tenant, identity=identity)
+        keys = ConfigurationKey.objects.filter(charge_point=charge_point)
+        return Response(ConfigurationKeySerializer(keys, many=True).data)

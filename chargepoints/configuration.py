@@ -1,0 +1,72 @@
+"""The configuration mirror, kept from GetConfiguration and ChangeConfiguration answers."""
+
+from typing import Any
+
+from django.utils import timezone
+
+from chargepoints.commands import command_payload_check, command_result_hook
+from chargepoints.models import ChargePoint, Command, ConfigurationKey
+from chargepoints.passwords import hash_password, password_problem
+
+# Security whitepaper: the Basic-auth password of security profiles 1/2.
+AUTHORIZATION_KEY = "AuthorizationKey"
+# Values the mirror never shows in clear.
+SECRET_KEYS = frozenset({AUTHORIZATION_KEY})
+MASKED_VALUE = "********"
+
+
+def _mirror_value(key: str, value: str | None) -> str | None:
+    return MASKED_VALUE if key in SECRET_KEYS and value else value
+
+
+@command_payload_check("ChangeConfiguration")
+def authorization_key_is_a_valid_password(payload: dict[str, Any]) -> str | None:
+    if payload.get("key") != AUTHORIZATION_KEY:
+        return None
+    problem = password_problem(payload.get("value", ""))
+    return f"AuthorizationKey {problem}" if problem else None
+
+
+@command_result_hook("GetConfiguration")
+def mirror_configuration(command: Command) -> None:
+    now = timezone.now()
+    response = command.response or {}
+    for entry in response.get("configurationKey") or ():
+        key = entry["key"]
+        ConfigurationKey.objects.update_or_create(
+            charge_point_id=command.charge_point_id,
+            key=key,
+            defaults={
+                "value": _mirror_value(key, entry.get("value")),
+                "readonly": entry.get("readonly"),
+                "unknown": False,
+                "last_read_at": now,
+            },
+        )
+    for key in response.get("unknownKey") or ():
+        ConfigurationKey.objects.update_or_create(
+            charge_point_id=command.charge_point_id,
+            key=key,
+            defaults={"unknown": True, "last_read_at": now},
+        )
+
+
+@command_result_hook("ChangeConfiguration")
+def mirror_configuration_change(command: Command) -> None:
+    key, value = command.payload["key"], command.payload["value"]
+    status = (command.response or {}).get("status", "")
+    changed = status in ("Accepted", "RebootRequired")
+    defaults: dict[str, Any] = {"last_change_status": status, "last_changed_at": timezone.now()}
+    if changed:
+        defaults["value"] = _mirror_value(key, value)
+    if status == "NotSupported":
+        defaults["unknown"] = True
+    ConfigurationKey.objects.update_or_create(
+        charge_point_id=command.charge_point_id, key=key, defaults=defaults
+    )
+    if key == AUTHORIZATION_KEY and status == "Accepted":
+        # From now on the charge point authenticates with this password (SPEC §4); stored
+        # before the command is reported complete (same transaction).
+        ChargePoint.objects.filter(pk=command.charge_point_id).update(
+            password_hash=hash_password(value)
+        )

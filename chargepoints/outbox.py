@@ -1,0 +1,140 @@
+"""The connection's side of the command outbox: claim, complete, fail, expire.
+
+Status moves only forward and only by conditional updates (``WHERE status = …``), so two
+processes can never both send the same command, and a command that was sent is never re-sent.
+"""
+
+import logging
+import uuid
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from chargepoints.commands import ALLOWED_WHILE_PENDING, command_group, result_hooks_for
+from chargepoints.models import Command, CommandStatus, RegistrationStatus
+from csms.ocpp import schemas
+from csms.ocpp.backend import OutboundCall
+from csms.ocpp.errors import OcppError
+from csms.ocpp.router import ChargePointSession
+
+logger = logging.getLogger(__name__)
+
+
+def outbox_claim_next(*, session: ChargePointSession) -> OutboundCall | None:
+    """Mark the oldest deliverable queued command ``sent`` and return it (FIFO)."""
+    if session.registration_status == RegistrationStatus.REJECTED:
+        return None  # OCPP 1.6 §4.2.1: nothing is sent to a rejected charge point
+    now = timezone.now()
+    expire_due_commands(charge_point_id=session.charge_point_id)
+    while True:
+        queued = Command.objects.filter(
+            charge_point_id=session.charge_point_id, status=CommandStatus.QUEUED
+        )
+        if not session.accepted:
+            queued = queued.filter(action__in=ALLOWED_WHILE_PENDING)
+        command = queued.order_by("id").values("pk", "action", "payload").first()
+        if command is None:
+            return None
+        message_id = str(uuid.uuid4())
+        claimed = Command.objects.filter(pk=command["pk"], status=CommandStatus.QUEUED).update(
+            status=CommandStatus.SENT, sent_at=now, message_id=message_id
+        )
+        if claimed:
+            return OutboundCall(command["pk"], command["action"], command["payload"], message_id)
+
+
+def outbox_complete(*, command_id: int, response: dict[str, Any]) -> None:
+    """Store a CALLRESULT: completed (and its result hooks run), or failed if malformed."""
+    with transaction.atomic():
+        command = Command.objects.select_for_update().filter(pk=command_id).first()
+        if command is None or command.status != CommandStatus.SENT:
+            return
+        command.response = response
+        command.completed_at = timezone.now()
+        try:
+            schemas.validate(command.action, response, response=True)
+        except OcppError as exc:
+            command.status = CommandStatus.FAILED
+            command.error_code = exc.code
+            command.error_description = f"Invalid {command.action} response: {exc.description}"
+        else:
+            command.status = CommandStatus.COMPLETED
+        command.save(
+            update_fields=["response", "completed_at", "status", "error_code", "error_description"]
+        )
+        if command.status == CommandStatus.COMPLETED:
+            _run_result_hooks(command)
+        transaction.on_commit(lambda: notify_waiters(command_id=command_id))
+
+
+def _run_result_hooks(command: Command) -> None:
+    for hook in result_hooks_for(command.action):
+        try:
+            with transaction.atomic():
+                hook(command)
+        except Exception:
+            # The answer itself is kept; only what the hook derives from it is lost.
+            logger.exception("result hook %s failed for command %s", hook.__qualname__, command.pk)
+
+
+def outbox_fail(
+    *,
+    command_id: int,
+    status: str,
+    code: str,
+    description: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """A CALLERROR, a time-out or a closed socket: the command ends ``failed``/``timeout``."""
+    finished = Command.objects.filter(pk=command_id, status=CommandStatus.SENT).update(
+        status=status,
+        error_code=code,
+        error_description=description,
+        error_details=details,
+        completed_at=timezone.now(),
+    )
+    if finished:
+        notify_waiters(command_id=command_id)
+
+
+def expire_due_commands(*, charge_point_id: int | None = None) -> int:
+    """Queued commands past their expiry end ``expired`` (never sent)."""
+    due = Command.objects.filter(status=CommandStatus.QUEUED, expires_at__lte=timezone.now())
+    if charge_point_id is not None:
+        due = due.filter(charge_point_id=charge_point_id)
+    ids = list(due.values_list("pk", flat=True)[:1000])
+    if not ids:
+        return 0
+    expired = Command.objects.filter(pk__in=ids, status=CommandStatus.QUEUED).update(
+        status=CommandStatus.EXPIRED,
+        completed_at=timezone.now(),
+        error_description="The charge point was not reachable before the command expired",
+    )
+    for command_id in ids:
+        notify_waiters(command_id=command_id)
+    return expired
+
+
+def charge_points_with_queued_commands(*, channel_prefix: str) -> list[int]:
+    """Charge points connected to this process (by channel prefix) that have queued commands."""
+    return list(
+        Command.objects.filter(
+            status=CommandStatus.QUEUED,
+            charge_point__connected=True,
+            charge_point__channel_name__startswith=channel_prefix,
+        )
+        .values_list("charge_point_id", flat=True)
+        .distinct()
+    )
+
+
+def notify_waiters(*, command_id: int) -> None:
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            command_group(command_id), {"type": "command.done", "command_id": command_id}
+        )
+    except Exception:  # waiters re-read the row every second anyway
+        logger.warning("could not notify waiters of command %s", command_id, exc_info=True)

@@ -1,0 +1,110 @@
+"""Tenant API of the transactions app: charging sessions and their meter values (SPEC §3.3).
+
+Read only: transactions are written by the charge points over OCPP, never through the API.
+"""
+
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from chargepoints.api import StrictBooleanFilter
+from csms.api.viewsets import TenantScopedReadOnlyViewSet
+from transactions.models import MeterValue, Transaction
+from transactions.selectors import transaction_meter_values
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(read_only=True, help_text="The OCPP transactionId.")
+    charge_point = serializers.SlugRelatedField(
+        slug_field="identity", read_only=True, help_text="The charge point's identity."
+    )
+    energy_wh = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="meter_stop - meter_start; null while active."
+    )
+    active = serializers.BooleanField(read_only=True)
+    flags = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="Sanity findings (OCPP 1.6 §4.7/§4.8), answered normally but flagged.",
+    )
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "id",
+            "charge_point",
+            "connector_id",
+            "id_tag",
+            "id_tag_status",
+            "meter_start",
+            "meter_stop",
+            "energy_wh",
+            "started_at",
+            "stopped_at",
+            "stop_reason",
+            "active",
+            "flags",
+            "reservation_id",
+        ]
+        read_only_fields = fields
+
+
+class MeterValueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MeterValue
+        fields = [
+            "timestamp",
+            "measurand",
+            "phase",
+            "location",
+            "unit",
+            "context",
+            "format",
+            "value",
+        ]
+        read_only_fields = fields
+
+
+class TransactionFilter(filters.FilterSet):
+    charge_point = filters.CharFilter(
+        field_name="charge_point__identity", help_text="The charge point's identity."
+    )
+    id_tag = filters.CharFilter()
+    active = StrictBooleanFilter(
+        field_name="stopped_at", lookup_expr="isnull", help_text="Not stopped yet (true/false)."
+    )
+    started_after = filters.IsoDateTimeFilter(
+        field_name="started_at", lookup_expr="gte", help_text="ISO 8601; inclusive."
+    )
+    started_before = filters.IsoDateTimeFilter(
+        field_name="started_at", lookup_expr="lt", help_text="ISO 8601; exclusive."
+    )
+
+    class Meta:
+        model = Transaction
+        fields = ["charge_point", "id_tag", "active", "started_after", "started_before"]
+
+
+class TransactionViewSet(TenantScopedReadOnlyViewSet):
+    """The tenant's transactions, newest first; ``id`` is the OCPP transactionId."""
+
+    queryset = Transaction.objects.select_related("charge_point")
+    serializer_class = TransactionSerializer
+    filterset_class = TransactionFilter
+    lookup_value_regex = "[0-9]+"
+
+    @extend_schema(responses=MeterValueSerializer(many=True))
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="meter-values",
+        serializer_class=MeterValueSerializer,
+        filterset_class=None,
+    )
+    def meter_values(self, request: Request, pk: str | None = None) -> Response:
+        """Every sampled value of the transaction, oldest first."""
+        page = self.paginate_queryset(transaction_meter_values(transaction=self.get_object()))
+        return self.get_paginated_response(MeterValueSerializer(page, many=True).data)
