@@ -300,5 +300,8 @@ def _frame_fields(text: str) -> dict[str, Any]:
         return {"message_type": None, "message_id": "", "action": ""}
     message_type = message[0] if message[0] in (2, 3, 4) else None
     message_id = message[1] if len(message) > 1 and isinstance(message[1], str) else ""
-    action = message[2] if message_type == 2 and isinstance(message[2], str) else ""
+    # A malformed CALL may stop short of its action (``[2, "id"]``).
+    action = (
+        message[2] if message_type == 2 and len(message) > 2 and isinstance(message[2], str) else ""
+    )
     return {"message_type": message_type, "message_id": message_id[:64], "action": action[:64]}

@@ -1,10 +1,15 @@
 """Celery tasks of the chargepoints app (scheduled by django-celery-beat, see migrations)."""
 
 import logging
+from typing import Any
 
 from celery import shared_task
+from django.db import transaction
 
+from chargepoints.commands import command_dispatch
 from chargepoints.message_log import message_log_cutoff, message_log_purge
+from chargepoints.models import ChargePoint
+from chargepoints.outbox import expire_due_commands
 
 logger = logging.getLogger(__name__)
 
@@ -14,3 +19,33 @@ def purge_message_log() -> int:
     deleted = message_log_purge(before=message_log_cutoff())
     logger.info("purged %d OCPP message log rows", deleted)
     return deleted
+
+
+@shared_task(name="chargepoints.expire_commands")
+def expire_commands() -> int:
+    """Queued commands of charge points that stayed offline past their expiry."""
+    total = 0
+    while expired := expire_due_commands():
+        total += expired
+    return total
+
+
+@shared_task(name="chargepoints.send_command")
+def send_command(
+    charge_point_id: int,
+    action: str,
+    payload: dict[str, Any],
+    job: str = "celery",
+    ttl_seconds: int | None = None,
+) -> int:
+    """Queue a command from a job (delivered by whichever process holds the socket)."""
+    charge_point = ChargePoint.objects.get(pk=charge_point_id)
+    with transaction.atomic():
+        command = command_dispatch(
+            charge_point=charge_point,
+            action=action,
+            payload=payload,
+            requested_by_job=job,
+            ttl_seconds=ttl_seconds,
+        )
+    return command.pk

@@ -74,8 +74,15 @@ class MeterValueFactory(factory.django.DjangoModelFactory):
     transaction = factory.SubFactory(TransactionFactory)
     charge_point = factory.LazyAttribute(lambda o: o.transaction.charge_point)
     connector_id = factory.LazyAttribute(lambda o: o.transaction.connector_id)
-    reported_transaction_id = factory.LazyAttribute(lambda o: o.transaction.pk)
-    timestamp = factory.LazyAttribute(lambda o: o.transaction.started_at + timedelta(minutes=5))
+    reported_transaction_id = factory.LazyAttribute(
+        lambda o: o.transaction.pk if o.transaction else None
+    )
+    timestamp = factory.LazyAttribute(
+        lambda o: (
+            (o.transaction.started_at if o.transaction else datetime(2025, 1, 1, tzinfo=UTC))
+            + timedelta(minutes=5)
+        )
+    )
     value = "1234"
     context = "Sample.Periodic"
     format = "Raw"

@@ -30,7 +30,12 @@ def _handle_reply(self: WebSocketProtocol, message: dict[str, Any]) -> None:
         self.handshake_deferred.errback(ConnectionDeny(code=status, reason=reason))
         del self.handshake_deferred
         self.server.protocol_disconnected(self)
-        self.server.log_action("websocket", "rejected", {"path": self.request.path})
+        # daphne's access logger reads "client" too (a KeyError without it).
+        address = self.client_addr
+        client = f"{address[0]}:{address[1]}" if address else None
+        self.server.log_action(
+            "websocket", "rejected", {"path": self.request.path, "client": client}
+        )
         return
     _original_handle_reply(self, message)
 

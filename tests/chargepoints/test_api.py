@@ -63,9 +63,7 @@ def test_created_charge_point_starts_accepted_and_is_returned(
 
 
 def test_password_is_stored_hashed_and_never_returned(api: APIClient, tenant: Tenant) -> None:
-    response = api.post(
-        CHARGE_POINTS, {"identity": "CP-1", "password": PASSWORD}, format="json"
-    )
+    response = api.post(CHARGE_POINTS, {"identity": "CP-1", "password": PASSWORD}, format="json")
 
     assert response.status_code == 201
     assert "password" not in response.json()
@@ -221,9 +219,7 @@ def test_list_is_paginated(api: APIClient, tenant: Tenant) -> None:
     assert second["previous"] is not None
 
 
-def test_list_costs_the_same_queries_for_many_charge_points(
-    api: APIClient, tenant: Tenant
-) -> None:
+def test_list_costs_the_same_queries_for_many_charge_points(api: APIClient, tenant: Tenant) -> None:
     def queries_for_list() -> int:
         api.get(CHARGE_POINTS)  # warm up: the token's last_used_at write
         with CaptureQueriesContext(connection) as captured:
@@ -553,9 +549,7 @@ def test_id_tag_with_future_expiry_reads_accepted(api: APIClient) -> None:
         "missing-id-tag",
     ],
 )
-def test_invalid_id_tag_is_400_and_creates_nothing(
-    api: APIClient, payload: dict[str, Any]
-) -> None:
+def test_invalid_id_tag_is_400_and_creates_nothing(api: APIClient, payload: dict[str, Any]) -> None:
     response = api.post(ID_TAGS, payload, format="json")
 
     assert response.status_code == 400
@@ -630,9 +624,7 @@ def test_patch_renaming_onto_an_existing_id_tag_is_400_and_changes_nothing(
     assert tag_snapshot(tenant) == before
 
 
-def test_patch_with_invalid_status_is_400_and_keeps_the_tag(
-    api: APIClient, tenant: Tenant
-) -> None:
+def test_patch_with_invalid_status_is_400_and_keeps_the_tag(api: APIClient, tenant: Tenant) -> None:
     IdTagFactory(tenant=tenant, id_tag="TAG1")
     before = tag_snapshot(tenant)
 

@@ -141,7 +141,10 @@ async def test_identity_of_48_characters_is_accepted_and_49_refused(
 
     assert await refused_status(cp_url(too_long)) == 400
     async with open_socket(cp_url(longest)) as ws:
-        await assert_still_served(ws)
+        boot = await raw_call(
+            ws, "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}
+        )
+        assert boot[2]["status"] == "Pending"
 
     identities = await orm(lambda: list(ChargePoint.objects.values_list("identity", flat=True)))
     assert identities == [longest]

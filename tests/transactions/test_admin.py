@@ -1,0 +1,89 @@
+"""Staff admin of transactions: filters, search, the limited meter-value inline."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from csms.tenancy.models import Tenant
+from tests.factories import ChargePointFactory, MeterValueFactory, TransactionFactory
+from transactions.models import Transaction
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+CHANGELIST = "admin:transactions_transaction_changelist"
+
+
+def change_url(transaction: Transaction) -> str:
+    return reverse("admin:transactions_transaction_change", args=[transaction.pk])
+
+
+def test_changelist_filters_active_and_stopped(admin_client: Client, tenant: Tenant) -> None:
+    charge_point = ChargePointFactory(tenant=tenant)
+    active = TransactionFactory(charge_point=charge_point, connector_id=1)
+    stopped = TransactionFactory(charge_point=charge_point, connector_id=2, stopped=True)
+    url = reverse(CHANGELIST)
+
+    only_active = admin_client.get(url, {"state": "active"}).context["cl"].result_list
+    only_stopped = admin_client.get(url, {"state": "stopped"}).context["cl"].result_list
+
+    assert [t.pk for t in only_active] == [active.pk]
+    assert [t.pk for t in only_stopped] == [stopped.pk]
+
+
+def test_changelist_filters_by_stop_reason(admin_client: Client, tenant: Tenant) -> None:
+    charge_point = ChargePointFactory(tenant=tenant)
+    remote = TransactionFactory(charge_point=charge_point, stopped=True, stop_reason="Remote")
+    TransactionFactory(charge_point=charge_point, stopped=True, stop_reason="Local")
+
+    response = admin_client.get(reverse(CHANGELIST), {"stop_reason": "Remote"})
+
+    assert [t.pk for t in response.context["cl"].result_list] == [remote.pk]
+
+
+def test_changelist_search_by_id_tag_and_identity(admin_client: Client, tenant: Tenant) -> None:
+    wanted = TransactionFactory(
+        charge_point=ChargePointFactory(tenant=tenant, identity="DEPOT-7"), id_tag="CARD-1"
+    )
+    TransactionFactory(charge_point=ChargePointFactory(tenant=tenant, identity="OTHER"))
+    url = reverse(CHANGELIST)
+
+    by_tag = admin_client.get(url, {"q": "CARD-1"}).context["cl"].result_list
+    by_identity = admin_client.get(url, {"q": "DEPOT"}).context["cl"].result_list
+
+    assert [t.pk for t in by_tag] == [wanted.pk]
+    assert [t.pk for t in by_identity] == [wanted.pk]
+
+
+def test_change_page_shows_the_first_meter_values_and_links_all(
+    admin_client: Client, tenant: Tenant
+) -> None:
+    transaction = TransactionFactory(charge_point__tenant=tenant, started_at=T0, stopped=True)
+    for n in range(60):
+        MeterValueFactory(
+            transaction=transaction, timestamp=T0 + timedelta(minutes=n), value=f"{1000 + n}"
+        )
+
+    response = admin_client.get(change_url(transaction))
+
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "1000" in content
+    assert "1049" in content
+    assert "1050" not in content
+    meter_values = reverse("admin:transactions_metervalue_changelist")
+    full = f"{meter_values}?transaction__id__exact={transaction.pk}"
+    assert full in content
+    assert admin_client.get(full).context["cl"].result_count == 60
+
+
+def test_transactions_are_read_only_in_the_admin(admin_client: Client, tenant: Tenant) -> None:
+    transaction = TransactionFactory(charge_point__tenant=tenant)
+
+    response = admin_client.post(change_url(transaction), {"meter_stop": "1"})
+
+    assert response.status_code == 403
+    transaction.refresh_from_db()
+    assert transaction.meter_stop is None
