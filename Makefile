@@ -18,6 +18,7 @@ venv: $(VENV)/.installed
 
 migrate: venv
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 
 run: migrate
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)

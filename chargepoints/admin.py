@@ -25,6 +25,7 @@ from chargepoints.models import (
 from chargepoints.passwords import password_problem
 from chargepoints.services import charge_point_registration_set, charge_point_update
 from csms.admin import LimitedInlineFormSet, ReadOnlyAdminMixin, ReadOnlyInline
+from csms.ocpp.compat import SWITCH_NAMES
 
 MESSAGE_LOG_INLINE_LIMIT = 20
 FRAME_EXCERPT_LENGTH = 200
@@ -62,6 +63,23 @@ class ChargePointAdminForm(forms.ModelForm):
         if raw and (problem := password_problem(raw)):
             raise forms.ValidationError(f"Password {problem}.")
         return raw
+
+    def clean_compat_overrides(self) -> dict[str, Any]:
+        # An emptied JSON box comes back as None; the column is NOT NULL.
+        value = self.cleaned_data.get("compat_overrides")
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise forms.ValidationError("Must be a JSON object of switch names to true/false.")
+        # The compat layer ignores what it does not know: catch typos here instead.
+        unknown = sorted(set(value) - set(SWITCH_NAMES))
+        if unknown:
+            raise forms.ValidationError(
+                f"Unknown switch(es) {', '.join(unknown)}; known: {', '.join(SWITCH_NAMES)}."
+            )
+        if not all(isinstance(v, bool) for v in value.values()):
+            raise forms.ValidationError("Switch values must be true or false.")
+        return value
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

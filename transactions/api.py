@@ -80,7 +80,7 @@ class TransactionFilter(filters.FilterSet):
         field_name="started_at", lookup_expr="gte", help_text="ISO 8601; inclusive."
     )
     started_before = filters.IsoDateTimeFilter(
-        field_name="started_at", lookup_expr="lte", help_text="ISO 8601; exclusive."
+        field_name="started_at", lookup_expr="lt", help_text="ISO 8601; exclusive."
     )
 
     class Meta:
