@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from chargepoints.admin_commands import ChargePointCommandsAdminMixin, CommandInline
 from chargepoints.models import (
     CertificateSigningRequest,
     ChargePoint,
@@ -112,7 +113,7 @@ class OcppMessageInline(ReadOnlyInline):
 
 
 @admin.register(ChargePoint)
-class ChargePointAdmin(admin.ModelAdmin):
+class ChargePointAdmin(ChargePointCommandsAdminMixin, admin.ModelAdmin):
     form = ChargePointAdminForm
     list_display = [
         "identity",
@@ -127,8 +128,12 @@ class ChargePointAdmin(admin.ModelAdmin):
     list_filter = ["tenant", "registration_status", "connected"]
     search_fields = ["identity", "serial_number", "charge_box_serial_number", "meter_serial_number"]
     list_select_related = ["tenant"]
-    actions = ["accept_registration", "reject_registration"]
-    inlines = [ConnectorInline, OcppMessageInline]
+    actions = [
+        "accept_registration",
+        "reject_registration",
+        *ChargePointCommandsAdminMixin.command_actions,
+    ]
+    inlines = [ConnectorInline, CommandInline, OcppMessageInline]
     readonly_fields = [
         "has_password",
         "message_log",

@@ -2,7 +2,7 @@
 
 import logging
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -59,6 +59,12 @@ def jittered_interval(interval: int, identity: str) -> int:
 # --- OCPP ---------------------------------------------------------------------------------------
 
 
+BootHook = Callable[[CallContext, dict[str, Any]], None]
+# Other apps react to a BootNotification inside its transaction (firmware verification,
+# local-list sync, configuration baselines); the registration status is in ctx.session.
+charge_point_booted_hooks: list[BootHook] = []
+
+
 def charge_point_boot(*, ctx: CallContext, boot: dict[str, Any]) -> tuple[str, int]:
     """Store what the charge point says of itself; the registration status and interval."""
     values = {field: boot.get(key) or "" for key, field in _BOOT_FIELDS.items()}
@@ -73,6 +79,8 @@ def charge_point_boot(*, ctx: CallContext, boot: dict[str, Any]) -> tuple[str, i
     session = ctx.session
     session.registration_status = row["registration_status"]
     session.heartbeat_interval = row["heartbeat_interval"] or row["tenant__heartbeat_interval"]
+    for hook in charge_point_booted_hooks:
+        hook(ctx, boot)
     if session.registration_status == RegistrationStatus.ACCEPTED:
         return session.registration_status, jittered_interval(
             session.heartbeat_interval, session.identity

@@ -29,9 +29,11 @@ DEFAULT_UNIT = "Wh"
 DEFAULT_STOP_REASON = "Local"  # OCPP 1.6 §6.49: absent reason means Local
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
-TransactionStartedHook = Callable[[Transaction, CallContext], None]
-# Other apps (reservations) react to a new transaction inside its database transaction.
-transaction_started_hooks: list[TransactionStartedHook] = []
+TransactionHook = Callable[[Transaction, CallContext], None]
+# Other apps (reservations, smart charging, webhooks) react to a transaction starting or
+# stopping, inside the same database transaction (schedule network work with on_commit).
+transaction_started_hooks: list[TransactionHook] = []
+transaction_stopped_hooks: list[TransactionHook] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,8 @@ def transaction_stop(
         return verdict
     if tx.meter_stop is None:  # still open, or closed as stale before its real stop came
         _apply_stop(tx, payload=payload, stopped_at=stopped_at, id_tag=id_tag)
+        for hook in transaction_stopped_hooks:
+            hook(tx, ctx)
     # else: a retry of a stop we already stored; its meter values deduplicate below.
     meter_values_store(
         ctx=ctx,

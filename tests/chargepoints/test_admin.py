@@ -289,7 +289,7 @@ def change_payload(charge_point: ChargePoint, **overrides: Any) -> dict[str, Any
         "compat_overrides": "{}",
         "password": "",
     }
-    for prefix in ("connectors", "messages"):
+    for prefix in ("connectors", "commands", "messages"):
         payload.update(
             {
                 f"{prefix}-TOTAL_FORMS": "0",
