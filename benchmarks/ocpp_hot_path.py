@@ -58,7 +58,11 @@ def meter_values(transaction_id: int) -> dict:
             {
                 "timestamp": now_iso(),
                 "sampledValue": [
-                    {"value": str(time.perf_counter_ns()), "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+                    {
+                        "value": str(time.perf_counter_ns()),
+                        "measurand": "Energy.Active.Import.Register",
+                        "unit": "Wh",
+                    },
                     {"value": "7200", "measurand": "Power.Active.Import", "unit": "W"},
                     {"value": "16.0", "measurand": "Current.Import", "phase": "L1", "unit": "A"},
                 ],
@@ -68,7 +72,12 @@ def meter_values(transaction_id: int) -> dict:
 
 
 def status(connector: int = 1) -> dict:
-    return {"connectorId": connector, "errorCode": "NoError", "status": "Charging", "timestamp": now_iso()}
+    return {
+        "connectorId": connector,
+        "errorCode": "NoError",
+        "status": "Charging",
+        "timestamp": now_iso(),
+    }
 
 
 def setup_data(count: int) -> Tenant:
@@ -87,7 +96,11 @@ def setup_data(count: int) -> Tenant:
 def queries_per_frame(tenant: Tenant) -> list[tuple[str, int]]:
     cp = ChargePoint.objects.get(tenant=tenant, identity="B00000")
     session, _ = backend.open_session(
-        tenant_slug=TENANT, identity=cp.identity, authorization=None, channel_name="bench!x", client=""
+        tenant_slug=TENANT,
+        identity=cp.identity,
+        authorization=None,
+        channel_name="bench!x",
+        client="",
     )
 
     def run(action: str, payload: dict) -> int:
@@ -96,7 +109,9 @@ def queries_per_frame(tenant: Tenant) -> list[tuple[str, int]]:
         snake, quirks = protocol.validated_request(action, dict(payload), session.switches)
         ctx = CallContext(session, call.message_id, action, timezone.now(), quirks)
         with CaptureQueriesContext(connection) as captured:
-            answer = backend.handle_call(route, ctx, snake, json.dumps([2, call.message_id, action, payload]))
+            answer = backend.handle_call(
+                route, ctx, snake, json.dumps([2, call.message_id, action, payload])
+            )
         assert answer.startswith("[3"), answer
         if os.environ.get("BENCH_SHOW_SQL"):
             print(action, *(q["sql"][:120] for q in captured.captured_queries), sep="\n  ")
@@ -117,14 +132,22 @@ def queries_per_frame(tenant: Tenant) -> list[tuple[str, int]]:
     tx = Transaction.objects.filter(charge_point=cp).latest("pk")
     rows.append(("MeterValues", run("MeterValues", meter_values(tx.pk))))
     rows.append(
-        ("StopTransaction", run("StopTransaction", {"transactionId": tx.pk, "meterStop": 10, "timestamp": now_iso()}))
+        (
+            "StopTransaction",
+            run(
+                "StopTransaction", {"transactionId": tx.pk, "meterStop": 10, "timestamp": now_iso()}
+            ),
+        )
     )
     backend.close_session(session=session, channel_name="bench!x")
     return rows
 
 
 async def client(url: str, identity: str, frames: int, latencies: dict[str, list[float]]) -> None:
-    async with websockets.connect(f"{url}/ocpp/{TENANT}/{identity}", subprotocols=["ocpp1.6"]) as ws:
+    async with websockets.connect(
+        f"{url}/ocpp/{TENANT}/{identity}", subprotocols=["ocpp1.6"]
+    ) as ws:
+
         async def call(action: str, payload: dict) -> dict:
             message_id = uuid.uuid4().hex[:20]
             started = time.perf_counter()
@@ -136,7 +159,10 @@ async def client(url: str, identity: str, frames: int, latencies: dict[str, list
 
         await call("BootNotification", {"chargePointVendor": "Bench", "chargePointModel": "B1"})
         await call("StatusNotification", status())
-        tx = await call("StartTransaction", {"connectorId": 1, "idTag": "BENCH", "meterStart": 0, "timestamp": now_iso()})
+        tx = await call(
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "BENCH", "meterStart": 0, "timestamp": now_iso()},
+        )
         for i in range(frames):
             kind = i % 10
             if kind < 5:
@@ -145,7 +171,10 @@ async def client(url: str, identity: str, frames: int, latencies: dict[str, list
                 await call("Heartbeat", {})
             else:
                 await call("StatusNotification", status())
-        await call("StopTransaction", {"transactionId": tx["transactionId"], "meterStop": 1000, "timestamp": now_iso()})
+        await call(
+            "StopTransaction",
+            {"transactionId": tx["transactionId"], "meterStop": 1000, "timestamp": now_iso()},
+        )
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -153,7 +182,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def throughput(url: str, clients: int, frames: int) -> tuple[float, int, dict[str, list[float]]]:
+async def throughput(
+    url: str, clients: int, frames: int
+) -> tuple[float, int, dict[str, list[float]]]:
     latencies: dict[str, list[float]] = {}
     started = time.perf_counter()
     await asyncio.gather(*(client(url, f"B{i:05d}", frames, latencies) for i in range(clients)))
@@ -170,27 +201,42 @@ def main() -> None:
     args = parser.parse_args()
     tenant = setup_data(max(args.clients, 1))
     db = connection.settings_dict["ENGINE"].rsplit(".", 1)[-1]
-    print(f"database: {db}; channel layer: {'redis' if os.environ.get('REDIS_URL') else 'in-memory'}")
+    print(
+        f"database: {db}; channel layer: {'redis' if os.environ.get('REDIS_URL') else 'in-memory'}"
+    )
     print(f"\n{'frame (steady state)':<22}{'queries':>8}")
     for action, count in queries_per_frame(tenant):
         print(f"{action:<22}{count:>8}")
     connection.close()
 
-    daphne = subprocess.Popen(  # noqa: S603
-        [str(Path(sys.executable).parent / "daphne"), "-p", str(args.port), "--websocket_timeout", "-1",
-         "--access-log", os.devnull, "csms.asgi:application"],
-        cwd=ROOT, env={**os.environ, "LOG_LEVEL": "WARNING"},
+    daphne = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "daphne"),
+            "-p",
+            str(args.port),
+            "--websocket_timeout",
+            "-1",
+            "--access-log",
+            os.devnull,
+            "csms.asgi:application",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "LOG_LEVEL": "WARNING"},
     )
     try:
         time.sleep(3)
-        rate, total, latencies = asyncio.run(throughput(f"ws://127.0.0.1:{args.port}", args.clients, args.frames))
+        rate, total, latencies = asyncio.run(
+            throughput(f"ws://127.0.0.1:{args.port}", args.clients, args.frames)
+        )
     finally:
         daphne.terminate()
         daphne.wait(timeout=10)
-    print(f"\n{args.clients} charge points, {total} frames: {rate:,.0f} frames/s (each client waits for every answer)")
+    print(f"\n{args.clients} charge points, {total} frames: {rate:,.0f} frames/s")
+    print("(each simulated charge point waits for every answer before its next frame)")
     print(f"{'action':<20}{'n':>7}{'p50 ms':>9}{'p99 ms':>9}")
     for action, values in sorted(latencies.items()):
-        print(f"{action:<20}{len(values):>7}{statistics.median(values):>9.1f}{percentile(values, 0.99):>9.1f}")
+        p50, p99 = statistics.median(values), percentile(values, 0.99)
+        print(f"{action:<20}{len(values):>7}{p50:>9.1f}{p99:>9.1f}")
 
 
 if __name__ == "__main__":

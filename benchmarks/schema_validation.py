@@ -1,6 +1,6 @@
 """jsonschema vs fastjsonschema on the OCPP 1.6 schemas: which one for the hot path.
 
-    .venv/bin/python benchmarks/schema_validation.py
+.venv/bin/python benchmarks/schema_validation.py
 """
 
 import json

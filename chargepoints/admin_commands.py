@@ -185,7 +185,13 @@ class ChargePointCommandsAdminMixin:
             request, queryset, "TriggerMessage", {"requestedMessage": "StatusNotification"}
         )
 
-    command_actions = ["reset_soft", "reset_hard", "clear_cache", "get_configuration", "trigger_status"]
+    command_actions = [
+        "reset_soft",
+        "reset_hard",
+        "clear_cache",
+        "get_configuration",
+        "trigger_status",
+    ]
 
 
 @admin.register(Command)

@@ -18,6 +18,7 @@ from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from rest_framework import mixins, serializers
 
+from chargepoints.authorization import id_tag_status, id_tags_matching
 from chargepoints.models import ChargePoint, Connector, IdTag, IdTagStatus, RegistrationStatus
 from chargepoints.passwords import password_problem
 from chargepoints.services import (
@@ -212,15 +213,8 @@ class ChargePointViewSet(
 
 
 def id_tag_status_at(tag: IdTag, now: datetime) -> str:
-    """What an idTag reads as: Blocked, Expired past its expiry date, else Accepted.
-
-    Mirrors the order of :func:`chargepoints.authorization.id_tag_verdict` without its query.
-    """
-    if tag.status == IdTagStatus.BLOCKED:
-        return IdTagStatus.BLOCKED
-    if tag.expiry_date is not None and tag.expiry_date <= now:
-        return EXPIRED
-    return tag.status
+    """What an idTag reads as: the authorization rule itself, without its query."""
+    return id_tag_status(tag, now)
 
 
 class IdTagStatusField(serializers.ChoiceField):
@@ -282,7 +276,7 @@ class IdTagSerializer(serializers.ModelSerializer):
 
     def validate_id_tag(self, value: str) -> str:
         _printable_without_slash(value)
-        duplicates = IdTag.objects.filter(tenant=self.context["tenant"], id_tag=value)
+        duplicates = id_tags_matching(tenant_id=self.context["tenant"].pk, id_tag=value)
         if self.instance is not None:
             duplicates = duplicates.exclude(pk=self.instance.pk)
         if duplicates.exists():

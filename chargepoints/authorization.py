@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from chargepoints.models import IdTag, IdTagStatus
@@ -39,22 +41,33 @@ class IdTagVerdict:
         return info
 
 
+def id_tag_status(tag: IdTag, now: datetime) -> str:
+    """What a known idTag reads as: Blocked, else Expired past its expiry date, else Accepted."""
+    if tag.status == IdTagStatus.BLOCKED:
+        return AuthorizationStatus.BLOCKED
+    if tag.expiry_date is not None and tag.expiry_date <= now:
+        return AuthorizationStatus.EXPIRED
+    return AuthorizationStatus.ACCEPTED
+
+
+def id_tags_matching(*, tenant_id: int, id_tag: str) -> QuerySet[IdTag]:
+    """IdToken is a case-insensitive string (OCPP 1.6 §7.28 CiString20); this lookup matches
+    the functional unique index on ``(tenant, LOWER(id_tag))``."""
+    return IdTag.objects.alias(id_tag_lower=Lower("id_tag")).filter(
+        tenant_id=tenant_id, id_tag_lower=id_tag.lower()
+    )
+
+
 def id_tag_verdict(*, tenant_id: int, id_tag: str, now: datetime | None = None) -> IdTagVerdict:
     """Accepted, Blocked, Expired or Invalid for ``id_tag`` in this tenant. One query."""
     tag = (
-        IdTag.objects.filter(tenant_id=tenant_id, id_tag=id_tag)
+        id_tags_matching(tenant_id=tenant_id, id_tag=id_tag)
         .only("status", "expiry_date", "parent_id_tag", "max_active_transactions")
         .first()
     )
     if tag is None:
         return IdTagVerdict(AuthorizationStatus.INVALID)
-    now = now or timezone.now()
-    if tag.status == IdTagStatus.BLOCKED:
-        status = AuthorizationStatus.BLOCKED
-    elif tag.expiry_date is not None and tag.expiry_date <= now:
-        status = AuthorizationStatus.EXPIRED
-    else:
-        status = AuthorizationStatus.ACCEPTED
+    status = id_tag_status(tag, now or timezone.now())
     return IdTagVerdict(
         status=status,
         parent_id_tag=tag.parent_id_tag,

@@ -8,6 +8,7 @@ row too.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -20,7 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from chargepoints.models import ChargePoint, Command, CommandStatus
+from chargepoints.models import ChargePoint, Command
 from csms.api.exceptions import DomainError
 from csms.ocpp import schemas
 from csms.ocpp.errors import OcppError
@@ -30,8 +31,11 @@ from csms.tenancy.models import ApiToken
 logger = logging.getLogger(__name__)
 
 # Every action with a request schema that the Central System sends: the 19 core ones and the
-# security extension's (SPEC §4).
-CENTRAL_SYSTEM_ACTIONS = frozenset(schemas.request_actions() - CHARGE_POINT_ACTIONS)
+# security extension's (SPEC §4). DataTransfer goes both ways (OCPP 1.6 §4.3 and §5.6), so it
+# is one of ours although charge points send it too.
+CENTRAL_SYSTEM_ACTIONS = frozenset(
+    (schemas.request_actions() - CHARGE_POINT_ACTIONS) | {"DataTransfer"}
+)
 # What a Pending charge point may be sent (OCPP 1.6 §4.2.1 / SPEC §4).
 ALLOWED_WHILE_PENDING = frozenset({"GetConfiguration", "ChangeConfiguration", "TriggerMessage"})
 
@@ -83,7 +87,9 @@ def command_validate(*, action: str, payload: Any) -> None:
     try:
         schemas.validate(action, payload)
     except OcppError as exc:
-        raise CommandRejectedError(f"{exc.code}: {exc.description}", code="invalid_payload") from exc
+        raise CommandRejectedError(
+            f"{exc.code}: {exc.description}", code="invalid_payload"
+        ) from exc
     for check in _payload_checks.get(action, ()):
         problem = check(payload)
         if problem:
@@ -136,7 +142,8 @@ def command_group(command_id: int) -> str:
     return f"ocpp.command.{command_id}"
 
 
-async def command_wait(*, command_id: int, timeout: float) -> Command:
+async def command_wait(*, command_id: int, timeout: float) -> Command:  # noqa: ASYNC109
+    # (A deadline re-checked per loop, not asyncio.timeout: a cancelled ORM read helps nobody.)
     """Wait up to ``timeout`` seconds for the command to finish; the row as it then is."""
     layer = get_channel_layer()
     channel = await layer.new_channel(prefix="cmdwait.")
@@ -151,9 +158,7 @@ async def command_wait(*, command_id: int, timeout: float) -> Command:
             if command.finished or remaining <= 0:
                 return command
             # Re-read at least every second: the wake-up may have been dropped.
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(layer.receive(channel), timeout=min(remaining, 1.0))
-            except TimeoutError:
-                pass
     finally:
         await layer.group_discard(group, channel)

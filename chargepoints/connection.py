@@ -140,7 +140,8 @@ def open_session(
     if charge_point.password_hash:
         credentials = parse_basic_auth(authorization)
         if credentials is None or not (
-            credentials[0] == identity and password_matches(credentials[1], charge_point.password_hash)
+            credentials[0] == identity
+            and password_matches(credentials[1], charge_point.password_hash)
         ):
             security_log.warning(
                 "refused %s/%s from %s: %s Basic-auth credentials",
@@ -190,12 +191,21 @@ def close_session(*, session: ChargePointSession, channel_name: str) -> None:
 def refresh_session(*, session: ChargePointSession) -> None:
     row = (
         ChargePoint.objects.filter(pk=session.charge_point_id)
-        .values("registration_status", "heartbeat_interval", "tenant__heartbeat_interval")
+        .values(
+            "registration_status",
+            "heartbeat_interval",
+            "compat_overrides",
+            "tenant__heartbeat_interval",
+            "tenant__compat_defaults",
+        )
         .first()
     )
     if row is not None:
         session.registration_status = row["registration_status"]
         session.heartbeat_interval = row["heartbeat_interval"] or row["tenant__heartbeat_interval"]
+        session.switches = CompatSwitches.merged(
+            row["tenant__compat_defaults"], row["compat_overrides"]
+        )
 
 
 # --- Calls --------------------------------------------------------------------------------------

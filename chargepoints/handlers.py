@@ -39,7 +39,11 @@ def authorize(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
 
 @ocpp_action("DataTransfer")
 def data_transfer(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    vendor_id, message_id, data = payload["vendor_id"], payload.get("message_id"), payload.get("data")
+    vendor_id, message_id, data = (
+        payload["vendor_id"],
+        payload.get("message_id"),
+        payload.get("data"),
+    )
     answer = data_transfer_answer(ctx, vendor_id=vendor_id, message_id=message_id, data=data)
     services.data_transfer_record(
         charge_point_id=ctx.charge_point_id,

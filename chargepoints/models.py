@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 from csms.tenancy.models import Tenant
 
@@ -123,6 +124,9 @@ class ConnectorStatusChange(models.Model):
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["charge_point", "connector_id", "-received_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.connector_id}: {self.status}/{self.error_code}"
+
 
 class IdTagStatus(models.TextChoices):
     ACCEPTED = "Accepted"
@@ -146,7 +150,10 @@ class IdTag(models.Model):
 
     class Meta:
         ordering = ["id_tag"]
-        constraints = [models.UniqueConstraint(fields=["tenant", "id_tag"], name="uniq_id_tag")]
+        constraints = [
+            # IdToken is case-insensitive (OCPP 1.6 §7.28): "abc" and "ABC" are one tag.
+            models.UniqueConstraint("tenant", Lower("id_tag"), name="uniq_id_tag_ci")
+        ]
 
     def __str__(self) -> str:
         return self.id_tag
@@ -160,9 +167,7 @@ class MessageDirection(models.TextChoices):
 class OcppMessage(models.Model):
     """The message log: every frame in and out, verbatim, kept for a retention period."""
 
-    charge_point = models.ForeignKey(
-        ChargePoint, on_delete=models.CASCADE, related_name="messages"
-    )
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=3, choices=MessageDirection.choices)
     message_type = models.PositiveSmallIntegerField(null=True)  # 2 CALL, 3 RESULT, 4 ERROR
     message_id = models.CharField(max_length=64, blank=True)
@@ -196,6 +201,9 @@ class CompatAbsorption(models.Model):
             models.UniqueConstraint(fields=["charge_point", "quirk"], name="uniq_quirk_per_cp")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.quirk} x{self.count}"
+
 
 class SecurityEvent(models.Model):
     """SecurityEventNotification (security extension) and our own refused handshakes."""
@@ -222,6 +230,9 @@ class SecurityEvent(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.identity}: {self.type}"
+
 
 class DataTransferMessage(models.Model):
     charge_point = models.ForeignKey(
@@ -237,6 +248,9 @@ class DataTransferMessage(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.vendor_id}/{self.message_id or '-'}: {self.answer_status}"
+
 
 class CertificateSigningRequest(models.Model):
     """SignCertificate.req (security extension): kept for staff to sign out of band."""
@@ -249,6 +263,9 @@ class CertificateSigningRequest(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"CSR of charge point {self.charge_point_id} at {self.received_at:%Y-%m-%d %H:%M}"
 
 
 class CommandStatus(models.TextChoices):
@@ -265,13 +282,16 @@ class Command(models.Model):
     message only wakes the connection that holds the charge point's socket."""
 
     FINAL_STATUSES = frozenset(
-        {CommandStatus.COMPLETED, CommandStatus.FAILED, CommandStatus.TIMEOUT, CommandStatus.EXPIRED}
+        {
+            CommandStatus.COMPLETED,
+            CommandStatus.FAILED,
+            CommandStatus.TIMEOUT,
+            CommandStatus.EXPIRED,
+        }
     )
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="commands")
-    charge_point = models.ForeignKey(
-        ChargePoint, on_delete=models.CASCADE, related_name="commands"
-    )
+    charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="commands")
     action = models.CharField(max_length=64)
     payload = models.JSONField(default=dict)
     status = models.CharField(
@@ -325,7 +345,8 @@ class ConfigurationKey(models.Model):
         ChargePoint, on_delete=models.CASCADE, related_name="configuration"
     )
     key = models.CharField(max_length=50)
-    value = models.TextField(null=True, blank=True)  # None: the charge point gave no value
+    # None: the charge point reported the key without a value (distinct from "").
+    value = models.TextField(null=True, blank=True)  # noqa: DJ001
     readonly = models.BooleanField(null=True)
     # The charge point listed the key under unknownKey.
     unknown = models.BooleanField(default=False)

@@ -188,7 +188,23 @@ def charge_point_update(*, charge_point: ChargePoint, **changes: Any) -> ChargeP
         setattr(charge_point, field, value)
     if changes:
         charge_point.save(update_fields=[*changes, "updated_at"])
+        if SESSION_FIELDS.intersection(changes):
+            _refresh_live_sessions(charge_point_ids=[charge_point.pk])
     return charge_point
+
+
+# Fields a live connection keeps in its session: it re-reads them when staff change them.
+SESSION_FIELDS = frozenset({"registration_status", "heartbeat_interval", "compat_overrides"})
+
+
+def _refresh_live_sessions(*, charge_point_ids: list[int]) -> None:
+    channels = list(
+        ChargePoint.objects.filter(pk__in=charge_point_ids, connected=True)
+        .exclude(channel_name="")
+        .values_list("channel_name", flat=True)
+    )
+    for channel_name in channels:
+        transaction.on_commit(partial(_send_to_connection, channel_name, "ocpp.refresh"))
 
 
 def charge_point_delete(*, charge_point: ChargePoint) -> None:
@@ -197,27 +213,29 @@ def charge_point_delete(*, charge_point: ChargePoint) -> None:
     charge_point.delete()
     if channel_name:
         # Its consumer would otherwise go on writing rows for a charge point that is gone.
-        transaction.on_commit(partial(_close_connection, channel_name=channel_name))
+        transaction.on_commit(partial(_send_to_connection, channel_name, "ocpp.takeover"))
 
 
-def _close_connection(*, channel_name: str) -> None:
+def _send_to_connection(channel_name: str, event_type: str) -> None:
     # Network I/O: only after commit, and a broken channel layer must not fail the caller.
     try:
-        async_to_sync(get_channel_layer().send)(channel_name, {"type": "ocpp.takeover"})
+        async_to_sync(get_channel_layer().send)(channel_name, {"type": event_type})
     except Exception:
-        logger.exception("could not close the connection on channel %s", channel_name)
+        logger.exception("could not send %s to channel %s", event_type, channel_name)
 
 
 def charge_point_registration_set(
     *, charge_point_ids: Iterable[int], registration_status: str
 ) -> int:
-    """Accept or reject charge points (staff). A Pending one connected now is served as soon
-    as it boots again (its session re-reads the status before each call while not Accepted)."""
+    """Accept or reject charge points (staff); live connections re-read their status."""
     if registration_status not in RegistrationStatus.values:
         raise DomainError(f"Unknown registration status {registration_status!r}.")
-    return ChargePoint.objects.filter(pk__in=list(charge_point_ids)).update(
+    ids = list(charge_point_ids)
+    updated = ChargePoint.objects.filter(pk__in=ids).update(
         registration_status=registration_status, updated_at=timezone.now()
     )
+    _refresh_live_sessions(charge_point_ids=ids)
+    return updated
 
 
 # --- IdTags -------------------------------------------------------------------------------------

@@ -227,6 +227,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(VAR_DIR / "static"))
 # The embedded default serves static files straight from the apps (no collectstatic step).
 WHITENOISE_USE_FINDERS = EMBEDDED or DEBUG
+if EMBEDDED:
+    Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -26,3 +26,6 @@ class StatusReport(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["charge_point", "kind", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.status}"

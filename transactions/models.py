@@ -101,6 +101,9 @@ class MeterValue(models.Model):
         ]
         indexes = [models.Index(fields=["transaction", "timestamp"])]
 
+    def __str__(self) -> str:
+        return f"{self.measurand} {self.value} {self.unit} @ {self.timestamp:%Y-%m-%d %H:%M:%S}"
+
 
 class UnmatchedTransactionMessage(models.Model):
     """A Stop/MeterValues naming a transaction we do not know: answered, kept for reconciliation."""
@@ -122,3 +125,6 @@ class UnmatchedTransactionMessage(models.Model):
                 fields=["charge_point", "content_hash"], name="uniq_unmatched_content"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.action} for unknown transaction {self.reported_transaction_id}"

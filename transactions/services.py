@@ -85,7 +85,9 @@ def transaction_start(
     verdict = id_tag_verdict(tenant_id=ctx.tenant_id, id_tag=id_tag)
     if verdict.accepted:
         active_elsewhere = (
-            Transaction.objects.filter(tenant_id=ctx.tenant_id, id_tag=id_tag, stopped_at=None)
+            Transaction.objects.filter(
+                tenant_id=ctx.tenant_id, id_tag__iexact=id_tag, stopped_at=None
+            )
             .exclude(charge_point_id=ctx.charge_point_id, connector_id=connector_id)
             .count()
         )

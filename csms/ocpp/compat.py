@@ -36,9 +36,9 @@ class CompatSwitches:
         known = {f.name for f in fields(cls)}
         values: dict[str, bool] = {}
         for layer in layers:
-            for key, value in (layer or {}).items():
-                if key in known and isinstance(value, bool):
-                    values[key] = value
+            values.update(
+                {k: v for k, v in (layer or {}).items() if k in known and isinstance(v, bool)}
+            )
         return cls(**values)
 
     def any_lenient(self) -> bool:

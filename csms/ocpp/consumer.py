@@ -10,9 +10,9 @@ import logging
 import re
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.consumer import get_handler_name
 from django.conf import settings
 from django.utils import timezone
 
@@ -73,8 +73,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         offered = self.scope.get("subprotocols") or []
         if offered and SUBPROTOCOL not in offered:
-            security_log.info("refused %s/%s from %s: subprotocols %s", tenant_slug, identity,
-                              client, offered)
+            security_log.info(
+                "refused %s/%s from %s: subprotocols %s", tenant_slug, identity, client, offered
+            )
             await self.refuse(400, f"Subprotocol {SUBPROTOCOL} required")
             return
         headers = dict(self.scope.get("headers") or [])
@@ -127,10 +128,21 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def ocpp_takeover(self, event: dict[str, Any]) -> None:
         """Another connection of the same identity took over: close this stale one."""
         await self.stop_outbox("Another connection of this charge point took over")
-        if self.session is not None and _local_connections.get(self.session.charge_point_id) is self:
+        if (
+            self.session is not None
+            and _local_connections.get(self.session.charge_point_id) is self
+        ):
             del _local_connections[self.session.charge_point_id]
         self.session = None  # presence now belongs to the new connection
         await self.close(code=4000)
+
+    async def ocpp_refresh(self, event: dict[str, Any]) -> None:
+        """Staff changed the registration status or the compatibility switches."""
+        if self.session is None:
+            return
+        await get_backend().refresh_session(self.session)
+        if self.session.accepted:
+            self.start_outbox()
 
     # --- Outbox: Central-System-initiated calls, one at a time -------------------------------
 
@@ -181,9 +193,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         session = self.session
         assert session is not None  # noqa: S101 - only called while connected
         backend = get_backend()
-        answer: asyncio.Future[CallResult | CallError] = (
-            asyncio.get_running_loop().create_future()
-        )
+        answer: asyncio.Future[CallResult | CallError] = asyncio.get_running_loop().create_future()
         self.pending_call = (call, answer)
         frame = call_frame(call.message_id, call.action, call.payload)
         await self.send(text_data=frame)
@@ -221,15 +231,22 @@ class OcppConsumer(AsyncWebsocketConsumer):
         received_at = timezone.now()
         if text_data is None:
             await self.answer_error(
-                session, received_at, "<binary frame>",
-                OcppError(ErrorCode.FORMATION_VIOLATION, "OCPP-J uses text frames only",
-                          message_id=UNKNOWN_MESSAGE_ID),
+                session,
+                received_at,
+                "<binary frame>",
+                OcppError(
+                    ErrorCode.FORMATION_VIOLATION,
+                    "OCPP-J uses text frames only",
+                    message_id=UNKNOWN_MESSAGE_ID,
+                ),
             )
             return
         if len(text_data) > settings.OCPP_MAX_FRAME_SIZE:
             match = _LEADING_MESSAGE_ID.match(text_data)
             await self.answer_error(
-                session, received_at, text_data[:1000],
+                session,
+                received_at,
+                text_data[:1000],
                 OcppError(
                     ErrorCode.FORMATION_VIOLATION,
                     f"Frame exceeds {settings.OCPP_MAX_FRAME_SIZE} characters",
@@ -258,8 +275,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 if session.accepted:
                     self.start_outbox()
             route = protocol.admit_call(call, session)
-            payload, quirks = protocol.validated_request(call.action, call.payload,
-                                                         session.switches)
+            payload, quirks = protocol.validated_request(
+                call.action, call.payload, session.switches
+            )
         except OcppError as exc:
             exc.message_id = call.message_id
             await self.answer_error(session, received_at, raw, exc, action=call.action)
@@ -271,7 +289,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
             self.start_outbox()  # Accepted or Pending: its queued calls may go now
 
     async def handle_response(
-        self, session: ChargePointSession, frame: CallResult | CallError, raw: str,
+        self,
+        session: ChargePointSession,
+        frame: CallResult | CallError,
+        raw: str,
         received_at: Any,
     ) -> None:
         """An answer to our outstanding CALL resolves it; anything else is only logged."""
@@ -280,8 +301,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
             if not pending[1].done():
                 pending[1].set_result(frame)
         else:
-            logger.info("%s: answer to unknown or expired call %s", session.identity,
-                        frame.message_id)
+            logger.info(
+                "%s: answer to unknown or expired call %s", session.identity, frame.message_id
+            )
         await get_backend().log_frames(session, [("in", raw)], received_at)
 
     async def answer_error(
@@ -293,10 +315,12 @@ class OcppConsumer(AsyncWebsocketConsumer):
         *,
         action: str = "",
     ) -> None:
-        answer = error_frame(exc.message_id or UNKNOWN_MESSAGE_ID, exc.code, exc.description,
-                             exc.details)
-        logger.info("%s: %s %s (%s)", session.identity, action or "frame", exc.code,
-                    exc.description)
+        answer = error_frame(
+            exc.message_id or UNKNOWN_MESSAGE_ID, exc.code, exc.description, exc.details
+        )
+        logger.info(
+            "%s: %s %s (%s)", session.identity, action or "frame", exc.code, exc.description
+        )
         await self.send(text_data=answer)
         await get_backend().log_frames(session, [("in", raw), ("out", answer)], received_at)
 

@@ -13,6 +13,7 @@ from chargepoints.models import ChargePoint, MessageDirection, OcppMessage
 from csms.tenancy.models import Tenant
 from tests.live import ROOT, server_env
 
+
 @pytest.mark.django_db
 def test_message_log_purge_is_scheduled_by_a_data_migration() -> None:
     task = PeriodicTask.objects.get(task="chargepoints.purge_message_log")
@@ -29,13 +30,15 @@ def test_beat_schedule_runs_on_a_real_worker(tenant: Tenant) -> None:
         OcppMessage(
             charge_point=charge_point,
             direction=MessageDirection.IN,
-            frame="[2,\"1\",\"Heartbeat\",{}]",
+            frame='[2,"1","Heartbeat",{}]',
             created_at=old,
         )
         for _ in range(3)
     )
     fresh = OcppMessage.objects.create(
-        charge_point=charge_point, direction=MessageDirection.IN, frame="[]",
+        charge_point=charge_point,
+        direction=MessageDirection.IN,
+        frame="[]",
         created_at=timezone.now(),
     )
     # Staff would edit this in the admin; here: every second instead of nightly.
@@ -48,10 +51,26 @@ def test_beat_schedule_runs_on_a_real_worker(tenant: Tenant) -> None:
         defaults={"task": "chargepoints.purge_message_log", "interval": every_second},
     )
 
-    worker = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "celery", "-A", "csms", "worker", "-B", "--pool=solo",
-         "-l", "WARNING", "-s", str(ROOT / "var" / "celerybeat-test-schedule")],
-        cwd=ROOT, env=server_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "csms",
+            "worker",
+            "-B",
+            "--pool=solo",
+            "-l",
+            "WARNING",
+            "-s",
+            str(ROOT / "var" / "celerybeat-test-schedule"),
+        ],
+        cwd=ROOT,
+        env=server_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 45
