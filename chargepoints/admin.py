@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
+from chargepoints.admin_authorization import IdTagLimitsAdminMixin, sync_local_list
 from chargepoints.admin_commands import ChargePointCommandsAdminMixin, CommandInline
 from chargepoints.models import (
     CertificateSigningRequest,
@@ -132,6 +133,7 @@ class ChargePointAdmin(ChargePointCommandsAdminMixin, admin.ModelAdmin):
         "accept_registration",
         "reject_registration",
         *ChargePointCommandsAdminMixin.command_actions,
+        sync_local_list,
     ]
     inlines = [ConnectorInline, CommandInline, OcppMessageInline]
     readonly_fields = [
@@ -282,7 +284,7 @@ class ConnectorStatusChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(IdTag)
-class IdTagAdmin(admin.ModelAdmin):
+class IdTagAdmin(IdTagLimitsAdminMixin, admin.ModelAdmin):
     list_display = [
         "id_tag",
         "tenant",
@@ -291,8 +293,9 @@ class IdTagAdmin(admin.ModelAdmin):
         "parent_id_tag",
         "in_local_list",
         "max_active_transactions",
+        "restricted",
     ]
-    list_filter = ["tenant", "status", "in_local_list"]
+    list_filter = ["tenant", "status", "in_local_list", "restricted"]
     search_fields = ["id_tag", "parent_id_tag"]
     list_select_related = ["tenant"]
     readonly_fields = ["created_at", "updated_at"]

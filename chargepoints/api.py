@@ -16,11 +16,23 @@ from django_filters import rest_framework as filters
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers
 
 from chargepoints.authorization import id_tag_status, id_tags_matching
-from chargepoints.models import ChargePoint, Connector, IdTag, IdTagStatus, RegistrationStatus
+from chargepoints.group_api import TenantChargePointField, TenantGroupField
+from chargepoints.local_list_api import LocalListStateSerializer, local_list_state_of
+from chargepoints.models import (
+    ChargePoint,
+    Connector,
+    IdTag,
+    IdTagStatus,
+    RegistrationStatus,
+    Reservation,
+    ReservationStatus,
+)
 from chargepoints.passwords import password_problem
+from chargepoints.reservations import connector_shown_status, reserved_connector_ids
 from chargepoints.services import (
     ID_TAG_DUPLICATE,
     charge_point_create,
@@ -99,6 +111,9 @@ class ChargePointSerializer(serializers.ModelSerializer):
     )
     has_password = serializers.BooleanField(read_only=True)
     connectors = ConnectorSerializer(many=True, read_only=True)
+    local_list = serializers.SerializerMethodField(
+        help_text="Local authorization list: version and size it acknowledged, last sync."
+    )
 
     class Meta:
         model = ChargePoint
@@ -123,6 +138,7 @@ class ChargePointSerializer(serializers.ModelSerializer):
             "password",
             "created_at",
             "connectors",
+            "local_list",
         ]
         read_only_fields = [
             "connected",
@@ -139,6 +155,22 @@ class ChargePointSerializer(serializers.ModelSerializer):
             "last_boot_at",
             "created_at",
         ]
+
+    @extend_schema_field(LocalListStateSerializer)
+    def get_local_list(self, charge_point: ChargePoint) -> dict[str, Any]:
+        return LocalListStateSerializer(local_list_state_of(charge_point)).data
+
+    def to_representation(self, instance: ChargePoint) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        accepted = getattr(instance, "accepted_reservations", None)
+        if accepted is None:
+            accepted = instance.reservations.filter(status=ReservationStatus.ACCEPTED)
+        reserved = reserved_connector_ids(accepted)
+        for connector in data["connectors"]:
+            connector["status"] = connector_shown_status(
+                connector["status"], reserved=connector["connector_id"] in reserved
+            )
+        return data
 
     def validate_identity(self, value: str) -> str:
         if self.instance is not None:
@@ -195,8 +227,13 @@ class ChargePointViewSet(
 ):
     """The tenant's charge points, addressed by their OCPP identity."""
 
-    queryset = ChargePoint.objects.prefetch_related(
-        Prefetch("connectors", queryset=Connector.objects.order_by("connector_id"))
+    queryset = ChargePoint.objects.select_related("local_list_state__command").prefetch_related(
+        Prefetch("connectors", queryset=Connector.objects.order_by("connector_id")),
+        Prefetch(
+            "reservations",
+            queryset=Reservation.objects.filter(status=ReservationStatus.ACCEPTED),
+            to_attr="accepted_reservations",
+        ),
     )
     serializer_class = ChargePointSerializer
     filterset_class = ChargePointFilter
@@ -259,6 +296,15 @@ class IdTagSerializer(serializers.ModelSerializer):
         max_value=INT32_MAX,
         help_text="More concurrent transactions than this → ConcurrentTx.",
     )
+    allowed_charge_points = TenantChargePointField(
+        many=True,
+        required=False,
+        help_text="May charge only at these charge points (identities) and at the members of "
+        "allowed_groups; both empty: anywhere.",
+    )
+    allowed_groups = TenantGroupField(
+        many=True, required=False, help_text="Ids of charge point groups it may charge at."
+    )
 
     class Meta:
         model = IdTag
@@ -269,10 +315,13 @@ class IdTagSerializer(serializers.ModelSerializer):
             "parent_id_tag",
             "in_local_list",
             "max_active_transactions",
+            "restricted",
+            "allowed_charge_points",
+            "allowed_groups",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["restricted", "created_at", "updated_at"]
 
     def validate_id_tag(self, value: str) -> str:
         _printable_without_slash(value)
@@ -312,7 +361,7 @@ class IdTagViewSet(
 ):
     """The tenant's idTags (OCPP IdToken), addressed by their value."""
 
-    queryset = IdTag.objects.all()
+    queryset = IdTag.objects.prefetch_related("allowed_charge_points", "allowed_groups")
     serializer_class = IdTagSerializer
     filterset_class = IdTagFilter
     lookup_field = "id_tag"

@@ -6,4 +6,6 @@ class ChargePointsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OCPP actions it answers and the command result hooks it keeps.
-        from chargepoints import configuration, handlers  # noqa: F401
+        from chargepoints import configuration, handlers, hooks  # noqa: F401
+
+        hooks.register()

@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from chargepoints.models import IdTag, IdTagStatus
+from chargepoints.models import ChargePointGroup, IdTag, IdTagStatus
 
 
 class AuthorizationStatus:
@@ -58,14 +58,38 @@ def id_tags_matching(*, tenant_id: int, id_tag: str) -> QuerySet[IdTag]:
     )
 
 
-def id_tag_verdict(*, tenant_id: int, id_tag: str, now: datetime | None = None) -> IdTagVerdict:
-    """Accepted, Blocked, Expired or Invalid for ``id_tag`` in this tenant. One query."""
-    tag = (
-        id_tags_matching(tenant_id=tenant_id, id_tag=id_tag)
-        .only("status", "expiry_date", "parent_id_tag", "max_active_transactions")
-        .first()
+def id_tags_allowed_at(*, charge_point_id: int) -> Q:
+    """May charge here: an unrestricted idTag, or one allowed at this charge point or at a
+    group it belongs to."""
+    in_allowed_group = ChargePointGroup.objects.filter(
+        allowed_id_tags=OuterRef("pk"), members=charge_point_id
     )
-    if tag is None:
+    allowed_charge_point = IdTag.allowed_charge_points.through.objects.filter(
+        idtag_id=OuterRef("pk"), chargepoint_id=charge_point_id
+    )
+    return Q(restricted=False) | Q(Exists(allowed_charge_point)) | Q(Exists(in_allowed_group))
+
+
+def id_tag_verdict(
+    *,
+    tenant_id: int,
+    id_tag: str,
+    charge_point_id: int | None = None,
+    now: datetime | None = None,
+) -> IdTagVerdict:
+    """Accepted, Blocked, Expired or Invalid for ``id_tag`` in this tenant, at this charge point
+    (an idTag that may not charge there is unknown there: Invalid). One query."""
+    tags = id_tags_matching(tenant_id=tenant_id, id_tag=id_tag).only(
+        "status", "expiry_date", "parent_id_tag", "max_active_transactions"
+    )
+    if charge_point_id is not None:
+        tags = tags.annotate(
+            allowed_here=ExpressionWrapper(
+                id_tags_allowed_at(charge_point_id=charge_point_id), output_field=BooleanField()
+            )
+        )
+    tag = tags.first()
+    if tag is None or not getattr(tag, "allowed_here", True):
         return IdTagVerdict(AuthorizationStatus.INVALID)
     status = id_tag_status(tag, now or timezone.now())
     return IdTagVerdict(

@@ -33,7 +33,9 @@ def status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, 
 
 @ocpp_action("Authorize")
 def authorize(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    verdict = id_tag_verdict(tenant_id=ctx.tenant_id, id_tag=payload["id_tag"])
+    verdict = id_tag_verdict(
+        tenant_id=ctx.tenant_id, id_tag=payload["id_tag"], charge_point_id=ctx.charge_point_id
+    )
     return {"id_tag_info": verdict.as_id_tag_info()}
 
 

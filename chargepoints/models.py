@@ -128,6 +128,25 @@ class ConnectorStatusChange(models.Model):
         return f"{self.connector_id}: {self.status}/{self.error_code}"
 
 
+class ChargePointGroup(models.Model):
+    """Charge points grouped by a tenant, e.g. to say where an idTag may charge."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="charge_point_groups")
+    name = models.CharField(max_length=100)
+    members = models.ManyToManyField(ChargePoint, blank=True, related_name="groups")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="uniq_cp_group_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class IdTagStatus(models.TextChoices):
     ACCEPTED = "Accepted"
     BLOCKED = "Blocked"
@@ -144,6 +163,18 @@ class IdTag(models.Model):
     in_local_list = models.BooleanField(default=False)
     max_active_transactions = models.PositiveIntegerField(
         default=1, help_text="More than this many concurrent transactions → ConcurrentTx."
+    )
+    # "May charge here". A flag rather than "the lists are not empty": deleting the last
+    # allowed charge point or group must leave the tag allowed nowhere, not everywhere.
+    restricted = models.BooleanField(
+        default=False,
+        help_text="Only at the allowed charge points and the members of the allowed groups.",
+    )
+    allowed_charge_points = models.ManyToManyField(
+        ChargePoint, blank=True, related_name="allowed_id_tags"
+    )
+    allowed_groups = models.ManyToManyField(
+        ChargePointGroup, blank=True, related_name="allowed_id_tags"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -362,3 +393,124 @@ class ConfigurationKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class LocalListResult(models.TextChoices):
+    ACCEPTED = "Accepted"  # the charge point took every SendLocalList of the sync
+    UP_TO_DATE = "UpToDate"  # its version matched and nothing had changed
+    FAILED = "Failed"
+    VERSION_MISMATCH = "VersionMismatch"
+    NOT_SUPPORTED = "NotSupported"
+    NOT_DELIVERED = "NotDelivered"  # a command of the sync failed, timed out or expired
+
+
+class LocalListState(models.Model):
+    """A charge point's Local Authorization List as it acknowledged it (OCPP 1.6 §5.10,
+    §5.15), and the synchronisation under way."""
+
+    charge_point = models.OneToOneField(
+        ChargePoint, on_delete=models.CASCADE, primary_key=True, related_name="local_list_state"
+    )
+    # The last listVersion the charge point accepted from us (0: nothing known).
+    version = models.IntegerField(default=0)
+    # idTag -> idTagInfo (as on the wire) of the list that version holds.
+    entries = models.JSONField(default=dict, blank=True)
+    # Entries left out to fit LocalAuthListMaxLength (the last ones by idTag).
+    truncated = models.PositiveIntegerField(default=0)
+    # The charge point answered NotSupported: no automatic sync until it boots again.
+    not_supported = models.BooleanField(default=False)
+    last_result = models.CharField(max_length=20, choices=LocalListResult.choices, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    # The sync under way: the command awaiting its answer and the SendLocalLists still to send.
+    command = models.ForeignKey(
+        Command, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    plan = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "local list state"
+
+    def __str__(self) -> str:
+        return f"local list v{self.version} of {self.charge_point_id}"
+
+    @property
+    def size(self) -> int:
+        return len(self.entries)
+
+
+class LocalListSyncRequest(models.Model):
+    """Debounce of idTag changes: at most one tenant-wide sync task waiting per tenant."""
+
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    due_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"local list sync of tenant {self.tenant_id} due {self.due_at}"
+
+
+class ReservationStatus(models.TextChoices):
+    REQUESTED = "requested"
+    # ReserveNow.conf (OCPP 1.6 §7.38 ReservationStatus)
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    FAULTED = "faulted"
+    OCCUPIED = "occupied"
+    UNAVAILABLE = "unavailable"
+    # How an accepted reservation ends
+    USED = "used"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Reservation(models.Model):
+    ACTIVE_STATUSES = (ReservationStatus.REQUESTED, ReservationStatus.ACCEPTED)
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="reservations")
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="reservations"
+    )
+    connector_id = models.PositiveIntegerField(help_text="0 = any connector")
+    id_tag = models.CharField(max_length=20)
+    parent_id_tag = models.CharField(max_length=20, blank=True)
+    expiry_date = models.DateTimeField()
+    # OCPP reservationId: allocated by us, unique per tenant.
+    reservation_id = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=ReservationStatus.choices, default=ReservationStatus.REQUESTED
+    )
+    reserve_command = models.ForeignKey(
+        Command, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cancel_command = models.ForeignKey(
+        Command, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    transaction = models.ForeignKey(
+        "transactions.Transaction",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "reservation_id"], name="uniq_reservation_id")
+        ]
+        indexes = [
+            models.Index(fields=["status", "expiry_date"]),
+            models.Index(fields=["charge_point", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"reservation {self.reservation_id} ({self.status})"
+
+    @property
+    def active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES

@@ -6,10 +6,12 @@ processes can never both send the same command, and a command that was sent is n
 
 import logging
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,6 +23,9 @@ from csms.ocpp.errors import OcppError
 from csms.ocpp.router import ChargePointSession
 
 logger = logging.getLogger(__name__)
+
+# How long past the call time-out a command may stay "sent" before it counts as orphaned.
+ORPHANED_CALL_GRACE_SECONDS = 60
 
 
 def outbox_claim_next(*, session: ChargePointSession) -> OutboundCall | None:
@@ -101,13 +106,14 @@ def outbox_fail(
 
 
 def expire_due_commands(*, charge_point_id: int | None = None) -> int:
-    """Queued commands past their expiry end ``expired`` (never sent)."""
+    """Queued commands past their expiry end ``expired`` (never sent); calls orphaned by a
+    process that died while waiting for their answer end ``timeout``."""
     due = Command.objects.filter(status=CommandStatus.QUEUED, expires_at__lte=timezone.now())
     if charge_point_id is not None:
         due = due.filter(charge_point_id=charge_point_id)
     ids = list(due.values_list("pk", flat=True)[:1000])
     if not ids:
-        return 0
+        return _time_out_orphaned_calls(charge_point_id=charge_point_id)
     expired = Command.objects.filter(pk__in=ids, status=CommandStatus.QUEUED).update(
         status=CommandStatus.EXPIRED,
         completed_at=timezone.now(),
@@ -115,7 +121,31 @@ def expire_due_commands(*, charge_point_id: int | None = None) -> int:
     )
     for command_id in ids:
         notify_waiters(command_id=command_id)
-    return expired
+    return expired + _time_out_orphaned_calls(charge_point_id=charge_point_id)
+
+
+def _time_out_orphaned_calls(*, charge_point_id: int | None) -> int:
+    # Only the connection that sent a call ends it; if its process died (a crash, a kill, a
+    # redeploy) the command would stay "sent" for ever. Well past the call time-out it is not
+    # awaited by anyone any more.
+    cutoff = timezone.now() - timedelta(
+        seconds=settings.OCPP_CALL_TIMEOUT_SECONDS + ORPHANED_CALL_GRACE_SECONDS
+    )
+    orphaned = Command.objects.filter(status=CommandStatus.SENT, sent_at__lte=cutoff)
+    if charge_point_id is not None:
+        orphaned = orphaned.filter(charge_point_id=charge_point_id)
+    ids = list(orphaned.values_list("pk", flat=True)[:1000])
+    if not ids:
+        return 0
+    timed_out = Command.objects.filter(pk__in=ids, status=CommandStatus.SENT).update(
+        status=CommandStatus.TIMEOUT,
+        error_code="Timeout",
+        error_description="No answer recorded: the connection that sent the call went away",
+        completed_at=timezone.now(),
+    )
+    for command_id in ids:
+        notify_waiters(command_id=command_id)
+    return timed_out
 
 
 def charge_points_with_queued_commands(*, channel_prefix: str) -> list[int]:

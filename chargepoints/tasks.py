@@ -7,9 +7,15 @@ from celery import shared_task
 from django.db import transaction
 
 from chargepoints.commands import command_dispatch
+from chargepoints.local_list_sync import (
+    local_list_sync,
+    local_list_sync_all,
+    local_list_sync_tenant,
+)
 from chargepoints.message_log import message_log_cutoff, message_log_purge
-from chargepoints.models import ChargePoint
+from chargepoints.models import ChargePoint, RegistrationStatus
 from chargepoints.outbox import expire_due_commands
+from chargepoints.reservations import reservations_expire
 
 logger = logging.getLogger(__name__)
 
@@ -49,3 +55,32 @@ def send_command(
             ttl_seconds=ttl_seconds,
         )
     return command.pk
+
+
+@shared_task(name="chargepoints.sync_local_lists")
+def sync_local_lists() -> int:
+    """Beat: start a local-list sync on every connected charge point that supports one."""
+    return local_list_sync_all()
+
+
+@shared_task(name="chargepoints.sync_local_lists_of_tenant")
+def sync_local_lists_of_tenant(tenant_id: int) -> int:
+    """Debounced after idTag changes (chargepoints.local_list_sync.local_list_sync_request)."""
+    return local_list_sync_tenant(tenant_id=tenant_id)
+
+
+@shared_task(name="chargepoints.sync_local_list")
+def sync_local_list(charge_point_id: int) -> bool:
+    """After an accepted BootNotification."""
+    charge_point = ChargePoint.objects.filter(
+        pk=charge_point_id, registration_status=RegistrationStatus.ACCEPTED
+    ).first()
+    if charge_point is None:
+        return False
+    local_list_sync(charge_point=charge_point)
+    return True
+
+
+@shared_task(name="chargepoints.expire_reservations")
+def expire_reservations() -> int:
+    return reservations_expire()

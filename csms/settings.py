@@ -275,3 +275,31 @@ OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
 OCPP_CALL_TIMEOUT_SECONDS = env.float("OCPP_CALL_TIMEOUT_SECONDS", default=30.0)
 OCPP_COMMAND_TTL_SECONDS = env.int("OCPP_COMMAND_TTL_SECONDS", default=300)
 OCPP_OUTBOX_POLL_SECONDS = env.float("OCPP_OUTBOX_POLL_SECONDS", default=2.0)
+
+# --- Firmware campaigns and diagnostics (firmware app) ----------------------------------------
+# The address charge points reach this platform at: GetDiagnostics is sent an upload location
+# under it (the built-in upload receiver, /uploads/diagnostics/<token>/).
+CSMS_PUBLIC_URL = env.str("CSMS_PUBLIC_URL", default="http://127.0.0.1:8000")
+# Largest diagnostics file the upload receiver accepts (bigger bodies are answered 413).
+DIAGNOSTICS_UPLOAD_MAX_BYTES = env.int("DIAGNOSTICS_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
+# Diagnostics requests: after this long without news, TriggerMessage(DiagnosticsStatus-
+# Notification); after the time-out, the request ends timed_out.
+DIAGNOSTICS_QUIET_SECONDS = env.int("DIAGNOSTICS_QUIET_SECONDS", default=600)
+DIAGNOSTICS_TIMEOUT_SECONDS = env.int("DIAGNOSTICS_TIMEOUT_SECONDS", default=3600)
+# Defaults of new firmware campaigns (each campaign may set its own).
+FIRMWARE_QUIET_SECONDS = env.int("FIRMWARE_QUIET_SECONDS", default=900)
+FIRMWARE_TIMEOUT_SECONDS = env.int("FIRMWARE_TIMEOUT_SECONDS", default=7200)
+FIRMWARE_WINDOW_DAYS = env.int("FIRMWARE_WINDOW_DAYS", default=7)
+# Names of the firmware app's enums in the OpenAPI document (several models have a "status").
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "FirmwareUpdateStatusEnum": "firmware.models.FirmwareUpdateStatus",
+        "FirmwareJobStatusEnum": "firmware.models.FirmwareJobStatus",
+        "DiagnosticsRequestStatusEnum": "firmware.models.DiagnosticsRequestStatus",
+    }
+)
+
+# Smart charging: site rebalances wait this long so a burst of starts/stops collapses into one.
+SMARTCHARGING_REBALANCE_DELAY_SECONDS = env.float(
+    "SMARTCHARGING_REBALANCE_DELAY_SECONDS", default=2.0
+)

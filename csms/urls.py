@@ -9,6 +9,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("csms.api.urls")),
+    # Diagnostics upload receiver (firmware app): charge points upload here, no API token.
+    path("uploads/", include("firmware.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

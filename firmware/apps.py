@@ -5,4 +5,9 @@ class FirmwareConfig(AppConfig):
     name = "firmware"
 
     def ready(self) -> None:
-        from firmware import handlers  # noqa: F401 - registers the OCPP actions it answers
+        from chargepoints.services import charge_point_booted_hooks
+        from firmware import handlers  # registers the OCPP actions it answers
+        from firmware.services import diagnostics, firmware_updates  # noqa: F401 - result hooks
+
+        if handlers.verify_firmware_on_boot not in charge_point_booted_hooks:
+            charge_point_booted_hooks.append(handlers.verify_firmware_on_boot)

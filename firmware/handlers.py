@@ -1,9 +1,11 @@
-"""OCPP status notifications answered by the firmware app."""
+"""OCPP status notifications answered by the firmware app, and its part of BootNotification."""
 
 from typing import Any
 
 from csms.ocpp.router import CallContext, ocpp_action
 from firmware.models import StatusReport, StatusReportKind
+from firmware.services.diagnostics import diagnostics_status_record
+from firmware.services.firmware_updates import firmware_boot_verify, firmware_status_record
 
 
 def _report(ctx: CallContext, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -18,11 +20,17 @@ def _report(ctx: CallContext, kind: str, payload: dict[str, Any]) -> dict[str, A
 
 @ocpp_action("FirmwareStatusNotification")
 def firmware_status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    firmware_status_record(
+        charge_point_id=ctx.charge_point_id, status=payload["status"], now=ctx.received_at
+    )
     return _report(ctx, StatusReportKind.FIRMWARE, payload)
 
 
 @ocpp_action("DiagnosticsStatusNotification")
 def diagnostics_status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
+    diagnostics_status_record(
+        charge_point_id=ctx.charge_point_id, status=payload["status"], now=ctx.received_at
+    )
     return _report(ctx, StatusReportKind.DIAGNOSTICS, payload)
 
 
@@ -36,3 +44,12 @@ def signed_firmware_status_notification(
 @ocpp_action("LogStatusNotification")
 def log_status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     return _report(ctx, StatusReportKind.LOG, payload)
+
+
+def verify_firmware_on_boot(ctx: CallContext, boot: dict[str, Any]) -> None:
+    """A charge_point_booted_hooks entry: the new firmware shows in the next boot."""
+    firmware_boot_verify(
+        charge_point_id=ctx.charge_point_id,
+        firmware_version=boot.get("firmware_version") or "",
+        now=ctx.received_at,
+    )

@@ -90,3 +90,30 @@ class MeterValueFactory(factory.django.DjangoModelFactory):
     location = "Outlet"
     unit = "Wh"
     content_hash = factory.Sequence(lambda n: f"{n:040x}")
+
+
+class ChargePointGroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "chargepoints.ChargePointGroup"
+        skip_postgeneration_save = True
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Group {n}")
+
+    @factory.post_generation
+    def members(self, create: bool, extracted: list[ChargePoint] | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.members.set(extracted)
+
+
+class ReservationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "chargepoints.Reservation"
+
+    charge_point = factory.SubFactory(ChargePointFactory)
+    tenant = factory.LazyAttribute(lambda o: o.charge_point.tenant)
+    connector_id = 1
+    id_tag = factory.Sequence(lambda n: f"RES-TAG{n:04d}")
+    expiry_date = factory.LazyFunction(lambda: datetime.now(UTC) + timedelta(hours=1))
+    reservation_id = factory.Sequence(lambda n: n + 1)
+    status = "accepted"

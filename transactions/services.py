@@ -82,7 +82,9 @@ def transaction_start(
     if existing is not None:
         return StartOutcome(existing, _stored_verdict(existing))
 
-    verdict = id_tag_verdict(tenant_id=ctx.tenant_id, id_tag=id_tag)
+    verdict = id_tag_verdict(
+        tenant_id=ctx.tenant_id, id_tag=id_tag, charge_point_id=ctx.charge_point_id
+    )
     if verdict.accepted:
         active_elsewhere = (
             Transaction.objects.filter(
@@ -133,6 +135,8 @@ def _close_stale_transactions(
         tx.stop_reason = "Other"
         tx.flags = [*tx.flags, "closed_as_stale: a new StartTransaction arrived on its connector"]
         tx.save(update_fields=["stopped_at", "stop_reason", "flags", "updated_at"])
+        for hook in transaction_stopped_hooks:
+            hook(tx, ctx)
 
 
 # --- StopTransaction ----------------------------------------------------------------------------
@@ -150,7 +154,11 @@ def transaction_stop(
     reported_id = payload["transaction_id"]
     stopped_at = parse_timestamp(payload["timestamp"])
     id_tag = payload.get("id_tag") or ""
-    verdict = id_tag_verdict(tenant_id=ctx.tenant_id, id_tag=id_tag) if id_tag else None
+    verdict = (
+        id_tag_verdict(tenant_id=ctx.tenant_id, id_tag=id_tag, charge_point_id=ctx.charge_point_id)
+        if id_tag
+        else None
+    )
     transaction_id = known_transaction_id(reported_id)
     tx = (
         Transaction.objects.select_for_update()

@@ -13,7 +13,19 @@ from chargepoints.command_api import (
     ChargePointConfigurationView,
     CommandViewSet,
 )
+from chargepoints.group_api import ChargePointGroupViewSet
+from chargepoints.local_list_api import LocalListSyncView
+from chargepoints.reservation_api import ReservationDetailView, ReservationListView
 from csms.api.views import CurrentTenantView
+from firmware.api.diagnostics import DiagnosticsRequestViewSet
+from firmware.api.firmware_updates import FirmwareUpdateViewSet
+from smartcharging.api.views import (
+    ChargePointChargingProfilesView,
+    ChargePointClearChargingProfilesView,
+    ChargingProfileViewSet,
+    ChargingSiteViewSet,
+    CompositeScheduleView,
+)
 from transactions.api import TransactionViewSet
 
 
@@ -34,8 +46,13 @@ router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("charge-points", ChargePointViewSet, basename="charge-point")
 router.register("id-tags", IdTagViewSet, basename="id-tag")
+router.register("charge-point-groups", ChargePointGroupViewSet, basename="charge-point-group")
 router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("commands", CommandViewSet, basename="command")
+router.register("firmware-updates", FirmwareUpdateViewSet, basename="firmware-update")
+router.register("diagnostics-requests", DiagnosticsRequestViewSet, basename="diagnostics-request")
+router.register("charging-profiles", ChargingProfileViewSet, basename="charging-profile")
+router.register("charging-sites", ChargingSiteViewSet, basename="charging-site")
 
 urlpatterns = [
     path("tenant/", CurrentTenantView.as_view(), name="api-tenant"),
@@ -49,5 +66,27 @@ urlpatterns = [
         ChargePointConfigurationView.as_view(),
         name="charge-point-configuration",
     ),
+    path(
+        "charge-points/<str:identity>/composite-schedule/",
+        CompositeScheduleView.as_view(),
+        name="charge-point-composite-schedule",
+    ),
+    path(
+        "charge-points/<str:identity>/charging-profiles/",
+        ChargePointChargingProfilesView.as_view(),
+        name="charge-point-charging-profiles",
+    ),
+    path(
+        "charge-points/<str:identity>/clear-charging-profiles/",
+        ChargePointClearChargingProfilesView.as_view(),
+        name="charge-point-clear-charging-profiles",
+    ),
+    path(
+        "charge-points/<str:identity>/local-list/sync/",
+        LocalListSyncView.as_view(),
+        name="charge-point-local-list-sync",
+    ),
+    path("reservations/", ReservationListView.as_view(), name="reservation-list"),
+    path("reservations/<int:pk>/", ReservationDetailView.as_view(), name="reservation-detail"),
     path("", include(router.urls)),
 ]

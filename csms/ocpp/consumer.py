@@ -17,7 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from csms.ocpp import protocol
-from csms.ocpp.backend import ConnectionRefusedError, OutboundCall, get_backend
+from csms.ocpp.backend import ConnectionRefusedError, OcppBackend, OutboundCall, get_backend
 from csms.ocpp.errors import ErrorCode, OcppError
 from csms.ocpp.frames import (
     UNKNOWN_MESSAGE_ID,
@@ -179,7 +179,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await self.outbox_wakeup.wait()
             self.outbox_wakeup.clear()
             while self.session is not None:
-                call = await backend.claim_next_call(self.session)
+                call = await self.claim_next_call(backend, self.session)
                 if call is None:
                     break
                 try:
@@ -188,6 +188,21 @@ class OcppConsumer(AsyncWebsocketConsumer):
                     raise
                 except Exception:
                     logger.exception("%s: outbound %s failed", self.session.identity, call.action)
+
+    async def claim_next_call(
+        self, backend: OcppBackend, session: ChargePointSession
+    ) -> OutboundCall | None:
+        claim = asyncio.ensure_future(backend.claim_next_call(session))
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            # The socket closed mid-claim: the claim still finishes in its thread, and a command
+            # it marked "sent" would stay so for ever (nothing times it out). Make it the
+            # outstanding call, which stop_outbox fails.
+            call = await claim
+            if call is not None:
+                self.pending_call = (call, asyncio.get_running_loop().create_future())
+            raise
 
     async def send_call(self, call: OutboundCall) -> None:
         session = self.session

@@ -21,7 +21,7 @@ _NOTHING_SAMPLED = {"timestamp": "1970-01-01T00:00:00Z", "sampledValue": [{"valu
 def admit_call(call: Call, session: ChargePointSession) -> Route:
     """The route for ``call``, or the CALLERROR it deserves (unknown, unsupported, not yet)."""
     if call.action not in CHARGE_POINT_ACTIONS:
-        if schemas.has_schema(call.action):
+        if call.action in schemas.request_actions():
             # A Central-System-initiated action sent the wrong way round.
             raise OcppError(ErrorCode.NOT_SUPPORTED, f"{call.action} is not sent by a charge point")
         raise OcppError(ErrorCode.NOT_IMPLEMENTED, f"Unknown action {call.action!r}")

@@ -4,14 +4,15 @@ The server is a subprocess, so tests commit their rows (``transaction=True``) fo
 and read what it wrote through the ORM after it answered (``tests.e2e.clients.orm``).
 """
 
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -23,9 +24,11 @@ from chargepoints.models import ChargePoint
 from chargepoints.services import charge_point_create
 from csms.tenancy.models import Tenant
 from tests.e2e.clients import ocpp_url
+from tests.e2e.live_server import LiveServer
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT = 30.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 # --- The server ---------------------------------------------------------------------------------
@@ -47,21 +50,14 @@ def _test_database_url() -> str:
     return urlunsplit(parts._replace(path=f"/{database['NAME']}"))
 
 
-@dataclass(frozen=True)
-class LiveServer:
-    url: str
-    log_path: Path
+# Looked up here, not in the forked child (no dynamic loading between fork and exec).
+_prctl = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
 
-    def log_size(self) -> int:
-        return self.log_path.stat().st_size
 
-    def log_since(self, offset: int) -> str:
-        with self.log_path.open("rb") as log:
-            log.seek(offset)
-            return log.read().decode(errors="replace")
-
-    def log_tail(self) -> str:
-        return self.log_since(max(0, self.log_size() - 5000))
+def _die_with_this_process() -> None:
+    """Runs in the child before exec: if pytest is killed, the kernel stops daphne too."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +85,12 @@ def daphne_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[Liv
         server = LiveServer(f"ws://127.0.0.1:{port}", Path(tmp) / "daphne.log")
         with server.log_path.open("wb") as log:
             process = subprocess.Popen(
-                command, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+                command,
+                cwd=BASE_DIR,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_this_process,
             )
         try:
             deadline = time.monotonic() + SERVER_START_TIMEOUT
@@ -116,12 +117,26 @@ def daphne_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[Liv
                     process.wait(timeout=5)
 
 
+def _wait_for_disconnects(within: float = 5.0) -> None:
+    """Let the server finish with this test's sockets before its rows are flushed.
+
+    A consumer handles its events in order and clears presence on the last one (the close),
+    so once no charge point is connected no write of this test (say, the message-log rows of
+    a CALLERROR, written after the answer) can land on the next test's empty tables.
+    """
+    deadline = time.monotonic() + within
+    while ChargePoint.objects.filter(connected=True).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 @pytest.fixture
-def ocpp_server(daphne_server: LiveServer) -> Iterator[str]:
+def ocpp_server(daphne_server: LiveServer, django_db_blocker: Any) -> Iterator[str]:
     """``ws://127.0.0.1:PORT``; the test fails if the server logged a crash meanwhile (a
     handler's exception is answered as InternalError and would otherwise go unseen)."""
     offset = daphne_server.log_size()
     yield daphne_server.url
+    with django_db_blocker.unblock():
+        _wait_for_disconnects()
     output = daphne_server.log_since(offset)
     if "Traceback (most recent call last)" in output:
         pytest.fail(f"the server logged an exception during this test:\n{output[-5000:]}")

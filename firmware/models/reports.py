@@ -1,4 +1,4 @@
-"""Firmware and diagnostics: what charge points report (campaigns and jobs come later)."""
+"""What charge points report about firmware, diagnostics and logs."""
 
 from django.db import models
 

@@ -1,0 +1,342 @@
+"""Local Authorization List synchronisation (OCPP 1.6 §5.10, §5.15), chained through the outbox.
+
+A sync sends GetLocalListVersion; its answer (a command result hook, inside the completing
+transaction) decides between a Differential update with the changes since the version we last
+sent and a Full one, and dispatches the first SendLocalList; each accepted SendLocalList
+records what the charge point now holds and dispatches the next chunk. Nothing waits: every
+step is a ``command_dispatch`` written in the same transaction as the state it advances.
+
+Triggers: idTag changes (debounced per tenant), an accepted BootNotification, the beat
+schedule (``chargepoints.sync_local_lists``) and the API.
+"""
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from chargepoints import local_list
+from chargepoints.authorization import id_tag_status, id_tags_allowed_at
+from chargepoints.commands import command_dispatch, command_result_hook
+from chargepoints.models import (
+    ChargePoint,
+    Command,
+    CommandStatus,
+    ConfigurationKey,
+    IdTag,
+    LocalListResult,
+    LocalListState,
+    LocalListSyncRequest,
+    RegistrationStatus,
+)
+from csms.ocpp.router import CallContext
+from csms.tenancy.models import ApiToken
+
+logger = logging.getLogger(__name__)
+
+SYNC_JOB = "local-list-sync"
+# Configuration keys of the LocalAuthListManagement profile (OCPP 1.6 §9.1).
+SEND_MAX_LENGTH_KEY = "SendLocalListMaxLength"
+LIST_MAX_LENGTH_KEY = "LocalAuthListMaxLength"
+# Entries per SendLocalList when the charge point never told us its SendLocalListMaxLength.
+DEFAULT_SEND_MAX_LENGTH = getattr(settings, "OCPP_LOCAL_LIST_DEFAULT_CHUNK", 20)
+# A sync's commands are worth sending only for a while; the next trigger starts afresh.
+SYNC_COMMAND_TTL_SECONDS = getattr(settings, "OCPP_LOCAL_LIST_COMMAND_TTL_SECONDS", 600)
+# idTag edits come in bursts (imports, admin bulk edits): one sync per tenant per window.
+DEBOUNCE_SECONDS = getattr(settings, "OCPP_LOCAL_LIST_DEBOUNCE_SECONDS", 10)
+# A debounced task not run after this long was lost (broker down): the next change re-queues.
+DEBOUNCE_LOST_AFTER_SECONDS = getattr(settings, "OCPP_LOCAL_LIST_DEBOUNCE_LOST_SECONDS", 300)
+# After a boot the charge point reports its connectors first; sync a little later.
+BOOT_SYNC_DELAY_SECONDS = getattr(settings, "OCPP_LOCAL_LIST_BOOT_DELAY_SECONDS", 15)
+
+_ANSWER_RESULTS = {
+    "Failed": LocalListResult.FAILED,
+    "VersionMismatch": LocalListResult.VERSION_MISMATCH,
+    "NotSupported": LocalListResult.NOT_SUPPORTED,
+}
+# CALLERROR codes meaning the charge point lacks the LocalAuthListManagement profile.
+_UNSUPPORTED_ERRORS = frozenset({"NotSupported", "NotImplemented"})
+
+
+# --- Selectors ----------------------------------------------------------------------------------
+
+
+def local_list_desired(*, charge_point: ChargePoint) -> dict[str, Any]:
+    """The tenant's idTags marked for local lists that may charge at this charge point."""
+    now = timezone.now()
+    tags = (
+        IdTag.objects.filter(tenant_id=charge_point.tenant_id, in_local_list=True)
+        .filter(id_tags_allowed_at(charge_point_id=charge_point.pk))
+        .only("id_tag", "status", "expiry_date", "parent_id_tag")
+    )
+    return {
+        tag.id_tag: local_list.id_tag_info(
+            status=id_tag_status(tag, now),
+            expiry_date=tag.expiry_date,
+            parent_id_tag=tag.parent_id_tag,
+        )
+        for tag in tags
+    }
+
+
+def local_list_limits(*, charge_point_id: int) -> tuple[int, int | None]:
+    """(entries per SendLocalList, entries the list may hold) from the configuration mirror."""
+    values = dict(
+        ConfigurationKey.objects.filter(
+            charge_point_id=charge_point_id,
+            key__in=(SEND_MAX_LENGTH_KEY, LIST_MAX_LENGTH_KEY),
+            unknown=False,
+        ).values_list("key", "value")
+    )
+
+    def positive(key: str) -> int | None:
+        try:
+            value = int(values.get(key) or "")
+        except ValueError:
+            return None
+        return value if value > 0 else None
+
+    return positive(SEND_MAX_LENGTH_KEY) or DEFAULT_SEND_MAX_LENGTH, positive(LIST_MAX_LENGTH_KEY)
+
+
+# --- Starting a sync ----------------------------------------------------------------------------
+
+
+def _locked_state(charge_point_id: int) -> LocalListState:
+    LocalListState.objects.bulk_create(
+        [LocalListState(charge_point_id=charge_point_id)], ignore_conflicts=True
+    )
+    return (
+        LocalListState.objects.select_for_update(of=("self",))
+        .select_related("command")
+        .get(charge_point_id=charge_point_id)
+    )
+
+
+def _settle_lost_command(state: LocalListState) -> None:
+    """The previous sync's command ended without an answer to act on (CALLERROR, time-out,
+    expiry): record why; a CALLERROR NotSupported/NotImplemented means no local list."""
+    command = state.command
+    if command is None or command.status == CommandStatus.COMPLETED:
+        return
+    state.last_result = LocalListResult.NOT_DELIVERED
+    state.last_error = f"{command.action} {command.status}: {command.error_code}".strip(": ")
+    if command.error_code in _UNSUPPORTED_ERRORS:
+        state.not_supported = True
+        state.last_result = LocalListResult.NOT_SUPPORTED
+
+
+def local_list_sync(
+    *,
+    charge_point: ChargePoint,
+    force: bool = False,
+    requested_by_token: ApiToken | None = None,
+    requested_by_user: AbstractBaseUser | None = None,
+) -> LocalListState:
+    """Start a sync unless one is under way. A charge point that answered NotSupported is
+    left alone until it boots again, unless ``force`` (staff or the API asked)."""
+    with transaction.atomic():
+        state = _locked_state(charge_point.pk)
+        if state.command is not None and not state.command.finished:
+            return state
+        _settle_lost_command(state)
+        state.command = None
+        state.plan = {}
+        if not state.not_supported or force:
+            state.command = command_dispatch(
+                charge_point=charge_point,
+                action="GetLocalListVersion",
+                payload={},
+                requested_by_token=requested_by_token,
+                requested_by_user=requested_by_user,
+                requested_by_job="" if requested_by_token or requested_by_user else SYNC_JOB,
+                ttl_seconds=SYNC_COMMAND_TTL_SECONDS,
+            )
+            state.last_attempt_at = timezone.now()
+        state.save()
+    return state
+
+
+def local_list_sync_all(*, tenant_id: int | None = None) -> int:
+    """Start a sync on every connected, accepted charge point (of one tenant) that has not
+    said NotSupported. Returns how many were looked at."""
+    charge_points = ChargePoint.objects.filter(
+        connected=True, registration_status=RegistrationStatus.ACCEPTED
+    ).exclude(local_list_state__not_supported=True)
+    if tenant_id is not None:
+        charge_points = charge_points.filter(tenant_id=tenant_id)
+    count = 0
+    for charge_point in charge_points.only("pk", "tenant_id").iterator(chunk_size=500):
+        local_list_sync(charge_point=charge_point)
+        count += 1
+    return count
+
+
+# --- The steps: command result hooks ------------------------------------------------------------
+
+
+def _state_awaiting(command: Command) -> LocalListState | None:
+    """The sync this answer belongs to (none: someone sent the command by hand)."""
+    return (
+        LocalListState.objects.select_for_update()
+        .filter(charge_point_id=command.charge_point_id, command_id=command.pk)
+        .first()
+    )
+
+
+def _send(state: LocalListState, charge_point: ChargePoint, payload: dict[str, Any]) -> None:
+    state.command = command_dispatch(
+        charge_point=charge_point,
+        action="SendLocalList",
+        payload=payload,
+        requested_by_job=SYNC_JOB,
+        ttl_seconds=SYNC_COMMAND_TTL_SECONDS,
+    )
+
+
+def _finish(state: LocalListState, result: str, *, error: str = "") -> None:
+    state.command = None
+    state.plan = {}
+    state.last_result = result
+    state.last_error = error
+    if result in (LocalListResult.ACCEPTED, LocalListResult.UP_TO_DATE):
+        state.last_synced_at = timezone.now()
+        state.not_supported = False
+    if result == LocalListResult.NOT_SUPPORTED:
+        state.not_supported = True
+
+
+def _start_update(
+    state: LocalListState, charge_point: ChargePoint, *, reported_version: int, full: bool
+) -> None:
+    """Plan the SendLocalLists from the desired list and send the first one."""
+    chunk_size, list_max = local_list_limits(charge_point_id=charge_point.pk)
+    desired, state.truncated = local_list.local_list_fit(
+        local_list_desired(charge_point=charge_point), max_length=list_max
+    )
+    update_type, messages = local_list.local_list_messages(
+        held=state.entries,
+        held_version=state.version,
+        reported_version=reported_version,
+        desired=desired,
+        chunk_size=chunk_size,
+        full=full,
+    )
+    if not messages:
+        _finish(state, LocalListResult.UP_TO_DATE)
+        return
+    state.plan = {
+        "reported_version": reported_version,
+        "full": update_type == local_list.FULL,
+        "pending": messages[1:],
+    }
+    _send(state, charge_point, messages[0])
+
+
+@command_result_hook("GetLocalListVersion")
+def local_list_version_answered(command: Command) -> None:
+    state = _state_awaiting(command)
+    if state is None:
+        return
+    reported = (command.response or {}).get("listVersion", 0)
+    if reported == local_list.VERSION_NOT_SUPPORTED:
+        _finish(state, LocalListResult.NOT_SUPPORTED)
+    else:
+        _start_update(state, command.charge_point, reported_version=reported, full=False)
+    state.save()
+
+
+@command_result_hook("SendLocalList")
+def local_list_update_answered(command: Command) -> None:
+    status = (command.response or {}).get("status", "")
+    state = _state_awaiting(command)
+    if state is None:
+        if status == "Accepted":
+            # A list sent by hand: what the charge point holds is no longer what we recorded,
+            # so the next sync sends the full list.
+            LocalListState.objects.filter(charge_point_id=command.charge_point_id).update(
+                version=0, entries={}
+            )
+        return
+    if status == "Accepted":
+        state.entries = local_list.local_list_apply(
+            state.entries,
+            update_type=command.payload["updateType"],
+            entries=command.payload.get("localAuthorizationList") or (),
+        )
+        state.version = command.payload["listVersion"]
+        pending = state.plan.get("pending") or []
+        if pending:
+            state.plan = {**state.plan, "pending": pending[1:]}
+            _send(state, command.charge_point, pending[0])
+        else:
+            _finish(state, LocalListResult.ACCEPTED)
+    elif status in ("Failed", "VersionMismatch") and not state.plan.get("full"):
+        # OCPP 1.6 §5.15: after Failed or VersionMismatch on a Differential update, send the
+        # full list.
+        _start_update(
+            state,
+            command.charge_point,
+            reported_version=state.plan.get("reported_version", 0),
+            full=True,
+        )
+    else:
+        _finish(state, _ANSWER_RESULTS.get(status, LocalListResult.FAILED))
+    state.save()
+
+
+# --- Triggers -----------------------------------------------------------------------------------
+
+
+def local_list_sync_request(*, tenant_id: int) -> None:
+    """An idTag of this tenant changed: sync its charge points soon, once per burst of changes.
+
+    The first change of a burst marks the tenant due and enqueues the task after commit; later
+    ones see the mark and do nothing. The task clears the mark before it starts, so a change
+    made while it runs queues the next one.
+    """
+    now = timezone.now()
+    LocalListSyncRequest.objects.bulk_create(
+        [LocalListSyncRequest(tenant_id=tenant_id)], ignore_conflicts=True
+    )
+    claimed = (
+        LocalListSyncRequest.objects.filter(tenant_id=tenant_id)
+        .filter(Q(due_at=None) | Q(due_at__lt=now - timedelta(seconds=DEBOUNCE_LOST_AFTER_SECONDS)))
+        .update(due_at=now + timedelta(seconds=DEBOUNCE_SECONDS))
+    )
+    if claimed:
+        transaction.on_commit(lambda: _enqueue_tenant_sync(tenant_id), robust=True)
+
+
+def _enqueue_tenant_sync(tenant_id: int) -> None:
+    from chargepoints.tasks import sync_local_lists_of_tenant  # the tasks import this module
+
+    sync_local_lists_of_tenant.apply_async((tenant_id,), countdown=DEBOUNCE_SECONDS)
+
+
+def local_list_sync_tenant(*, tenant_id: int) -> int:
+    """The debounced task's work: clear the mark, then sync the tenant's charge points."""
+    LocalListSyncRequest.objects.filter(tenant_id=tenant_id).update(due_at=None)
+    return local_list_sync_all(tenant_id=tenant_id)
+
+
+def local_list_after_boot(ctx: CallContext, boot: dict[str, Any]) -> None:
+    """BootNotification hook: a reboot may have brought local-list support (new firmware), so
+    NotSupported is forgotten; an accepted charge point is synced shortly after."""
+    charge_point_id = ctx.charge_point_id
+    LocalListState.objects.filter(charge_point_id=charge_point_id, not_supported=True).update(
+        not_supported=False
+    )
+    if ctx.session.registration_status == RegistrationStatus.ACCEPTED:
+        transaction.on_commit(lambda: _enqueue_boot_sync(charge_point_id), robust=True)
+
+
+def _enqueue_boot_sync(charge_point_id: int) -> None:
+    from chargepoints.tasks import sync_local_list  # the tasks import this module
+
+    sync_local_list.apply_async((charge_point_id,), countdown=BOOT_SYNC_DELAY_SECONDS)

@@ -1,0 +1,215 @@
+"""Reservations (OCPP 1.6 §5.13 ReserveNow, §5.5 CancelReservation).
+
+``requested`` until the charge point answers ReserveNow (accepted, or the refusal it gave); an
+accepted reservation ends ``used`` by the StartTransaction that names it, ``cancelled`` by an
+accepted CancelReservation, or ``expired`` at its expiry date (swept by a beat task).
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from chargepoints.authorization import id_tag_verdict
+from chargepoints.commands import command_dispatch, command_result_hook
+from chargepoints.local_list import wire_datetime
+from chargepoints.models import (
+    ChargePoint,
+    ChargePointStatus,
+    Command,
+    RegistrationStatus,
+    Reservation,
+    ReservationStatus,
+)
+from csms.api.exceptions import ConflictError, DomainError
+from csms.ocpp.compat import INT32_MAX
+from csms.ocpp.router import CallContext
+from csms.tenancy.models import ApiToken
+from transactions.models import Transaction
+
+# ReserveNow.conf status → what became of the reservation (OCPP 1.6 §7.38).
+_ANSWERS = {
+    "Accepted": ReservationStatus.ACCEPTED,
+    "Faulted": ReservationStatus.FAULTED,
+    "Occupied": ReservationStatus.OCCUPIED,
+    "Rejected": ReservationStatus.REJECTED,
+    "Unavailable": ReservationStatus.UNAVAILABLE,
+}
+# Two requests may compute the same next reservationId; the unique constraint makes one retry.
+_ALLOCATION_ATTEMPTS = 5
+# What the connector reports that a reservation shows through (it is free otherwise).
+_SHOWN_AS_RESERVED = frozenset({"", ChargePointStatus.AVAILABLE, ChargePointStatus.RESERVED})
+
+
+def _insert_with_next_reservation_id(**fields: Any) -> Reservation:
+    tenant_id = fields["tenant"].pk
+    for _ in range(_ALLOCATION_ATTEMPTS):
+        highest = Reservation.objects.filter(tenant_id=tenant_id).aggregate(
+            highest=Max("reservation_id")
+        )["highest"]
+        next_id = (highest or 0) + 1
+        if next_id > INT32_MAX:
+            raise DomainError("No reservationId left for this tenant.")
+        try:
+            with transaction.atomic():
+                return Reservation.objects.create(reservation_id=next_id, **fields)
+        except IntegrityError:
+            continue
+    raise ConflictError("Too many concurrent reservations; try again.")
+
+
+def reservation_create(
+    *,
+    charge_point: ChargePoint,
+    connector_id: int,
+    id_tag: str,
+    expiry_date: datetime,
+    requested_by_token: ApiToken | None = None,
+    requested_by_user: AbstractBaseUser | None = None,
+) -> Reservation:
+    """Record the reservation and send ReserveNow through the outbox."""
+    now = timezone.now()
+    if expiry_date <= now:
+        raise DomainError("expiry_date must be in the future.", code="invalid_expiry_date")
+    if charge_point.registration_status != RegistrationStatus.ACCEPTED:
+        raise DomainError("The charge point is not accepted.", code="not_accepted")
+    verdict = id_tag_verdict(
+        tenant_id=charge_point.tenant_id, id_tag=id_tag, charge_point_id=charge_point.pk
+    )
+    if not verdict.accepted:
+        raise DomainError(
+            f"idTag {id_tag!r} may not charge at {charge_point.identity} ({verdict.status}).",
+            code="id_tag_not_accepted",
+        )
+    with transaction.atomic():
+        # One reservation request at a time per charge point: the check below stays true.
+        ChargePoint.objects.select_for_update().filter(pk=charge_point.pk).first()
+        if Reservation.objects.filter(
+            charge_point=charge_point,
+            connector_id=connector_id,
+            status__in=Reservation.ACTIVE_STATUSES,
+            expiry_date__gt=now,
+        ).exists():
+            raise ConflictError(
+                f"Connector {connector_id} of {charge_point.identity} is already reserved."
+            )
+        reservation = _insert_with_next_reservation_id(
+            tenant=charge_point.tenant,
+            charge_point=charge_point,
+            connector_id=connector_id,
+            id_tag=id_tag,
+            parent_id_tag=verdict.parent_id_tag,
+            expiry_date=expiry_date,
+        )
+        payload = {
+            "connectorId": connector_id,
+            "expiryDate": wire_datetime(expiry_date),
+            "idTag": id_tag,
+            "reservationId": reservation.reservation_id,
+        }
+        if verdict.parent_id_tag:
+            payload["parentIdTag"] = verdict.parent_id_tag
+        # Not worth delivering after the reservation would have ended.
+        ttl = min(settings.OCPP_COMMAND_TTL_SECONDS, int((expiry_date - now).total_seconds()))
+        reservation.reserve_command = command_dispatch(
+            charge_point=charge_point,
+            action="ReserveNow",
+            payload=payload,
+            requested_by_token=requested_by_token,
+            requested_by_user=requested_by_user,
+            ttl_seconds=max(ttl, 1),
+        )
+        reservation.save(update_fields=["reserve_command", "updated_at"])
+    return reservation
+
+
+def reservation_cancel(
+    *,
+    reservation: Reservation,
+    requested_by_token: ApiToken | None = None,
+    requested_by_user: AbstractBaseUser | None = None,
+) -> Reservation:
+    """Send CancelReservation; the reservation ends ``cancelled`` when the charge point accepts."""
+    with transaction.atomic():
+        locked = Reservation.objects.select_for_update(of=("self",)).select_related("charge_point")
+        reservation = locked.get(pk=reservation.pk)
+        if not reservation.active:
+            raise ConflictError(f"The reservation is {reservation.status}: nothing to cancel.")
+        reservation.cancel_command = command_dispatch(
+            charge_point=reservation.charge_point,
+            action="CancelReservation",
+            payload={"reservationId": reservation.reservation_id},
+            requested_by_token=requested_by_token,
+            requested_by_user=requested_by_user,
+        )
+        reservation.save(update_fields=["cancel_command", "updated_at"])
+    return reservation
+
+
+def reservations_expire(*, now: datetime | None = None) -> int:
+    """Reservations past their expiry date end ``expired`` (the charge point ends them too)."""
+    return Reservation.objects.filter(
+        status__in=Reservation.ACTIVE_STATUSES, expiry_date__lte=now or timezone.now()
+    ).update(status=ReservationStatus.EXPIRED, updated_at=timezone.now())
+
+
+# --- What the charge point says -----------------------------------------------------------------
+
+
+@command_result_hook("ReserveNow")
+def reservation_answered(command: Command) -> None:
+    status = _ANSWERS.get((command.response or {}).get("status", ""))
+    if status is not None:
+        Reservation.objects.filter(
+            reserve_command_id=command.pk, status=ReservationStatus.REQUESTED
+        ).update(status=status, updated_at=timezone.now())
+
+
+@command_result_hook("CancelReservation")
+def reservation_cancel_answered(command: Command) -> None:
+    # Matched by reservationId, so a CancelReservation staff send by hand counts too.
+    if (command.response or {}).get("status") == "Accepted":
+        Reservation.objects.filter(
+            charge_point_id=command.charge_point_id,
+            reservation_id=command.payload.get("reservationId"),
+            status__in=Reservation.ACTIVE_STATUSES,
+        ).update(status=ReservationStatus.CANCELLED, updated_at=timezone.now())
+
+
+def reservation_used_by(tx: Transaction, ctx: CallContext) -> None:
+    """transaction_started hook: a StartTransaction naming a reservation ends it (OCPP 1.6
+    §5.13). It may arrive late from the charge point's offline queue, after the sweep marked
+    the reservation expired although the transaction began in time."""
+    if tx.reservation_id is None:
+        return
+    Reservation.objects.filter(
+        Q(status__in=Reservation.ACTIVE_STATUSES)
+        | Q(status=ReservationStatus.EXPIRED, expiry_date__gte=tx.started_at),
+        charge_point_id=tx.charge_point_id,
+        reservation_id=tx.reservation_id,
+    ).update(status=ReservationStatus.USED, transaction=tx, updated_at=timezone.now())
+
+
+# --- Selectors ----------------------------------------------------------------------------------
+
+
+def reserved_connector_ids(
+    reservations: Iterable[Reservation], *, now: datetime | None = None
+) -> set[int]:
+    """Connectors held by an accepted, unexpired reservation (0: the charge point as a whole)."""
+    now = now or timezone.now()
+    return {
+        r.connector_id
+        for r in reservations
+        if r.status == ReservationStatus.ACCEPTED and r.expiry_date > now
+    }
+
+
+def connector_shown_status(reported: str, *, reserved: bool) -> str:
+    """A reserved connector reads Reserved until it reports something that outranks it."""
+    return ChargePointStatus.RESERVED if reserved and reported in _SHOWN_AS_RESERVED else reported

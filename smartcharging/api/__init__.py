@@ -1,0 +1,1 @@
+"""Tenant API of the smartcharging app."""

@@ -1,0 +1,1 @@
+"""Writes of the smartcharging app: profiles, what charge points installed, sites."""

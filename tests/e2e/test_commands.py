@@ -1,0 +1,1215 @@
+"""Commands end to end: REST API → outbox → a real charge point client → the stored answer.
+
+The charge point is the ``ocpp`` package's ``ChargePoint`` with one ``@on`` handler per
+Central-System action; it records every frame on the wire so the tests can assert what the
+server sent and that what it stored is exactly what the charge point answered. The API is
+called over HTTP on the same daphne, with a tenant's Bearer token.
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+from ocpp.charge_point import camel_to_snake_case
+from ocpp.exceptions import NotSupportedError
+from ocpp.routing import on
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action, RegistrationStatus
+from websockets.exceptions import InvalidStatus
+
+from chargepoints.models import ChargePoint, Command, CommandStatus
+from chargepoints.models import RegistrationStatus as CpRegistration
+from chargepoints.services import charge_point_registration_set
+from chargepoints.tasks import expire_commands, send_command
+from csms.celery import app as celery_app
+from csms.tenancy.models import Tenant
+from csms.tenancy.services import api_token_issue
+from tests.e2e.clients import (
+    ANSWER_TIMEOUT,
+    Client,
+    basic_auth,
+    eventually,
+    ocpp_url,
+    open_socket,
+    orm,
+)
+from tests.live import ROOT, free_port, server_env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+WAIT = 10  # ?wait= of the API calls that expect an answer; answers take milliseconds
+PASSWORD = "initial-password-0001"  # 16-40 characters (security whitepaper)
+NEW_PASSWORD = "brand-new-secret-0002"
+
+# --- What each Central-System action sends, and what the charge point answers ---------------
+
+# The 19 core actions of OCPP 1.6 §5, with payloads that use their optional fields too.
+CORE_COMMANDS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "CancelReservation": ({"reservationId": 42}, {"status": "Accepted"}),
+    "ChangeAvailability": ({"connectorId": 1, "type": "Inoperative"}, {"status": "Scheduled"}),
+    "ChangeConfiguration": (
+        {"key": "HeartbeatInterval", "value": "120"},
+        {"status": "RebootRequired"},
+    ),
+    "ClearCache": ({}, {"status": "Rejected"}),
+    "ClearChargingProfile": (
+        {"id": 7, "connectorId": 1, "chargingProfilePurpose": "TxDefaultProfile", "stackLevel": 2},
+        {"status": "Unknown"},
+    ),
+    "DataTransfer": (
+        {"vendorId": "com.example", "messageId": "Ping", "data": '{"n": 1}'},
+        {"status": "Accepted", "data": "pong"},
+    ),
+    "GetCompositeSchedule": (
+        {"connectorId": 1, "duration": 3600, "chargingRateUnit": "W"},
+        {
+            "status": "Accepted",
+            "connectorId": 1,
+            "scheduleStart": "2024-05-01T10:00:00Z",
+            "chargingSchedule": {
+                "duration": 3600,
+                "chargingRateUnit": "W",
+                "chargingSchedulePeriod": [
+                    {"startPeriod": 0, "limit": 7400.5, "numberPhases": 3},
+                    {"startPeriod": 1800, "limit": 3700},
+                ],
+            },
+        },
+    ),
+    "GetConfiguration": (
+        {"key": ["HeartbeatInterval"]},
+        {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False, "value": "300"}]},
+    ),
+    "GetDiagnostics": (
+        {
+            "location": "ftp://diag.example.com/upload/",
+            "retries": 2,
+            "retryInterval": 30,
+            "startTime": "2024-05-01T00:00:00Z",
+            "stopTime": "2024-05-01T10:00:00Z",
+        },
+        {"fileName": "diagnostics-CP-1.zip"},
+    ),
+    "GetLocalListVersion": ({}, {"listVersion": 17}),
+    "RemoteStartTransaction": (
+        {
+            "connectorId": 1,
+            "idTag": "TAG-1",
+            "chargingProfile": {
+                "chargingProfileId": 1,
+                "transactionId": 5,
+                "stackLevel": 0,
+                "chargingProfilePurpose": "TxProfile",
+                "chargingProfileKind": "Relative",
+                "chargingSchedule": {
+                    "chargingRateUnit": "A",
+                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}],
+                },
+            },
+        },
+        {"status": "Accepted"},
+    ),
+    "RemoteStopTransaction": ({"transactionId": 123}, {"status": "Rejected"}),
+    "ReserveNow": (
+        {
+            "connectorId": 1,
+            "expiryDate": "2030-01-01T12:00:00Z",
+            "idTag": "TAG-1",
+            "parentIdTag": "FLEET-1",
+            "reservationId": 42,
+        },
+        {"status": "Occupied"},
+    ),
+    "Reset": ({"type": "Soft"}, {"status": "Accepted"}),
+    "SendLocalList": (
+        {
+            "listVersion": 18,
+            "updateType": "Differential",
+            "localAuthorizationList": [
+                {
+                    "idTag": "TAG-1",
+                    "idTagInfo": {"status": "Accepted", "expiryDate": "2030-01-01T00:00:00Z"},
+                },
+                {"idTag": "TAG-GONE"},
+            ],
+        },
+        {"status": "VersionMismatch"},
+    ),
+    "SetChargingProfile": (
+        {
+            "connectorId": 0,
+            "csChargingProfiles": {
+                "chargingProfileId": 9,
+                "stackLevel": 1,
+                "chargingProfilePurpose": "ChargePointMaxProfile",
+                "chargingProfileKind": "Recurring",
+                "recurrencyKind": "Daily",
+                "chargingSchedule": {
+                    "chargingRateUnit": "W",
+                    "startSchedule": "2024-05-01T00:00:00Z",
+                    "chargingSchedulePeriod": [
+                        {"startPeriod": 0, "limit": 22000},
+                        {"startPeriod": 28800, "limit": 11000.5, "numberPhases": 1},
+                    ],
+                },
+            },
+        },
+        {"status": "Accepted"},
+    ),
+    "TriggerMessage": (
+        {"requestedMessage": "StatusNotification", "connectorId": 1},
+        {"status": "Accepted"},
+    ),
+    "UnlockConnector": ({"connectorId": 2}, {"status": "Unlocked"}),
+    "UpdateFirmware": (
+        {
+            "location": "https://fw.example.com/fw-2.0.bin",
+            "retrieveDate": "2024-05-02T03:00:00Z",
+            "retries": 3,
+            "retryInterval": 60,
+        },
+        {},  # UpdateFirmware.conf has no fields
+    ),
+}
+
+CERTIFICATE_HASH = {
+    "hashAlgorithm": "SHA256",
+    "issuerNameHash": "a1b2c3",
+    "issuerKeyHash": "d4e5f6",
+    "serialNumber": "0123",
+}
+# The security extension's Central-System actions (SPEC §4).
+SECURITY_COMMANDS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "CertificateSigned": (
+        {"certificateChain": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"},
+        {"status": "Accepted"},
+    ),
+    "DeleteCertificate": ({"certificateHashData": CERTIFICATE_HASH}, {"status": "NotFound"}),
+    "ExtendedTriggerMessage": (
+        {"requestedMessage": "SignChargePointCertificate"},
+        {"status": "Accepted"},
+    ),
+    "GetInstalledCertificateIds": (
+        {"certificateType": "CentralSystemRootCertificate"},
+        {"status": "Accepted", "certificateHashData": [CERTIFICATE_HASH]},
+    ),
+    "GetLog": (
+        {
+            "logType": "SecurityLog",
+            "requestId": 3,
+            "log": {
+                "remoteLocation": "https://logs.example.com/upload",
+                "oldestTimestamp": "2024-05-01T00:00:00Z",
+            },
+        },
+        {"status": "Accepted", "filename": "security.log"},
+    ),
+    "InstallCertificate": (
+        {"certificateType": "ManufacturerRootCertificate", "certificate": "-----BEGIN..."},
+        {"status": "Rejected"},
+    ),
+    "SignedUpdateFirmware": (
+        {
+            "requestId": 11,
+            "retries": 1,
+            "firmware": {
+                "location": "https://fw.example.com/fw-2.1.bin",
+                "retrieveDateTime": "2024-05-02T03:00:00Z",
+                "signingCertificate": "-----BEGIN CERTIFICATE-----",
+                "signature": "c2lnbmF0dXJl",
+            },
+        },
+        {"status": "Accepted"},
+    ),
+}
+ANSWERS = {action: answer for action, (_, answer) in (CORE_COMMANDS | SECURITY_COMMANDS).items()}
+
+
+# --- The charge point ---------------------------------------------------------------------------
+
+
+class CommandTarget(Client):
+    """A charge point that answers the Central System's CALLs as scripted and records the wire.
+
+    Each incoming CALL is handled in a task of its own, like firmware that keeps reading its
+    socket while it works on a request: a second CALL sent before the first is answered would
+    be seen (``most_outstanding``), and our own CALLs get their answers meanwhile.
+    """
+
+    def __init__(self, identity: str, connection: Any) -> None:
+        super().__init__(identity, connection, response_timeout=ANSWER_TIMEOUT)
+        # An answer (camelCase, as on the wire) or an OCPP error to answer with, per action.
+        self.answers: dict[str, dict[str, Any] | Exception] = dict(ANSWERS)
+        self.calls: list[list[Any]] = []  # every CALL frame received, in order
+        self.answered: dict[str, list[Any]] = {}  # message id → the frame we answered with
+        self.outstanding: set[str] = set()
+        self.most_outstanding = 0
+        self.release = asyncio.Event()  # answers wait while this is clear
+        self.release.set()
+        self.answer_delay = 0.0
+        self._handling: set[asyncio.Task[None]] = set()
+
+    async def route_message(self, raw_msg: str) -> None:
+        frame = json.loads(raw_msg)
+        if frame[0] != 2:
+            await super().route_message(raw_msg)
+            return
+        self.calls.append(frame)
+        self.outstanding.add(frame[1])
+        self.most_outstanding = max(self.most_outstanding, len(self.outstanding))
+        task = asyncio.create_task(super().route_message(raw_msg))
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+
+    async def _send(self, message: str) -> None:
+        frame = json.loads(message)
+        if frame[0] in (3, 4):
+            # No longer outstanding before the server can possibly see the answer.
+            self.outstanding.discard(frame[1])
+            self.answered[frame[1]] = frame
+        await super()._send(message)
+
+    async def calls_received(self, count: int, *, within: float = ANSWER_TIMEOUT) -> list[Any]:
+        deadline = time.monotonic() + within
+        while len(self.calls) < count:
+            assert time.monotonic() < deadline, f"got {len(self.calls)} CALLs, not {count}"
+            await asyncio.sleep(0.01)
+        return self.calls[:count]
+
+    def stop(self) -> None:
+        for task in self._handling:
+            task.cancel()
+
+    async def _answer(self, action: str) -> Any:
+        await self.release.wait()
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
+        answer = self.answers[action]
+        if isinstance(answer, Exception):
+            raise answer
+        return getattr(call_result, action)(**camel_to_snake_case(answer))
+
+    # One handler per Central-System action (OCPP 1.6 §5 and the security extension).
+
+    @on(Action.cancel_reservation)
+    async def on_cancel_reservation(self, **_: Any) -> Any:
+        return await self._answer(Action.cancel_reservation)
+
+    @on(Action.change_availability)
+    async def on_change_availability(self, **_: Any) -> Any:
+        return await self._answer(Action.change_availability)
+
+    @on(Action.change_configuration)
+    async def on_change_configuration(self, **_: Any) -> Any:
+        return await self._answer(Action.change_configuration)
+
+    @on(Action.clear_cache)
+    async def on_clear_cache(self, **_: Any) -> Any:
+        return await self._answer(Action.clear_cache)
+
+    @on(Action.clear_charging_profile)
+    async def on_clear_charging_profile(self, **_: Any) -> Any:
+        return await self._answer(Action.clear_charging_profile)
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(self, **_: Any) -> Any:
+        return await self._answer(Action.data_transfer)
+
+    @on(Action.get_composite_schedule)
+    async def on_get_composite_schedule(self, **_: Any) -> Any:
+        return await self._answer(Action.get_composite_schedule)
+
+    @on(Action.get_configuration)
+    async def on_get_configuration(self, **_: Any) -> Any:
+        return await self._answer(Action.get_configuration)
+
+    @on(Action.get_diagnostics)
+    async def on_get_diagnostics(self, **_: Any) -> Any:
+        return await self._answer(Action.get_diagnostics)
+
+    @on(Action.get_local_list_version)
+    async def on_get_local_list_version(self, **_: Any) -> Any:
+        return await self._answer(Action.get_local_list_version)
+
+    @on(Action.remote_start_transaction)
+    async def on_remote_start_transaction(self, **_: Any) -> Any:
+        return await self._answer(Action.remote_start_transaction)
+
+    @on(Action.remote_stop_transaction)
+    async def on_remote_stop_transaction(self, **_: Any) -> Any:
+        return await self._answer(Action.remote_stop_transaction)
+
+    @on(Action.reserve_now)
+    async def on_reserve_now(self, **_: Any) -> Any:
+        return await self._answer(Action.reserve_now)
+
+    @on(Action.reset)
+    async def on_reset(self, **_: Any) -> Any:
+        return await self._answer(Action.reset)
+
+    @on(Action.send_local_list)
+    async def on_send_local_list(self, **_: Any) -> Any:
+        return await self._answer(Action.send_local_list)
+
+    @on(Action.set_charging_profile)
+    async def on_set_charging_profile(self, **_: Any) -> Any:
+        return await self._answer(Action.set_charging_profile)
+
+    @on(Action.trigger_message)
+    async def on_trigger_message(self, **_: Any) -> Any:
+        return await self._answer(Action.trigger_message)
+
+    @on(Action.unlock_connector)
+    async def on_unlock_connector(self, **_: Any) -> Any:
+        return await self._answer(Action.unlock_connector)
+
+    @on(Action.update_firmware)
+    async def on_update_firmware(self, **_: Any) -> Any:
+        return await self._answer(Action.update_firmware)
+
+    @on(Action.certificate_signed)
+    async def on_certificate_signed(self, **_: Any) -> Any:
+        return await self._answer(Action.certificate_signed)
+
+    @on(Action.delete_certificate)
+    async def on_delete_certificate(self, **_: Any) -> Any:
+        return await self._answer(Action.delete_certificate)
+
+    @on(Action.extended_trigger_message)
+    async def on_extended_trigger_message(self, **_: Any) -> Any:
+        return await self._answer(Action.extended_trigger_message)
+
+    @on(Action.get_installed_certificate_ids)
+    async def on_get_installed_certificate_ids(self, **_: Any) -> Any:
+        return await self._answer(Action.get_installed_certificate_ids)
+
+    @on(Action.get_log)
+    async def on_get_log(self, **_: Any) -> Any:
+        return await self._answer(Action.get_log)
+
+    @on(Action.install_certificate)
+    async def on_install_certificate(self, **_: Any) -> Any:
+        return await self._answer(Action.install_certificate)
+
+    @on(Action.signed_update_firmware)
+    async def on_signed_update_firmware(self, **_: Any) -> Any:
+        return await self._answer(Action.signed_update_firmware)
+
+
+async def is_online(identity: str) -> bool:
+    return await orm(ChargePoint.objects.filter(identity=identity, connected=True).exists)
+
+
+@contextlib.asynccontextmanager
+async def online(
+    url: str, identity: str, *, headers: dict[str, str] | None = None
+) -> AsyncIterator[CommandTarget]:
+    """The charge point connected; on exit, closed and seen offline by the server (so the
+    server's clean-up of this connection cannot overlap the next test)."""
+    async with open_socket(url, headers=headers) as ws:
+        cp = CommandTarget(identity, ws)
+        reader = asyncio.create_task(cp.start())
+        try:
+            yield cp
+        finally:
+            reader.cancel()
+            cp.stop()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+    await eventually(lambda: _is_offline(identity))
+
+
+async def _is_offline(identity: str) -> bool:
+    return not await is_online(identity)
+
+
+async def refused_status(url: str, *, headers: dict[str, str] | None = None) -> int:
+    """The HTTP status the handshake was refused with (fails if it was accepted)."""
+    with pytest.raises(InvalidStatus) as refusal:
+        async with open_socket(url, headers=headers):
+            pass
+    return refusal.value.response.status_code
+
+
+# --- The API over HTTP --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any
+    content_type: str
+
+
+# The server is on loopback: never through a proxy from the environment.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass(frozen=True)
+class HttpApi:
+    """``/api/v1/`` of a live server, as one tenant (Bearer token)."""
+
+    base_url: str
+    token: str
+
+    async def get(self, path: str) -> Reply:
+        return await asyncio.to_thread(self._request, "GET", path, None)
+
+    async def post(self, path: str, body: Any) -> Reply:
+        return await asyncio.to_thread(self._request, "POST", path, body)
+
+    async def command(
+        self, identity: str, action: str, payload: Any, *, wait: float | None = WAIT
+    ) -> Reply:
+        query = f"?wait={wait}" if wait is not None else ""
+        return await self.post(
+            f"/charge-points/{identity}/commands/{query}", {"action": action, "payload": payload}
+        )
+
+    def _request(self, method: str, path: str, body: Any) -> Reply:
+        request = urllib.request.Request(  # noqa: S310 - loopback URL built by the test
+            f"{self.base_url}/api/v1{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with _opener.open(request, timeout=70) as response:
+                return Reply(
+                    response.status,
+                    json.loads(response.read()),
+                    response.headers.get("Content-Type", ""),
+                )
+        except urllib.error.HTTPError as error:
+            raw = error.read()
+            return Reply(
+                error.code, json.loads(raw) if raw else None, error.headers.get("Content-Type", "")
+            )
+
+
+def http_url(ws_url: str) -> str:
+    return "http" + ws_url.removeprefix("ws")
+
+
+@pytest.fixture
+def api_for(ocpp_server: str) -> Callable[[Tenant], HttpApi]:
+    def make(tenant: Tenant, *, server: str = ocpp_server) -> HttpApi:
+        return HttpApi(http_url(server), api_token_issue(tenant=tenant).raw)
+
+    return make
+
+
+@pytest.fixture
+def http_api(api_for: Callable[[Tenant], HttpApi], tenant: Tenant) -> HttpApi:
+    return api_for(tenant)
+
+
+@pytest.fixture
+def other_http_api(api_for: Callable[[Tenant], HttpApi], other_tenant: Tenant) -> HttpApi:
+    return api_for(other_tenant)
+
+
+@pytest.fixture
+def pending_charge_point(make_charge_point: Callable[..., ChargePoint]) -> ChargePoint:
+    return make_charge_point("CP-P", registration_status=CpRegistration.PENDING)
+
+
+@pytest.fixture
+def secured_charge_point(make_charge_point: Callable[..., ChargePoint]) -> ChargePoint:
+    return make_charge_point("CP-S", password=PASSWORD)
+
+
+@pytest.fixture
+def url(cp_url: Callable[[str], str], charge_point: ChargePoint) -> str:
+    return cp_url(charge_point.identity)
+
+
+async def command_row(command_id: int) -> Command:
+    return await orm(Command.objects.get, pk=command_id)
+
+
+async def command_in(command_id: int, *statuses: str, within: float = ANSWER_TIMEOUT) -> Command:
+    """The command once its status is one of ``statuses`` (fails after ``within``)."""
+
+    async def probe() -> Command | None:
+        command = await command_row(command_id)
+        return command if command.status in statuses else None
+
+    command = await eventually(probe, within=within)
+    assert command is not None, (await command_row(command_id)).status
+    return command
+
+
+async def command_count() -> int:
+    return await orm(Command.objects.count)
+
+
+# --- Every action, end to end -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("action", sorted(CORE_COMMANDS))
+async def test_core_action_reaches_the_charge_point_unchanged_and_its_answer_is_stored(
+    url: str, http_api: HttpApi, action: str
+) -> None:
+    payload, answer = CORE_COMMANDS[action]
+    async with online(url, "CP-1") as cp:
+        reply = await http_api.command("CP-1", action, payload)
+
+        assert reply.status == 201, reply.body
+        assert [call[2:] for call in cp.calls] == [[action, payload]]
+        message_id = cp.calls[0][1]
+        assert cp.answered[message_id] == [3, message_id, answer]
+    command = await command_row(reply.body["id"])
+    assert command.status == CommandStatus.COMPLETED
+    assert command.response == answer
+    assert command.message_id == message_id
+    assert reply.body["status"] == "completed"
+    assert reply.body["response"] == answer
+    assert reply.body["payload"] == payload
+    assert reply.body["error"] is None
+
+
+@pytest.mark.parametrize("action", sorted(SECURITY_COMMANDS))
+async def test_security_extension_action_is_accepted_and_answered(
+    url: str, http_api: HttpApi, action: str
+) -> None:
+    payload, answer = SECURITY_COMMANDS[action]
+    async with online(url, "CP-1") as cp:
+        reply = await http_api.command("CP-1", action, payload)
+
+        assert reply.status == 201, reply.body
+        assert [call[2:] for call in cp.calls] == [[action, payload]]
+    assert reply.body["status"] == "completed"
+    assert (await command_row(reply.body["id"])).response == answer
+
+
+async def test_every_command_is_listed_for_its_charge_point_and_readable_by_id(
+    url: str, http_api: HttpApi
+) -> None:
+    async with online(url, "CP-1"):
+        first = await http_api.command("CP-1", "Reset", {"type": "Hard"})
+        second = await http_api.command("CP-1", "ClearCache", {})
+
+    listed = await http_api.get("/charge-points/CP-1/commands/")
+    one = await http_api.get(f"/commands/{first.body['id']}/")
+    everything = await http_api.get("/commands/?status=completed")
+
+    assert listed.status == 200
+    assert listed.body["count"] == 2
+    assert [c["id"] for c in listed.body["results"]] == [second.body["id"], first.body["id"]]
+    assert one.status == 200
+    assert one.body == first.body
+    assert one.body["charge_point"] == "CP-1"
+    assert one.body["requested_by"].startswith("token:")
+    assert everything.body["count"] == 2
+
+
+async def test_waiting_request_returns_as_soon_as_the_charge_point_answers(
+    url: str, http_api: HttpApi
+) -> None:
+    # The waiter is woken through the channel layer; its once-a-second re-read of the row is
+    # only the fallback for a lost wake-up, so a round trip must not take that long.
+    durations = []
+    async with online(url, "CP-1"):
+        for _ in range(5):
+            started = time.monotonic()
+            reply = await http_api.command("CP-1", "ClearCache", {})
+            durations.append(time.monotonic() - started)
+            assert reply.body["status"] == "completed"
+
+    assert sorted(durations)[2] < 0.5, durations
+
+
+# --- Bad requests -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "payload"),
+    [
+        pytest.param("Frobnicate", {}, id="unknown-action"),
+        pytest.param(
+            "BootNotification",
+            {"chargePointVendor": "X", "chargePointModel": "Y"},
+            id="charge-point-action",
+        ),
+        pytest.param("Reset", {"type": "Sideways"}, id="enum-violation"),
+        pytest.param("Reset", {}, id="missing-required-field"),
+        pytest.param("Reset", {"type": "Soft", "extra": 1}, id="additional-property"),
+        pytest.param("UnlockConnector", {"connectorId": "one"}, id="wrong-type"),
+        pytest.param("Reset", ["Soft"], id="payload-not-an-object"),
+        pytest.param(
+            "ChangeConfiguration",
+            {"key": "AuthorizationKey", "value": "too-short"},
+            id="authorization-key-too-short",
+        ),
+        pytest.param(
+            "ChangeConfiguration",
+            {"key": "AuthorizationKey", "value": "x" * 41},
+            id="authorization-key-too-long",
+        ),
+    ],
+)
+async def test_invalid_command_is_refused_with_400_and_neither_stored_nor_sent(
+    url: str, http_api: HttpApi, action: str, payload: Any
+) -> None:
+    async with online(url, "CP-1") as cp:
+        reply = await http_api.command("CP-1", action, payload)
+
+        assert reply.status == 400
+        assert reply.content_type.startswith("application/json")
+        assert reply.body, "a 400 says what is wrong"
+        assert await command_count() == 0
+        # FIFO: had anything been queued, it would reach the charge point before this one.
+        follow_up = await http_api.command("CP-1", "ClearCache", {})
+        assert follow_up.status == 201
+        assert [call[2] for call in cp.calls] == ["ClearCache"]
+    assert await command_count() == 1
+
+
+async def test_wait_beyond_sixty_seconds_is_refused_and_nothing_is_queued(
+    charge_point: ChargePoint, http_api: HttpApi
+) -> None:
+    reply = await http_api.command("CP-1", "ClearCache", {}, wait=61)
+
+    assert reply.status == 400
+    assert "wait" in reply.body
+    assert await command_count() == 0
+
+
+# --- Errors, time-outs, dropped sockets ---------------------------------------------------------
+
+
+async def test_callerror_answer_fails_the_command_with_its_code_and_description(
+    url: str, http_api: HttpApi
+) -> None:
+    async with online(url, "CP-1") as cp:
+        cp.answers["Reset"] = NotSupportedError(
+            "Soft reset is disabled", details={"mode": "maintenance"}
+        )
+        reply = await http_api.command("CP-1", "Reset", {"type": "Soft"})
+
+    assert reply.status == 201
+    assert reply.body["status"] == "failed"
+    assert reply.body["response"] is None
+    assert reply.body["error"] == {
+        "code": "NotSupported",
+        "description": "Soft reset is disabled",
+        "details": {"mode": "maintenance"},
+    }
+    command = await command_row(reply.body["id"])
+    assert (command.status, command.error_code) == (CommandStatus.FAILED, "NotSupported")
+
+
+async def test_answer_that_breaks_the_response_schema_fails_the_command(
+    url: str, http_api: HttpApi
+) -> None:
+    async with open_socket(url) as ws:
+        posting = asyncio.create_task(http_api.command("CP-1", "Reset", {"type": "Soft"}))
+        request = json.loads(await asyncio.wait_for(ws.recv(), ANSWER_TIMEOUT))
+        await ws.send(json.dumps([3, request[1], {"status": "Maybe"}]))
+        reply = await posting
+
+    assert reply.body["status"] == "failed"
+    assert reply.body["response"] == {"status": "Maybe"}
+    assert "Reset" in reply.body["error"]["description"]
+    await eventually(lambda: _is_offline("CP-1"))
+
+
+async def test_command_for_an_offline_charge_point_is_queued_then_delivered_when_it_connects(
+    url: str, http_api: HttpApi
+) -> None:
+    reply = await http_api.command("CP-1", "GetLocalListVersion", {}, wait=0.2)
+
+    assert reply.status == 202
+    assert reply.body["status"] == "queued"
+    # It reconnects without rebooting (no BootNotification): a known, accepted charge point
+    # is served at once (SPEC §4).
+    async with online(url, "CP-1") as cp:
+        command = await command_in(reply.body["id"], CommandStatus.COMPLETED)
+        assert [call[2:] for call in cp.calls] == [["GetLocalListVersion", {}]]
+    assert command.response == {"listVersion": 17}
+
+
+async def test_pending_charge_point_gets_only_allowed_commands_and_only_after_its_boot(
+    cp_url: Callable[[str], str], pending_charge_point: ChargePoint, http_api: HttpApi
+) -> None:
+    reset = await http_api.command("CP-P", "Reset", {"type": "Soft"}, wait=None)
+    get_configuration = await http_api.command("CP-P", "GetConfiguration", {}, wait=None)
+    assert (reset.status, get_configuration.status) == (202, 202)
+
+    async with online(cp_url("CP-P"), "CP-P") as cp:
+        await asyncio.sleep(0.3)  # a wrongly started outbox would have sent by now
+        assert cp.calls == []
+        boot = await cp.ask(call.BootNotification(charge_point_model="M", charge_point_vendor="V"))
+        assert boot.status == RegistrationStatus.pending
+
+        # FIFO would send the Reset first: it is skipped while Pending (OCPP 1.6 §4.2.1).
+        done = await command_in(get_configuration.body["id"], CommandStatus.COMPLETED)
+        assert [call[2] for call in cp.calls] == ["GetConfiguration"]
+        assert (await command_row(reset.body["id"])).status == CommandStatus.QUEUED
+
+        await orm(
+            charge_point_registration_set,
+            charge_point_ids=[pending_charge_point.pk],
+            registration_status=CpRegistration.ACCEPTED,
+        )
+        boot = await cp.ask(call.BootNotification(charge_point_model="M", charge_point_vendor="V"))
+        assert boot.status == RegistrationStatus.accepted
+        await command_in(reset.body["id"], CommandStatus.COMPLETED)
+        assert [call[2] for call in cp.calls] == ["GetConfiguration", "Reset"]
+    assert done.response == ANSWERS["GetConfiguration"]
+
+
+async def test_expire_task_ends_queued_commands_past_their_expiry(
+    charge_point: ChargePoint, http_api: HttpApi
+) -> None:
+    stale = await http_api.command("CP-1", "Reset", {"type": "Soft"}, wait=None)
+    fresh = await http_api.command("CP-1", "ClearCache", {}, wait=None)
+    await orm(
+        Command.objects.filter(pk=stale.body["id"]).update,
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
+
+    expired = await orm(lambda: expire_commands.delay().get())
+
+    assert expired == 1
+    shown = await http_api.get(f"/commands/{stale.body['id']}/")
+    assert shown.body["status"] == "expired"
+    assert shown.body["error"]["description"]
+    assert shown.body["completed_at"] is not None
+    assert (await command_row(fresh.body["id"])).status == CommandStatus.QUEUED
+
+
+async def test_command_past_its_expiry_is_never_sent_when_the_charge_point_connects(
+    url: str, http_api: HttpApi
+) -> None:
+    stale = await http_api.command("CP-1", "Reset", {"type": "Hard"}, wait=None)
+    fresh = await http_api.command("CP-1", "ClearCache", {}, wait=None)
+    await orm(
+        Command.objects.filter(pk=stale.body["id"]).update,
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
+
+    async with online(url, "CP-1") as cp:
+        await command_in(fresh.body["id"], CommandStatus.COMPLETED)
+        assert [call[2] for call in cp.calls] == ["ClearCache"]
+    stale_row = await command_row(stale.body["id"])
+    assert stale_row.status == CommandStatus.EXPIRED
+    assert stale_row.sent_at is None
+
+
+async def test_dropped_socket_fails_the_outstanding_call_and_keeps_the_queue_behind_it(
+    url: str, http_api: HttpApi
+) -> None:
+    async with online(url, "CP-1") as cp:
+        cp.release.clear()  # never answers
+        first = await http_api.command("CP-1", "Reset", {"type": "Soft"}, wait=None)
+        await cp.calls_received(1)
+        second = await http_api.command("CP-1", "ClearCache", {}, wait=None)
+        third = await http_api.command("CP-1", "GetLocalListVersion", {}, wait=None)
+        await cp.ws.close()
+
+    failed = await command_in(first.body["id"], CommandStatus.FAILED)
+    assert failed.error_code == "ConnectionClosed"
+    assert "closed before the charge point answered" in failed.error_description
+    assert [(await command_row(c.body["id"])).status for c in (second, third)] == [
+        CommandStatus.QUEUED,
+        CommandStatus.QUEUED,
+    ]
+
+    async with online(url, "CP-1") as cp:
+        await command_in(third.body["id"], CommandStatus.COMPLETED)
+        assert [call[2] for call in cp.calls] == ["ClearCache", "GetLocalListVersion"]
+    assert (await command_row(second.body["id"])).status == CommandStatus.COMPLETED
+    assert (await command_row(first.body["id"])).status == CommandStatus.FAILED
+
+
+async def test_socket_closed_while_a_command_is_being_taken_never_leaves_it_sent(
+    url: str, http_api: HttpApi
+) -> None:
+    # The charge point hangs up right after its handshake, while the server is taking its
+    # first queued command from the outbox (a few milliseconds: so, twenty times). A command left
+    # "sent" would stay so for ever: nothing times out a call whose task is gone.
+    ids = []
+    for _ in range(20):
+        ids.append((await http_api.command("CP-1", "ClearCache", {}, wait=None)).body["id"])
+        async with open_socket(url):
+            pass
+        await eventually(lambda: _is_offline("CP-1"))
+        assert (await command_row(ids[-1])).status in (CommandStatus.QUEUED, CommandStatus.FAILED)
+
+    async with online(url, "CP-1"):
+        await eventually(lambda: _none_queued(ids))
+    commands = [await command_row(pk) for pk in ids]
+    assert all(
+        command.status == CommandStatus.COMPLETED
+        or (command.status, command.error_code) == (CommandStatus.FAILED, "ConnectionClosed")
+        for command in commands
+    ), [(command.status, command.error_code) for command in commands]
+
+
+async def _none_queued(ids: list[int]) -> bool:
+    return not await orm(Command.objects.filter(pk__in=ids, status=CommandStatus.QUEUED).exists)
+
+
+async def test_one_call_outstanding_at_a_time_in_fifo_order_while_the_charge_point_calls_freely(
+    url: str, http_api: HttpApi
+) -> None:
+    async with online(url, "CP-1") as cp:
+        cp.release.clear()
+        cp.answer_delay = 0.05
+        replies = await asyncio.gather(
+            *(
+                http_api.command(
+                    "CP-1", "DataTransfer", {"vendorId": "test", "messageId": f"m{n}"}, wait=None
+                )
+                for n in range(5)
+            )
+        )
+        assert {reply.status for reply in replies} == {202}
+        await cp.calls_received(1)
+
+        # Our own CALL is answered while the Central System's call is outstanding: one
+        # outstanding CALL per direction, not one for both (OCPP-J §4.1.1).
+        heartbeat = await asyncio.wait_for(cp.ask(call.Heartbeat()), 2)
+        assert heartbeat.current_time
+        assert len(cp.outstanding) == 1
+        assert len(cp.calls) == 1, "a second CALL while the first is unanswered"
+
+        cp.release.set()
+        ids = sorted(reply.body["id"] for reply in replies)
+        await command_in(ids[-1], CommandStatus.COMPLETED)
+        commands = [await command_row(pk) for pk in ids]
+
+    assert cp.most_outstanding == 1
+    arrival = [frame[3]["messageId"] for frame in cp.calls]
+    assert arrival == [command.payload["messageId"] for command in commands]
+    assert {command.status for command in commands} == {CommandStatus.COMPLETED}
+
+
+# --- Configuration mirror and AuthorizationKey --------------------------------------------------
+
+
+async def test_get_configuration_fills_the_configuration_mirror(
+    url: str, http_api: HttpApi
+) -> None:
+    async with online(url, "CP-1") as cp:
+        cp.answers["GetConfiguration"] = {
+            "configurationKey": [
+                {"key": "HeartbeatInterval", "readonly": False, "value": "300"},
+                {"key": "NumberOfConnectors", "readonly": True, "value": "2"},
+                {"key": "AuthorizationKey", "readonly": False, "value": "cleartext-secret-0003"},
+            ],
+            "unknownKey": ["NoSuchKey"],
+        }
+        reply = await http_api.command("CP-1", "GetConfiguration", {})
+    assert reply.body["status"] == "completed"
+
+    mirror = await http_api.get("/charge-points/CP-1/configuration/")
+
+    assert mirror.status == 200
+    rows = {row["key"]: row for row in mirror.body}
+    assert sorted(rows) == [
+        "AuthorizationKey",
+        "HeartbeatInterval",
+        "NoSuchKey",
+        "NumberOfConnectors",
+    ]
+    assert (rows["HeartbeatInterval"]["value"], rows["HeartbeatInterval"]["readonly"]) == (
+        "300",
+        False,
+    )
+    assert (rows["NumberOfConnectors"]["value"], rows["NumberOfConnectors"]["readonly"]) == (
+        "2",
+        True,
+    )
+    assert rows["AuthorizationKey"]["value"] == "********"  # never shown in clear
+    assert rows["NoSuchKey"]["unknown"] is True
+    assert rows["NoSuchKey"]["value"] is None
+    assert all(row["unknown"] is False for key, row in rows.items() if key != "NoSuchKey")
+    assert all(row["last_read_at"] for row in rows.values())
+
+
+async def test_accepted_authorization_key_becomes_the_basic_auth_password(
+    cp_url: Callable[[str], str], secured_charge_point: ChargePoint, http_api: HttpApi
+) -> None:
+    url = cp_url("CP-S")
+    async with online(url, "CP-S", headers=basic_auth("CP-S", PASSWORD)) as cp:
+        cp.answers["ChangeConfiguration"] = {"status": "Accepted"}
+        reply = await http_api.command(
+            "CP-S", "ChangeConfiguration", {"key": "AuthorizationKey", "value": NEW_PASSWORD}
+        )
+        assert reply.body["status"] == "completed"
+        assert cp.calls[0][3] == {"key": "AuthorizationKey", "value": NEW_PASSWORD}
+
+    assert await refused_status(url) == 401
+    assert await refused_status(url, headers=basic_auth("CP-S", PASSWORD)) == 401
+    async with online(url, "CP-S", headers=basic_auth("CP-S", NEW_PASSWORD)) as cp:
+        assert (await cp.ask(call.Heartbeat())).current_time
+    mirror = await http_api.get("/charge-points/CP-S/configuration/")
+    assert mirror.body[0]["key"] == "AuthorizationKey"
+    assert mirror.body[0]["value"] == "********"
+    assert mirror.body[0]["last_change_status"] == "Accepted"
+
+
+async def test_rejected_authorization_key_leaves_the_password_unchanged(
+    cp_url: Callable[[str], str], secured_charge_point: ChargePoint, http_api: HttpApi
+) -> None:
+    url = cp_url("CP-S")
+    async with online(url, "CP-S", headers=basic_auth("CP-S", PASSWORD)) as cp:
+        cp.answers["ChangeConfiguration"] = {"status": "Rejected"}
+        reply = await http_api.command(
+            "CP-S", "ChangeConfiguration", {"key": "AuthorizationKey", "value": NEW_PASSWORD}
+        )
+    assert reply.body["response"] == {"status": "Rejected"}
+
+    assert await refused_status(url, headers=basic_auth("CP-S", NEW_PASSWORD)) == 401
+    async with online(url, "CP-S", headers=basic_auth("CP-S", PASSWORD)) as cp:
+        assert (await cp.ask(call.Heartbeat())).current_time
+
+
+# --- Tenancy ------------------------------------------------------------------------------------
+
+
+async def test_another_tenants_charge_point_and_commands_are_not_found(
+    url: str, http_api: HttpApi, other_http_api: HttpApi
+) -> None:
+    async with online(url, "CP-1") as cp:
+        mine = await http_api.command("CP-1", "ClearCache", {})
+
+        assert (await other_http_api.command("CP-1", "Reset", {"type": "Hard"})).status == 404
+        assert (await other_http_api.get(f"/commands/{mine.body['id']}/")).status == 404
+        assert (await other_http_api.get("/charge-points/CP-1/commands/")).status == 404
+        assert (await other_http_api.get("/charge-points/CP-1/configuration/")).status == 404
+        assert (await other_http_api.get("/commands/")).body["count"] == 0
+        assert await command_count() == 1
+        assert [call[2] for call in cp.calls] == ["ClearCache"]
+
+
+async def test_same_identity_under_another_tenant_gets_its_own_commands(
+    url: str,
+    http_api: HttpApi,
+    other_http_api: HttpApi,
+    make_charge_point: Callable[..., ChargePoint],
+    other_tenant: Tenant,
+) -> None:
+    await orm(make_charge_point, "CP-1", tenant=other_tenant)
+    async with online(url, "CP-1") as cp:
+        theirs = await other_http_api.command("CP-1", "Reset", {"type": "Hard"}, wait=0.2)
+        mine = await http_api.command("CP-1", "ClearCache", {})
+
+        assert theirs.status == 202  # their CP-1 is offline
+        assert mine.status == 201
+        assert [call[2] for call in cp.calls] == ["ClearCache"]
+    assert (await http_api.get(f"/commands/{theirs.body['id']}/")).status == 404
+
+
+# --- Short time-outs: a daphne of our own -------------------------------------------------------
+
+
+@dataclass
+class DaphneProcess:
+    """A daphne subprocess on the test database, stopped by its pid."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def log_since(self, offset: int) -> str:
+        with self.log_path.open("rb") as log:
+            log.seek(offset)
+            return log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def daphne_start(log_dir: Path, **env: str) -> DaphneProcess:
+    """Start daphne with ``env`` overrides (``tests.live.server_env``) and wait until it listens."""
+    port = free_port()
+    log_path = log_dir / f"daphne-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "--access-log",
+                os.devnull,
+                "csms.asgi:application",
+            ],
+            cwd=ROOT,
+            env=server_env(LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = DaphneProcess(process, port, log_path)
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"daphne exited with {process.returncode}:\n{server.log_since(0)}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return server
+        except OSError:
+            if time.monotonic() > deadline:
+                server.stop()
+                pytest.fail(f"daphne did not listen in time:\n{server.log_since(0)}")
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def no_crash_logged(server: DaphneProcess) -> Iterator[None]:
+    offset = server.log_size()
+    yield
+    output = server.log_since(offset)
+    if "Traceback (most recent call last)" in output:
+        pytest.fail(f"the server logged an exception during this test:\n{output[-5000:]}")
+
+
+@pytest.fixture(scope="module")
+def impatient_server(django_db_setup: None) -> Iterator[DaphneProcess]:
+    """A daphne that waits only one second for a charge point's answer."""
+    with tempfile.TemporaryDirectory(prefix="csms-e2e-commands-") as tmp:
+        server = daphne_start(Path(tmp), OCPP_CALL_TIMEOUT_SECONDS="1")
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+async def test_unanswered_call_times_out_is_never_resent_and_the_queue_moves_on(
+    impatient_server: DaphneProcess,
+    charge_point: ChargePoint,
+    tenant: Tenant,
+    api_for: Callable[..., HttpApi],
+) -> None:
+    http_api = await orm(api_for, tenant, server=impatient_server.ws_url)
+    url = ocpp_url(impatient_server.ws_url, tenant.slug, "CP-1")
+    with no_crash_logged(impatient_server):
+        async with online(url, "CP-1") as cp:
+            cp.release.clear()
+            started = time.monotonic()
+            reply = await http_api.command("CP-1", "Reset", {"type": "Soft"}, wait=5)
+            assert time.monotonic() - started < 4
+
+            assert reply.status == 201
+            assert reply.body["status"] == "timeout"
+            assert reply.body["error"]["code"] == "Timeout"
+            assert reply.body["response"] is None
+
+            cp.release.set()  # the late answer is ignored
+            next_reply = await http_api.command("CP-1", "ClearCache", {})
+            assert next_reply.body["status"] == "completed"
+            assert [call[2] for call in cp.calls] == ["Reset", "ClearCache"]
+    command = await command_row(reply.body["id"])
+    assert (command.status, command.response) == (CommandStatus.TIMEOUT, None)
+
+
+async def test_call_orphaned_by_a_killed_server_process_ends_timeout_instead_of_staying_sent(
+    charge_point: ChargePoint, tenant: Tenant
+) -> None:
+    token = await orm(lambda: api_token_issue(tenant=tenant).raw)
+    with tempfile.TemporaryDirectory(prefix="csms-e2e-doomed-") as tmp:
+        doomed = daphne_start(Path(tmp))
+        try:
+            http_api = HttpApi(http_url(doomed.ws_url), token)
+            ws = await open_socket(ocpp_url(doomed.ws_url, tenant.slug, "CP-1"))
+            reply = await http_api.command("CP-1", "Reset", {"type": "Hard"}, wait=None)
+            request = json.loads(await asyncio.wait_for(ws.recv(), ANSWER_TIMEOUT))
+            assert request[2] == "Reset"
+            doomed.process.kill()  # by its pid, SIGKILL: no clean-up of any kind runs
+            doomed.process.wait(timeout=5)
+            ws.transport.abort()
+        finally:
+            doomed.stop()
+    assert (await command_row(reply.body["id"])).status == CommandStatus.SENT
+
+    # Later (past the call time-out): the housekeeping task ends it.
+    await orm(
+        Command.objects.filter(pk=reply.body["id"]).update,
+        sent_at=timezone.now() - timedelta(seconds=settings.OCPP_CALL_TIMEOUT_SECONDS + 61),
+    )
+    assert await orm(lambda: expire_commands.delay().get()) == 1
+
+    command = await command_row(reply.body["id"])
+    assert (command.status, command.error_code) == (CommandStatus.TIMEOUT, "Timeout")
+    assert command.completed_at is not None
+
+
+# --- From a Celery job, on a real worker --------------------------------------------------------
+
+
+async def test_command_queued_by_a_celery_job_on_a_real_worker_reaches_the_charge_point(
+    url: str, charge_point: ChargePoint
+) -> None:
+    worker = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "celery", "-A", "csms", "worker", "--pool=solo", "-l", "WARNING"),
+        *("--without-heartbeat", "--without-gossip", "--without-mingle"),
+        cwd=ROOT,
+        env=server_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    celery_app.conf.task_always_eager = False
+    command = None
+    try:
+        async with online(url, "CP-1") as cp:
+            await asyncio.to_thread(
+                send_command.apply_async,
+                args=[charge_point.pk, "TriggerMessage", {"requestedMessage": "Heartbeat"}],
+                kwargs={"job": "nightly-check", "ttl_seconds": 120},
+            )
+
+            async def finished() -> Command | None:
+                return await orm(
+                    Command.objects.filter(
+                        requested_by_job="nightly-check", status=CommandStatus.COMPLETED
+                    ).first
+                )
+
+            command = await eventually(finished, within=30)
+    finally:
+        celery_app.conf.task_always_eager = True
+        worker.terminate()  # by its pid; a warm shutdown
+        try:
+            output, _ = await asyncio.wait_for(worker.communicate(), 15)
+        except TimeoutError:
+            worker.kill()
+            output, _ = await asyncio.wait_for(worker.communicate(), 5)
+
+    assert command is not None, output.decode(errors="replace")[-3000:]
+    assert [call[2] for call in cp.calls] == ["TriggerMessage"]
+    assert command.response == {"status": "Accepted"}
+    assert command.requested_by == "job:nightly-check"

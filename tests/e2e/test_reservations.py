@@ -1,0 +1,201 @@
+"""Reservations end to end: the API sends ReserveNow/CancelReservation through the real daphne
+to a charge point built on the ``ocpp`` package, and what it answers is what the API shows."""
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from ocpp.v16 import call
+
+from chargepoints.models import ChargePoint, IdTag, Reservation
+from chargepoints.tasks import expire_reservations
+from csms.tenancy.models import Tenant
+from csms.tenancy.services import api_token_issue
+from tests.e2e.clients import orm
+from tests.e2e.local_auth import WAIT, HttpApi, LocalAuthChargePoint, http_url, online
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def url(cp_url: Callable[[str], str], charge_point: ChargePoint) -> str:
+    return cp_url(charge_point.identity)
+
+
+@pytest.fixture
+def http_api(ocpp_server: str, tenant: Tenant) -> HttpApi:
+    return HttpApi(http_url(ocpp_server), api_token_issue(tenant=tenant).raw)
+
+
+@pytest.fixture
+def other_http_api(ocpp_server: str, other_tenant: Tenant) -> HttpApi:
+    return HttpApi(http_url(ocpp_server), api_token_issue(tenant=other_tenant).raw)
+
+
+@pytest.fixture(autouse=True)
+def id_tag(tenant: Tenant) -> str:
+    IdTag.objects.create(tenant=tenant, id_tag="TAG-1", parent_id_tag="FLEET")
+    return "TAG-1"
+
+
+def wire(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+async def reserve(
+    http_api: HttpApi,
+    *,
+    connector_id: int = 1,
+    expiry: datetime | None = None,
+    wait: float = WAIT,
+) -> Any:
+    expiry = expiry or datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    return await http_api.post(
+        f"/reservations/?wait={wait}",
+        {
+            "charge_point": "CP-1",
+            "connector_id": connector_id,
+            "id_tag": "TAG-1",
+            "expiry_date": wire(expiry),
+        },
+    )
+
+
+async def status_report(cp: LocalAuthChargePoint, connector_id: int, status: str) -> None:
+    await cp.ask(
+        call.StatusNotification(connector_id=connector_id, error_code="NoError", status=status)
+    )
+
+
+async def test_accepted_reservation_is_used_by_the_start_transaction_that_names_it(
+    url: str, http_api: HttpApi
+) -> None:
+    expiry = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    async with online(url, "CP-1") as cp:
+        await status_report(cp, 1, "Available")
+        created = await reserve(http_api, expiry=expiry)
+
+        assert created.status == 201, created.body
+        body = created.body
+        assert (body["status"], body["reserve_command"]["response"]) == (
+            "accepted",
+            {"status": "Accepted"},
+        )
+        assert cp.payloads("ReserveNow") == [
+            {
+                "connectorId": 1,
+                "expiryDate": wire(expiry),
+                "idTag": "TAG-1",
+                "parentIdTag": "FLEET",
+                "reservationId": body["reservation_id"],
+            }
+        ]
+        shown = (await http_api.get("/charge-points/CP-1/")).body
+        assert shown["connectors"][0]["status"] == "Reserved"
+
+        # The charge point reports it too, then the driver arrives.
+        await status_report(cp, 1, "Reserved")
+        started = await cp.ask(
+            call.StartTransaction(
+                connector_id=1,
+                id_tag="TAG-1",
+                meter_start=100,
+                timestamp=wire(datetime.now(UTC)),
+                reservation_id=body["reservation_id"],
+            )
+        )
+        assert started.id_tag_info["status"] == "Accepted"
+
+    used = (await http_api.get(f"/reservations/{body['id']}/")).body
+    assert (used["status"], used["transaction"]) == ("used", started.transaction_id)
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        ("Faulted", "faulted"),
+        ("Occupied", "occupied"),
+        ("Rejected", "rejected"),
+        ("Unavailable", "unavailable"),
+    ],
+)
+async def test_each_refusal_of_reserve_now_is_recorded(
+    url: str, http_api: HttpApi, answer: str, status: str
+) -> None:
+    async with online(url, "CP-1") as cp:
+        cp.reserve_answer = answer
+        created = await reserve(http_api)
+
+    assert created.status == 201
+    assert created.body["status"] == status
+    assert created.body["reserve_command"]["response"] == {"status": answer}
+    stored = await orm(Reservation.objects.get, pk=created.body["id"])
+    assert stored.status == status
+
+
+async def test_delete_cancels_the_reservation_on_the_charge_point(
+    url: str, http_api: HttpApi
+) -> None:
+    async with online(url, "CP-1") as cp:
+        created = (await reserve(http_api)).body
+        cancelled = await http_api.delete(f"/reservations/{created['id']}/?wait={WAIT}")
+
+    assert cancelled.status == 200
+    assert cancelled.body["status"] == "cancelled"
+    assert cp.payloads("CancelReservation") == [{"reservationId": created["reservation_id"]}]
+    assert (await http_api.get(f"/reservations/{created['id']}/")).body["status"] == "cancelled"
+
+
+async def test_reservation_of_an_offline_charge_point_waits_and_expires(
+    http_api: HttpApi, charge_point: ChargePoint
+) -> None:
+    created = await reserve(
+        http_api, expiry=datetime.now(UTC) + timedelta(seconds=1), connector_id=2, wait=0.3
+    )
+    assert created.status == 202  # nobody answered: the charge point is offline
+    assert created.body["status"] == "requested"
+
+    await asyncio.sleep(1.2)
+    assert await orm(lambda: expire_reservations.delay().get()) == 1
+
+    assert (await http_api.get(f"/reservations/{created.body['id']}/")).body["status"] == "expired"
+
+
+async def test_accepted_reservation_expires_and_the_connector_is_free_again(
+    url: str, http_api: HttpApi
+) -> None:
+    async with online(url, "CP-1") as cp:
+        await status_report(cp, 1, "Available")
+        created = await reserve(http_api, expiry=datetime.now(UTC) + timedelta(seconds=2))
+        assert created.body["status"] == "accepted"
+        assert (await http_api.get("/charge-points/CP-1/")).body["connectors"][0][
+            "status"
+        ] == "Reserved"
+
+        await asyncio.sleep(2.2)
+        assert await orm(lambda: expire_reservations.delay().get()) == 1
+
+        shown = (await http_api.get(f"/reservations/{created.body['id']}/")).body
+        assert shown["status"] == "expired"
+        connectors = (await http_api.get("/charge-points/CP-1/")).body["connectors"]
+        assert connectors[0]["status"] == "Available"
+
+
+async def test_another_tenants_reservation_is_not_found(
+    url: str, http_api: HttpApi, other_http_api: HttpApi
+) -> None:
+    async with online(url, "CP-1") as cp:
+        mine = (await reserve(http_api)).body
+
+        assert (await other_http_api.get(f"/reservations/{mine['id']}/")).status == 404
+        assert (await other_http_api.delete(f"/reservations/{mine['id']}/")).status == 404
+        assert (await other_http_api.get("/reservations/")).body["count"] == 0
+        refused = await other_http_api.post(
+            "/reservations/",
+            {"charge_point": "CP-1", "id_tag": "TAG-1", "expiry_date": mine["expiry_date"]},
+        )
+        assert refused.status == 400
+    assert cp.actions() == ["ReserveNow"]
+    assert (await http_api.get(f"/reservations/{mine['id']}/")).body["status"] == "accepted"
