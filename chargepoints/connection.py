@@ -54,6 +54,7 @@ class Backend:
         authorization: bytes | None,
         channel_name: str,
         client: str,
+        subprotocol_offered: bool,
     ) -> ChargePointSession:
         session, previous_channel = await db_hop(open_session)(
             tenant_slug=tenant_slug,
@@ -61,6 +62,7 @@ class Backend:
             authorization=authorization,
             channel_name=channel_name,
             client=client,
+            subprotocol_offered=subprotocol_offered,
         )
         if previous_channel and previous_channel != channel_name:
             # The charger lost its old socket without a close: that connection must go.
@@ -122,13 +124,26 @@ def open_session(
     authorization: bytes | None,
     channel_name: str,
     client: str,
+    subprotocol_offered: bool = True,
 ) -> tuple[ChargePointSession, str]:
-    """Authenticate a handshake and register presence; the channel it took over, if any."""
+    """Authenticate a handshake and register presence; the channel it took over, if any.
+
+    Every refusal comes before the first write, so a refused handshake changes nothing.
+    """
     tenant = Tenant.objects.filter(slug=tenant_slug).first()
     if tenant is None:
         security_log.warning("refused %s/%s from %s: unknown tenant", tenant_slug, identity, client)
         raise ConnectionRefusedError(404, "Unknown tenant")
     charge_point = ChargePoint.objects.filter(tenant=tenant, identity=identity).first()
+    switches = CompatSwitches.merged(
+        tenant.compat_defaults, charge_point.compat_overrides if charge_point else None
+    )
+    if not subprotocol_offered and not switches.allow_missing_subprotocol:
+        # SPEC §3.2: only a charge point with the compatibility switch may omit it.
+        security_log.info(
+            "refused %s/%s from %s: no subprotocol offered", tenant_slug, identity, client
+        )
+        raise ConnectionRefusedError(400, "Subprotocol ocpp1.6 required")
     if charge_point is None:
         if tenant.unknown_charge_point_policy != UnknownChargePointPolicy.PENDING:
             security_log.warning(
@@ -164,7 +179,7 @@ def open_session(
         identity=identity,
         registration_status=charge_point.registration_status,
         heartbeat_interval=charge_point.heartbeat_interval or tenant.heartbeat_interval,
-        switches=CompatSwitches.merged(tenant.compat_defaults, charge_point.compat_overrides),
+        switches=switches,
         last_seen_written=time.monotonic(),
     )
     return session, previous_channel

@@ -42,8 +42,11 @@ class OcppBackend(Protocol):
         authorization: bytes | None,
         channel_name: str,
         client: str,
+        subprotocol_offered: bool,
     ) -> ChargePointSession:
-        """Authenticate and register presence; raise ConnectionRefusedError to refuse."""
+        """Authenticate and register presence; raise ConnectionRefusedError to refuse.
+
+        A refused handshake changes nothing: no presence, no takeover, no registration."""
 
     async def close_session(self, session: ChargePointSession, *, channel_name: str) -> None:
         """Mark the charge point offline unless another connection took it over."""

@@ -86,14 +86,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 authorization=headers.get(b"authorization"),
                 channel_name=self.channel_name,
                 client=client,
+                subprotocol_offered=bool(offered),
             )
         except ConnectionRefusedError as refusal:
             await self.refuse(refusal.status, refusal.reason)
-            return
-        if not offered and not session.switches.allow_missing_subprotocol:
-            security_log.info("refused %s/%s: no subprotocol offered", tenant_slug, identity)
-            await get_backend().close_session(session, channel_name=self.channel_name)
-            await self.refuse(400, f"Subprotocol {SUBPROTOCOL} required")
             return
         self.session = session
         await self.accept(SUBPROTOCOL if offered else None)
@@ -179,11 +175,20 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await self.outbox_wakeup.wait()
             self.outbox_wakeup.clear()
             while self.session is not None:
-                call = await self.claim_next_call(backend, self.session)
+                try:
+                    call = await self.claim_next_call(backend, self.session)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # A database hiccup must not end this task for good (and make stop_outbox
+                    # raise on disconnect); the next wake-up, at the latest the poller's, retries.
+                    logger.exception("%s: taking the next call failed", self.session.identity)
+                    break
                 if call is None:
                     break
                 try:
-                    await self.send_call(call)
+                    if not await self.send_call(call):
+                        return  # the socket is gone; disconnect() follows
                 except asyncio.CancelledError:
                     raise
                 except Exception:
@@ -199,19 +204,36 @@ class OcppConsumer(AsyncWebsocketConsumer):
             # The socket closed mid-claim: the claim still finishes in its thread, and a command
             # it marked "sent" would stay so for ever (nothing times it out). Make it the
             # outstanding call, which stop_outbox fails.
-            call = await claim
-            if call is not None:
-                self.pending_call = (call, asyncio.get_running_loop().create_future())
+            with contextlib.suppress(Exception):  # a failed claim took nothing
+                call = await claim
+                if call is not None:
+                    self.pending_call = (call, asyncio.get_running_loop().create_future())
             raise
 
-    async def send_call(self, call: OutboundCall) -> None:
+    async def send_call(self, call: OutboundCall) -> bool:
+        """Send ``call`` and store its outcome; False if the socket was already gone."""
         session = self.session
         assert session is not None  # noqa: S101 - only called while connected
         backend = get_backend()
         answer: asyncio.Future[CallResult | CallError] = asyncio.get_running_loop().create_future()
         self.pending_call = (call, answer)
         frame = call_frame(call.message_id, call.action, call.payload)
-        await self.send(text_data=frame)
+        try:
+            await self.send(text_data=frame)
+        except ZeroDivisionError:  # MUTANT
+            # The socket closed before its disconnect event reached this consumer (autobahn's
+            # Disconnected): the call never left. It ends failed; the calls queued behind it
+            # must wait for the next connection, not be taken and failed one after another.
+            self.pending_call = None
+            logger.info("%s: socket closed before %s could be sent", session.identity, call.action)
+            await backend.fail_call(
+                call,
+                status="failed",
+                code="ConnectionClosed",
+                description="The connection closed before the call could be sent",
+                details={},
+            )
+            return False
         await backend.log_frames(session, [("out", frame)], timezone.now())
         try:
             result = await asyncio.wait_for(answer, timeout=settings.OCPP_CALL_TIMEOUT_SECONDS)
@@ -224,7 +246,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 description=f"No answer within {settings.OCPP_CALL_TIMEOUT_SECONDS} s",
                 details={},
             )
-            return
+            return True
         self.pending_call = None
         if isinstance(result, CallResult):
             await backend.complete_call(call, result.payload)
@@ -236,6 +258,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 description=result.description,
                 details=result.details,
             )
+        return True
 
     # --- Frames ---------------------------------------------------------------------------------
 
