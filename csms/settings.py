@@ -303,3 +303,9 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 SMARTCHARGING_REBALANCE_DELAY_SECONDS = env.float(
     "SMARTCHARGING_REBALANCE_DELAY_SECONDS", default=2.0
 )
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "ChargingRateUnitEnum": "smartcharging.models.ChargingRateUnit",
+        "CommandStatusEnum": "chargepoints.models.CommandStatus",
+    }
+)
