@@ -7,6 +7,7 @@ from django.utils import timezone
 from chargepoints.commands import command_payload_check, command_result_hook
 from chargepoints.models import ChargePoint, Command, ConfigurationKey
 from chargepoints.passwords import hash_password, password_problem
+from csms.ocpp.frames import redacted_payload
 
 # Security whitepaper: the Basic-auth password of security profiles 1/2.
 AUTHORIZATION_KEY = "AuthorizationKey"
@@ -64,6 +65,10 @@ def mirror_configuration_change(command: Command) -> None:
     ConfigurationKey.objects.update_or_create(
         charge_point_id=command.charge_point_id, key=key, defaults=defaults
     )
+    # Once answered, the command row no longer needs the secret: keep it masked.
+    masked = redacted_payload(command.action, command.payload)
+    if masked is not command.payload:
+        Command.objects.filter(pk=command.pk).update(payload=masked)
     if key == AUTHORIZATION_KEY and status == "Accepted":
         # From now on the charge point authenticates with this password (SPEC §4); stored
         # before the command is reported complete (same transaction).

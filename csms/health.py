@@ -37,7 +37,9 @@ async def check_channel_layer() -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
-    channel = await layer.new_channel(prefix="readyz.")
+    # The default prefix: channels-redis reads all of a process's channels through one receive
+    # loop per prefix, and the consumers already hold the default one.
+    channel = await layer.new_channel()
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "readyz.ping", "token": token})
     message = await layer.receive(channel)

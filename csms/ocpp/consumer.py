@@ -27,6 +27,7 @@ from csms.ocpp.frames import (
     call_frame,
     error_frame,
     parse_frame,
+    redacted_payload,
 )
 from csms.ocpp.router import CallContext, ChargePointSession
 
@@ -220,7 +221,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         frame = call_frame(call.message_id, call.action, call.payload)
         try:
             await self.send(text_data=frame)
-        except ZeroDivisionError:  # MUTANT
+        except Exception:  # noqa: BLE001 - whatever the server's socket layer raises: gone
             # The socket closed before its disconnect event reached this consumer (autobahn's
             # Disconnected): the call never left. It ends failed; the calls queued behind it
             # must wait for the next connection, not be taken and failed one after another.
@@ -234,7 +235,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 details={},
             )
             return False
-        await backend.log_frames(session, [("out", frame)], timezone.now())
+        # The message log never keeps a secret (a new AuthorizationKey) in clear.
+        logged = call_frame(
+            call.message_id, call.action, redacted_payload(call.action, call.payload)
+        )
+        await backend.log_frames(session, [("out", logged)], timezone.now())
         try:
             result = await asyncio.wait_for(answer, timeout=settings.OCPP_CALL_TIMEOUT_SECONDS)
         except TimeoutError:

@@ -109,6 +109,18 @@ def parse_frame(text: str) -> Frame:
     )
 
 
+# Configuration keys whose values are secrets (security whitepaper: the Basic-auth password).
+SECRET_CONFIGURATION_KEYS = frozenset({"AuthorizationKey"})
+REDACTED = "********"
+
+
+def redacted_payload(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` as it may be kept in logs and shown to people: secrets masked."""
+    if action == "ChangeConfiguration" and payload.get("key") in SECRET_CONFIGURATION_KEYS:
+        return {**payload, "value": REDACTED}
+    return payload
+
+
 def _dumps(message: list[Any]) -> str:
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
