@@ -298,7 +298,7 @@ class IdTagAdmin(IdTagLimitsAdminMixin, admin.ModelAdmin):
     list_filter = ["tenant", "status", "in_local_list", "restricted"]
     search_fields = ["id_tag", "parent_id_tag"]
     list_select_related = ["tenant"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["restricted", "created_at", "updated_at"]
 
 
 # --- What charge points report ------------------------------------------------------------------

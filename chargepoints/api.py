@@ -300,7 +300,7 @@ class IdTagSerializer(serializers.ModelSerializer):
         many=True,
         required=False,
         help_text="May charge only at these charge points (identities) and at the members of "
-        "allowed_groups; both empty: anywhere.",
+        "allowed_groups (see restricted); setting both to [] lifts the limit.",
     )
     allowed_groups = TenantGroupField(
         many=True, required=False, help_text="Ids of charge point groups it may charge at."

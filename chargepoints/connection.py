@@ -9,9 +9,10 @@ sent, so an answered transaction message is always stored (OCPP 1.6 §4.7, PERFO
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from functools import partial
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -21,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from chargepoints import outbox
+from chargepoints.admission import Admission, admission_from_settings
 from chargepoints.models import (
     ChargePoint,
     CompatAbsorption,
@@ -36,13 +38,51 @@ from csms.ocpp.frames import error_frame, result_frame
 from csms.ocpp.protocol import response_payload
 from csms.ocpp.router import CallContext, ChargePointSession, Route
 from csms.tenancy.models import Tenant, UnknownChargePointPolicy
+from csms.webhooks.emitters import charge_point_connected_emit, charge_point_disconnected_emit
 
 logger = logging.getLogger(__name__)
 security_log = logging.getLogger("csms.security")
 
-# The consumer awaits one hop per frame; the hops of different charge points may overlap in
-# the executor's threads instead of queueing on the single thread-sensitive one.
-db_hop = partial(database_sync_to_async, thread_sensitive=False)
+P = ParamSpec("P")
+R = TypeVar("R")
+_executor: ThreadPoolExecutor | None = None
+_admission: Admission | None = None
+
+
+def admission() -> Admission:
+    """This process's admission control (its counter of hops under way)."""
+    global _admission
+    if _admission is None:
+        _admission = admission_from_settings()
+    return _admission
+
+
+def _hop_executor() -> ThreadPoolExecutor:
+    # Threads of their own, one per pooled database connection: more would only wait for a
+    # connection, fewer would leave connections idle; and hops do not queue behind whatever
+    # else uses the loop's default executor or the single thread-sensitive one.
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(
+            max_workers=settings.OCPP_DB_THREADS, thread_name_prefix="ocpp-db"
+        )
+    return _executor
+
+
+def db_hop(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """``function`` in a database thread; the consumer awaits one such hop per frame and the
+    hops of different charge points overlap. Counted for admission control."""
+    hop = database_sync_to_async(function, thread_sensitive=False, executor=_hop_executor())
+    gate = admission()
+
+    async def counted(*args: P.args, **kwargs: P.kwargs) -> R:
+        gate.enter()
+        try:
+            return await hop(*args, **kwargs)
+        finally:
+            gate.leave()
+
+    return counted
 
 
 class Backend:
@@ -75,7 +115,27 @@ class Backend:
     async def handle_call(
         self, route: Route, ctx: CallContext, payload: dict[str, Any], raw_frame: str
     ) -> str:
+        if route.action == "BootNotification":
+            retry_in = admission().boot_deferral()
+            if retry_in is not None:
+                return await self._defer_boot(ctx, raw_frame, retry_in)
         return await db_hop(handle_call)(route, ctx, payload, raw_frame)
+
+    async def _defer_boot(self, ctx: CallContext, raw_frame: str, retry_in: int) -> str:
+        """Saturated: Pending, boot again in ``retry_in`` s (OCPP 1.6 §4.2). Nothing of the
+        boot is done and nothing about the charge point changes (its registration status
+        stays what it is); only the two frames are logged."""
+        answer = result_frame(
+            ctx.message_id,
+            response_payload(
+                "BootNotification",
+                {"status": "Pending", "current_time": _now_iso(), "interval": retry_in},
+            ),
+        )
+        await db_hop(log_frames)(
+            session=ctx.session, frames=[("in", raw_frame), ("out", answer)], at=ctx.received_at
+        )
+        return answer
 
     async def log_frames(
         self, session: ChargePointSession, frames: list[tuple[str, str]], at: datetime
@@ -112,6 +172,10 @@ class Backend:
         return await db_hop(outbox.charge_points_with_queued_commands)(
             channel_prefix=channel_prefix
         )
+
+
+def _now_iso() -> str:
+    return timezone.now().isoformat().replace("+00:00", "Z")
 
 
 # --- Connections --------------------------------------------------------------------------------
@@ -169,9 +233,13 @@ def open_session(
 
     now = timezone.now()
     previous_channel = charge_point.channel_name if charge_point.connected else ""
-    ChargePoint.objects.filter(pk=charge_point.pk).update(
-        connected=True, connected_at=now, last_seen=now, channel_name=channel_name
-    )
+    with transaction.atomic():
+        ChargePoint.objects.filter(pk=charge_point.pk).update(
+            connected=True, connected_at=now, last_seen=now, channel_name=channel_name
+        )
+        charge_point_connected_emit(
+            tenant_id=tenant.pk, charge_point_id=charge_point.pk, identity=identity, at=now
+        )
     session = ChargePointSession(
         tenant_id=tenant.pk,
         tenant_slug=tenant.slug,
@@ -198,9 +266,18 @@ def _register_pending(*, tenant: Tenant, identity: str) -> ChargePoint:
 def close_session(*, session: ChargePointSession, channel_name: str) -> None:
     # Only the connection that holds presence may clear it: after a takeover the old
     # connection's close must not mark the charge point offline.
-    ChargePoint.objects.filter(pk=session.charge_point_id, channel_name=channel_name).update(
-        connected=False, channel_name="", last_seen=timezone.now()
-    )
+    now = timezone.now()
+    with transaction.atomic():
+        left = ChargePoint.objects.filter(
+            pk=session.charge_point_id, channel_name=channel_name
+        ).update(connected=False, channel_name="", last_seen=now)
+        if left:
+            charge_point_disconnected_emit(
+                tenant_id=session.tenant_id,
+                charge_point_id=session.charge_point_id,
+                identity=session.identity,
+                at=now,
+            )
 
 
 def refresh_session(*, session: ChargePointSession) -> None:

@@ -8,6 +8,7 @@ from chargepoints import services
 from chargepoints.authorization import id_tag_verdict
 from chargepoints.data_transfer import data_transfer_answer
 from csms.ocpp.router import CallContext, ocpp_action
+from csms.webhooks.emitters import authorization_denied_emit, data_transfer_received_emit
 
 
 def now_iso() -> str:
@@ -27,7 +28,7 @@ def heartbeat(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
 
 @ocpp_action("StatusNotification")
 def status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    services.connector_status_record(charge_point_id=ctx.charge_point_id, report=payload)
+    services.connector_status_record(charge_point_id=ctx.charge_point_id, report=payload, ctx=ctx)
     return {}
 
 
@@ -36,6 +37,10 @@ def authorize(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     verdict = id_tag_verdict(
         tenant_id=ctx.tenant_id, id_tag=payload["id_tag"], charge_point_id=ctx.charge_point_id
     )
+    if not verdict.accepted:
+        authorization_denied_emit(
+            ctx=ctx, id_tag=payload["id_tag"], status=verdict.status, action="Authorize"
+        )
     return {"id_tag_info": verdict.as_id_tag_info()}
 
 
@@ -54,6 +59,9 @@ def data_transfer(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
         data=data,
         answer_status=answer.status,
         answer_data=answer.data,
+    )
+    data_transfer_received_emit(
+        ctx=ctx, vendor_id=vendor_id, message_id=message_id, data=data, answer_status=answer.status
     )
     return {"status": answer.status, "data": answer.data}
 

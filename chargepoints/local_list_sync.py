@@ -51,8 +51,10 @@ SYNC_COMMAND_TTL_SECONDS = getattr(settings, "OCPP_LOCAL_LIST_COMMAND_TTL_SECOND
 DEBOUNCE_SECONDS = getattr(settings, "OCPP_LOCAL_LIST_DEBOUNCE_SECONDS", 10)
 # A debounced task not run after this long was lost (broker down): the next change re-queues.
 DEBOUNCE_LOST_AFTER_SECONDS = getattr(settings, "OCPP_LOCAL_LIST_DEBOUNCE_LOST_SECONDS", 300)
-# After a boot the charge point reports its connectors first; sync a little later.
+# After a boot the charge point reports its connectors first; sync a little later, and after a
+# reconnect storm spread the fleet's syncs over a minute instead of all at once.
 BOOT_SYNC_DELAY_SECONDS = getattr(settings, "OCPP_LOCAL_LIST_BOOT_DELAY_SECONDS", 15)
+BOOT_SYNC_SPREAD_SECONDS = getattr(settings, "OCPP_LOCAL_LIST_BOOT_SPREAD_SECONDS", 60)
 
 _ANSWER_RESULTS = {
     "Failed": LocalListResult.FAILED,
@@ -339,4 +341,5 @@ def local_list_after_boot(ctx: CallContext, boot: dict[str, Any]) -> None:
 def _enqueue_boot_sync(charge_point_id: int) -> None:
     from chargepoints.tasks import sync_local_list  # the tasks import this module
 
-    sync_local_list.apply_async((charge_point_id,), countdown=BOOT_SYNC_DELAY_SECONDS)
+    countdown = BOOT_SYNC_DELAY_SECONDS + charge_point_id % max(BOOT_SYNC_SPREAD_SECONDS, 1)
+    sync_local_list.apply_async((charge_point_id,), countdown=countdown)

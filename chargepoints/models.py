@@ -452,6 +452,19 @@ class LocalListSyncRequest(models.Model):
         return f"local list sync of tenant {self.tenant_id} due {self.due_at}"
 
 
+class ReservationSequence(models.Model):
+    """The last OCPP reservationId a tenant allocated. A counter row: ``UPDATE … + 1`` locks it
+    until commit, so concurrent reservations get distinct ids without retrying."""
+
+    tenant = models.OneToOneField(
+        Tenant, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_value = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"reservation ids of tenant {self.tenant_id}: {self.last_value}"
+
+
 class ReservationStatus(models.TextChoices):
     REQUESTED = "requested"
     # ReserveNow.conf (OCPP 1.6 §7.38 ReservationStatus)

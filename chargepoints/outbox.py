@@ -21,6 +21,7 @@ from csms.ocpp import schemas
 from csms.ocpp.backend import OutboundCall
 from csms.ocpp.errors import OcppError
 from csms.ocpp.router import ChargePointSession
+from csms.webhooks.emitters import command_finished_emit, commands_finished_emit
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def outbox_complete(*, command_id: int, response: dict[str, Any]) -> None:
         )
         if command.status == CommandStatus.COMPLETED:
             _run_result_hooks(command)
+        command_finished_emit(command=command)
         transaction.on_commit(lambda: notify_waiters(command_id=command_id))
 
 
@@ -94,13 +96,16 @@ def outbox_fail(
     details: dict[str, Any] | None = None,
 ) -> None:
     """A CALLERROR, a time-out or a closed socket: the command ends ``failed``/``timeout``."""
-    finished = Command.objects.filter(pk=command_id, status=CommandStatus.SENT).update(
-        status=status,
-        error_code=code,
-        error_description=description,
-        error_details=details,
-        completed_at=timezone.now(),
-    )
+    with transaction.atomic():
+        finished = Command.objects.filter(pk=command_id, status=CommandStatus.SENT).update(
+            status=status,
+            error_code=code,
+            error_description=description,
+            error_details=details,
+            completed_at=timezone.now(),
+        )
+        if finished:
+            commands_finished_emit(command_ids=[command_id])
     if finished:
         notify_waiters(command_id=command_id)
 
@@ -114,11 +119,14 @@ def expire_due_commands(*, charge_point_id: int | None = None) -> int:
     ids = list(due.values_list("pk", flat=True)[:1000])
     if not ids:
         return _time_out_orphaned_calls(charge_point_id=charge_point_id)
-    expired = Command.objects.filter(pk__in=ids, status=CommandStatus.QUEUED).update(
-        status=CommandStatus.EXPIRED,
-        completed_at=timezone.now(),
-        error_description="The charge point was not reachable before the command expired",
-    )
+    now = timezone.now()
+    with transaction.atomic():
+        expired = Command.objects.filter(pk__in=ids, status=CommandStatus.QUEUED).update(
+            status=CommandStatus.EXPIRED,
+            completed_at=now,
+            error_description="The charge point was not reachable before the command expired",
+        )
+        commands_finished_emit(command_ids=ids, completed_at=now)
     for command_id in ids:
         notify_waiters(command_id=command_id)
     return expired + _time_out_orphaned_calls(charge_point_id=charge_point_id)
@@ -137,12 +145,15 @@ def _time_out_orphaned_calls(*, charge_point_id: int | None) -> int:
     ids = list(orphaned.values_list("pk", flat=True)[:1000])
     if not ids:
         return 0
-    timed_out = Command.objects.filter(pk__in=ids, status=CommandStatus.SENT).update(
-        status=CommandStatus.TIMEOUT,
-        error_code="Timeout",
-        error_description="No answer recorded: the connection that sent the call went away",
-        completed_at=timezone.now(),
-    )
+    now = timezone.now()
+    with transaction.atomic():
+        timed_out = Command.objects.filter(pk__in=ids, status=CommandStatus.SENT).update(
+            status=CommandStatus.TIMEOUT,
+            error_code="Timeout",
+            error_description="No answer recorded: the connection that sent the call went away",
+            completed_at=now,
+        )
+        commands_finished_emit(command_ids=ids, completed_at=now)
     for command_id in ids:
         notify_waiters(command_id=command_id)
     return timed_out

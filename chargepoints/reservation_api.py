@@ -5,10 +5,9 @@ POST sends ReserveNow and DELETE sends CancelReservation through the command out
 point must not hold the thread that sync views and ORM work share under ASGI.
 """
 
-from typing import Any
-
 from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import sync_to_async
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -87,7 +86,7 @@ class ReservationFilter(filters.FilterSet):
         fields = ["status", "charge_point"]
 
 
-def _reservations() -> Any:
+def _reservations() -> QuerySet[Reservation]:
     return Reservation.objects.select_related("charge_point", "reserve_command", "cancel_command")
 
 
@@ -104,8 +103,8 @@ class _ReservationView(TenantScopedMixin, AsyncAPIView):
         reservation = await sync_to_async(read)()
         command_id = getattr(reservation, f"{command}_id")
         if wait and command_id is not None:
-            if not (await command_wait(command_id=command_id, timeout=wait)).finished:
-                wait = 0
+            # The result hook ran in the transaction that finished the command: re-read.
+            await command_wait(command_id=command_id, timeout=wait)
             reservation = await sync_to_async(read)()
         sent = getattr(reservation, command)
         data = await sync_to_async(lambda: ReservationSerializer(reservation).data)()

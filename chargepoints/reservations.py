@@ -7,12 +7,12 @@ accepted CancelReservation, or ``expired`` at its expiry date (swept by a beat t
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from math import ceil
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db import transaction
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from chargepoints.authorization import id_tag_verdict
@@ -24,6 +24,7 @@ from chargepoints.models import (
     Command,
     RegistrationStatus,
     Reservation,
+    ReservationSequence,
     ReservationStatus,
 )
 from csms.api.exceptions import ConflictError, DomainError
@@ -40,27 +41,30 @@ _ANSWERS = {
     "Rejected": ReservationStatus.REJECTED,
     "Unavailable": ReservationStatus.UNAVAILABLE,
 }
-# Two requests may compute the same next reservationId; the unique constraint makes one retry.
-_ALLOCATION_ATTEMPTS = 5
 # What the connector reports that a reservation shows through (it is free otherwise).
 _SHOWN_AS_RESERVED = frozenset({"", ChargePointStatus.AVAILABLE, ChargePointStatus.RESERVED})
 
 
-def _insert_with_next_reservation_id(**fields: Any) -> Reservation:
-    tenant_id = fields["tenant"].pk
-    for _ in range(_ALLOCATION_ATTEMPTS):
+def _next_reservation_id(*, tenant_id: int) -> int:
+    """Allocate the tenant's next reservationId; call inside the transaction that uses it."""
+    if not ReservationSequence.objects.filter(tenant_id=tenant_id).exists():
+        # Seeded from what exists, should reservations predate the counter.
         highest = Reservation.objects.filter(tenant_id=tenant_id).aggregate(
             highest=Max("reservation_id")
         )["highest"]
-        next_id = (highest or 0) + 1
-        if next_id > INT32_MAX:
-            raise DomainError("No reservationId left for this tenant.")
-        try:
-            with transaction.atomic():
-                return Reservation.objects.create(reservation_id=next_id, **fields)
-        except IntegrityError:
-            continue
-    raise ConflictError("Too many concurrent reservations; try again.")
+        ReservationSequence.objects.bulk_create(
+            [ReservationSequence(tenant_id=tenant_id, last_value=highest or 0)],
+            ignore_conflicts=True,
+        )
+    ReservationSequence.objects.filter(tenant_id=tenant_id).update(last_value=F("last_value") + 1)
+    value = (
+        ReservationSequence.objects.filter(tenant_id=tenant_id)
+        .values_list("last_value", flat=True)
+        .get()
+    )
+    if value > INT32_MAX:
+        raise DomainError("No reservationId left for this tenant.")
+    return value
 
 
 def reservation_create(
@@ -98,7 +102,8 @@ def reservation_create(
             raise ConflictError(
                 f"Connector {connector_id} of {charge_point.identity} is already reserved."
             )
-        reservation = _insert_with_next_reservation_id(
+        reservation = Reservation.objects.create(
+            reservation_id=_next_reservation_id(tenant_id=charge_point.tenant_id),
             tenant=charge_point.tenant,
             charge_point=charge_point,
             connector_id=connector_id,
@@ -115,7 +120,7 @@ def reservation_create(
         if verdict.parent_id_tag:
             payload["parentIdTag"] = verdict.parent_id_tag
         # Not worth delivering after the reservation would have ended.
-        ttl = min(settings.OCPP_COMMAND_TTL_SECONDS, int((expiry_date - now).total_seconds()))
+        ttl = min(settings.OCPP_COMMAND_TTL_SECONDS, ceil((expiry_date - now).total_seconds()))
         reservation.reserve_command = command_dispatch(
             charge_point=charge_point,
             action="ReserveNow",

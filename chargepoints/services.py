@@ -29,6 +29,12 @@ from chargepoints.passwords import hash_password
 from csms.api.exceptions import DomainError
 from csms.ocpp.router import CallContext
 from csms.tenancy.models import Tenant
+from csms.webhooks.emitters import (
+    charge_points_registration_emit,
+    connector_status_changed_emit,
+    connector_status_watch,
+    security_event_received_emit,
+)
 
 # BootNotification.req field -> ChargePoint field (snake_case, as handlers receive them).
 _BOOT_FIELDS = {
@@ -91,9 +97,13 @@ def charge_point_boot(*, ctx: CallContext, boot: dict[str, Any]) -> tuple[str, i
     return session.registration_status, settings.OCPP_BOOT_RETRY_INTERVAL
 
 
-def connector_status_record(*, charge_point_id: int, report: dict[str, Any]) -> None:
-    """Current status per connector (created on first sight) plus the full history."""
+def connector_status_record(
+    *, charge_point_id: int, report: dict[str, Any], ctx: CallContext | None = None
+) -> None:
+    """Current status per connector (created on first sight) plus the full history; from an
+    OCPP call (``ctx``), a real change of status is also a webhook event."""
     connector_id = report["connector_id"]
+    watch = connector_status_watch(ctx=ctx, connector_id=connector_id) if ctx else None
     values = {
         "status": report["status"],
         "error_code": report["error_code"],
@@ -121,6 +131,8 @@ def connector_status_record(*, charge_point_id: int, report: dict[str, Any]) -> 
     ConnectorStatusChange.objects.create(
         charge_point_id=charge_point_id, connector_id=connector_id, timestamp=timestamp, **values
     )
+    if ctx is not None:
+        connector_status_changed_emit(ctx=ctx, watch=watch, report=report)
 
 
 def data_transfer_record(
@@ -144,7 +156,7 @@ def data_transfer_record(
 
 def security_event_record(*, ctx: CallContext, event: dict[str, Any]) -> None:
     # Retried with new message ids like transaction messages: the same event is stored once.
-    SecurityEvent.objects.get_or_create(
+    _stored, created = SecurityEvent.objects.get_or_create(
         charge_point_id=ctx.charge_point_id,
         type=event["type"],
         timestamp=parse_timestamp(event["timestamp"]),
@@ -152,6 +164,8 @@ def security_event_record(*, ctx: CallContext, event: dict[str, Any]) -> None:
         reported_by_charge_point=True,
         defaults={"tenant_id": ctx.tenant_id, "identity": ctx.session.identity},
     )
+    if created:
+        security_event_received_emit(ctx=ctx, event=event)
 
 
 def certificate_request_record(*, charge_point_id: int, csr: str) -> None:
@@ -189,7 +203,13 @@ def charge_point_update(*, charge_point: ChargePoint, **changes: Any) -> ChargeP
     for field, value in changes.items():
         setattr(charge_point, field, value)
     if changes:
-        charge_point.save(update_fields=[*changes, "updated_at"])
+        with transaction.atomic():
+            if "registration_status" in changes:  # reads the stored status: before the save
+                charge_points_registration_emit(
+                    charge_point_ids=[charge_point.pk],
+                    registration_status=charge_point.registration_status,
+                )
+            charge_point.save(update_fields=[*changes, "updated_at"])
         if SESSION_FIELDS.intersection(changes):
             _refresh_live_sessions(charge_point_ids=[charge_point.pk])
     return charge_point
@@ -233,9 +253,13 @@ def charge_point_registration_set(
     if registration_status not in RegistrationStatus.values:
         raise DomainError(f"Unknown registration status {registration_status!r}.")
     ids = list(charge_point_ids)
-    updated = ChargePoint.objects.filter(pk__in=ids).update(
-        registration_status=registration_status, updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        charge_points_registration_emit(
+            charge_point_ids=ids, registration_status=registration_status
+        )
+        updated = ChargePoint.objects.filter(pk__in=ids).update(
+            registration_status=registration_status, updated_at=timezone.now()
+        )
     _refresh_live_sessions(charge_point_ids=ids)
     return updated
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 from csms.ocpp.router import CallContext, ocpp_action
+from csms.webhooks.emitters import meter_values_emit
 from transactions import services
 
 
@@ -32,4 +33,5 @@ def stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any
 @ocpp_action("MeterValues")
 def meter_values(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     services.meter_values_record(ctx=ctx, payload=payload)
+    meter_values_emit(ctx=ctx, payload=payload)
     return {}

@@ -14,7 +14,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chargepoints.authorization import IdTagVerdict, id_tag_verdict, with_concurrency
+from chargepoints.authorization import (
+    AuthorizationStatus,
+    IdTagVerdict,
+    id_tag_verdict,
+    with_concurrency,
+)
 from chargepoints.services import parse_timestamp
 from csms.ocpp.compat import INT32_MAX
 from csms.ocpp.router import CallContext
@@ -87,8 +92,13 @@ def transaction_start(
     )
     if verdict.accepted:
         active_elsewhere = (
+            # Only sessions we accepted count: a refused attempt that the charger never
+            # stopped must not lock the tag out everywhere else.
             Transaction.objects.filter(
-                tenant_id=ctx.tenant_id, id_tag__iexact=id_tag, stopped_at=None
+                tenant_id=ctx.tenant_id,
+                id_tag__iexact=id_tag,
+                stopped_at=None,
+                id_tag_status=AuthorizationStatus.ACCEPTED,
             )
             .exclude(charge_point_id=ctx.charge_point_id, connector_id=connector_id)
             .count()

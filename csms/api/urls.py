@@ -17,6 +17,7 @@ from chargepoints.group_api import ChargePointGroupViewSet
 from chargepoints.local_list_api import LocalListSyncView
 from chargepoints.reservation_api import ReservationDetailView, ReservationListView
 from csms.api.views import CurrentTenantView
+from csms.webhooks.api.views import EventViewSet, WebhookEndpointViewSet
 from firmware.api.diagnostics import DiagnosticsRequestViewSet
 from firmware.api.firmware_updates import FirmwareUpdateViewSet
 from smartcharging.api.views import (
@@ -53,6 +54,8 @@ router.register("firmware-updates", FirmwareUpdateViewSet, basename="firmware-up
 router.register("diagnostics-requests", DiagnosticsRequestViewSet, basename="diagnostics-request")
 router.register("charging-profiles", ChargingProfileViewSet, basename="charging-profile")
 router.register("charging-sites", ChargingSiteViewSet, basename="charging-site")
+router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
+router.register("events", EventViewSet, basename="event")
 
 urlpatterns = [
     path("tenant/", CurrentTenantView.as_view(), name="api-tenant"),

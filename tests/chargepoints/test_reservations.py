@@ -144,7 +144,7 @@ def test_reservation_ids_are_allocated_per_tenant(
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_reservations_get_distinct_reservation_ids(tenant: Tenant) -> None:
     IdTagFactory(tenant=tenant, id_tag="TAG-1")
-    charge_points = [ChargePointFactory(tenant=tenant) for _ in range(6)]
+    charge_points = [ChargePointFactory(tenant=tenant) for _ in range(10)]
     barrier = threading.Barrier(len(charge_points))
     errors: list[BaseException] = []
 

@@ -148,16 +148,19 @@ async def test_delete_cancels_the_reservation_on_the_charge_point(
     assert (await http_api.get(f"/reservations/{created['id']}/")).body["status"] == "cancelled"
 
 
+async def until_past(moment: datetime) -> None:
+    await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()) + 0.1)
+
+
 async def test_reservation_of_an_offline_charge_point_waits_and_expires(
     http_api: HttpApi, charge_point: ChargePoint
 ) -> None:
-    created = await reserve(
-        http_api, expiry=datetime.now(UTC) + timedelta(seconds=1), connector_id=2, wait=0.3
-    )
+    expiry = datetime.now(UTC) + timedelta(seconds=1)
+    created = await reserve(http_api, expiry=expiry, connector_id=2, wait=0.3)
     assert created.status == 202  # nobody answered: the charge point is offline
     assert created.body["status"] == "requested"
 
-    await asyncio.sleep(1.2)
+    await until_past(expiry)
     assert await orm(lambda: expire_reservations.delay().get()) == 1
 
     assert (await http_api.get(f"/reservations/{created.body['id']}/")).body["status"] == "expired"
@@ -166,15 +169,15 @@ async def test_reservation_of_an_offline_charge_point_waits_and_expires(
 async def test_accepted_reservation_expires_and_the_connector_is_free_again(
     url: str, http_api: HttpApi
 ) -> None:
+    expiry = datetime.now(UTC) + timedelta(seconds=3)
     async with online(url, "CP-1") as cp:
         await status_report(cp, 1, "Available")
-        created = await reserve(http_api, expiry=datetime.now(UTC) + timedelta(seconds=2))
+        created = await reserve(http_api, expiry=expiry)
         assert created.body["status"] == "accepted"
-        assert (await http_api.get("/charge-points/CP-1/")).body["connectors"][0][
-            "status"
-        ] == "Reserved"
+        connectors = (await http_api.get("/charge-points/CP-1/")).body["connectors"]
+        assert connectors[0]["status"] == "Reserved"
 
-        await asyncio.sleep(2.2)
+        await until_past(expiry)
         assert await orm(lambda: expire_reservations.delay().get()) == 1
 
         shown = (await http_api.get(f"/reservations/{created.body['id']}/")).body
