@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "csms",
     "csms.tenancy",
+    "csms.webhooks",
     "chargepoints",
     "transactions",
     "smartcharging",
@@ -275,6 +276,18 @@ OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
 OCPP_CALL_TIMEOUT_SECONDS = env.float("OCPP_CALL_TIMEOUT_SECONDS", default=30.0)
 OCPP_COMMAND_TTL_SECONDS = env.int("OCPP_COMMAND_TTL_SECONDS", default=300)
 OCPP_OUTBOX_POLL_SECONDS = env.float("OCPP_OUTBOX_POLL_SECONDS", default=2.0)
+# Threads that run the OCPP path's database work (one hop per frame): one per pooled connection.
+OCPP_DB_THREADS = env.int(
+    "OCPP_DB_THREADS",
+    default=_db.get("OPTIONS", {}).get("pool", {}).get("max_size", 4) if not EMBEDDED else 4,
+)
+# Admission control in reconnect storms (chargepoints.admission): while this many database
+# hops (or more) are under way in a process, BootNotification is answered Pending with an
+# interval drawn from MIN..MAX seconds, so the fleet comes back in waves. 0 defers every boot;
+# a negative value turns it off.
+OCPP_ADMISSION_MAX_IN_FLIGHT = env.int("OCPP_ADMISSION_MAX_IN_FLIGHT", default=64)
+OCPP_ADMISSION_RETRY_MIN_SECONDS = env.int("OCPP_ADMISSION_RETRY_MIN_SECONDS", default=10)
+OCPP_ADMISSION_RETRY_MAX_SECONDS = env.int("OCPP_ADMISSION_RETRY_MAX_SECONDS", default=40)
 
 # --- Firmware campaigns and diagnostics (firmware app) ----------------------------------------
 # The address charge points reach this platform at: GetDiagnostics is sent an upload location
@@ -307,5 +320,47 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "ChargingRateUnitEnum": "smartcharging.models.ChargingRateUnit",
         "CommandStatusEnum": "chargepoints.models.CommandStatus",
+    }
+)
+
+# --- Webhooks (csms.webhooks) -----------------------------------------------------------------
+# Every delivery attempt gives up after this long (connect, send, and each read).
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
+# SSRF guard: endpoint URLs that resolve to private, loopback, link-local, multicast or reserved
+# addresses are refused unless this is on (development and tests only).
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Retries: exponential backoff with jitter; with these defaults 10 attempts span about a day
+# (15 s, 45 s, 2 min, 7 min, 20 min, 1 h, 3 h, 9 h, 10 h, each +-20 %).
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=10)
+WEBHOOKS_RETRY_BASE_SECONDS = env.float("WEBHOOKS_RETRY_BASE_SECONDS", default=15.0)
+WEBHOOKS_RETRY_FACTOR = env.float("WEBHOOKS_RETRY_FACTOR", default=3.0)
+WEBHOOKS_RETRY_MAX_DELAY_SECONDS = env.float("WEBHOOKS_RETRY_MAX_DELAY_SECONDS", default=36000.0)
+WEBHOOKS_RETRY_JITTER = env.float("WEBHOOKS_RETRY_JITTER", default=0.2)
+# An endpoint is disabled (with an endpoint.disabled event) when a delivery is given up and
+# either this many deliveries in a row were given up or nothing succeeded for this long.
+WEBHOOKS_DISABLE_AFTER_FAILED_DELIVERIES = env.int(
+    "WEBHOOKS_DISABLE_AFTER_FAILED_DELIVERIES", default=3
+)
+WEBHOOKS_DISABLE_AFTER_FAILING_SECONDS = env.int(
+    "WEBHOOKS_DISABLE_AFTER_FAILING_SECONDS", default=86400
+)
+# A delivery task that has not started this long after it was queued counts as lost (a worker
+# died, the broker dropped it): the outbox re-scan (beat) queues it again.
+WEBHOOKS_REQUEUE_AFTER_SECONDS = env.int("WEBHOOKS_REQUEUE_AFTER_SECONDS", default=300)
+# transaction.meter_values (opt-in per endpoint): at most one event per transaction this often.
+WEBHOOKS_METER_VALUES_INTERVAL_SECONDS = env.int(
+    "WEBHOOKS_METER_VALUES_INTERVAL_SECONDS", default=300
+)
+# Stored response bodies are cut to this many bytes in the delivery log.
+WEBHOOKS_RESPONSE_EXCERPT_BYTES = env.int("WEBHOOKS_RESPONSE_EXCERPT_BYTES", default=1024)
+# One replay request re-sends at most this many events.
+WEBHOOKS_REPLAY_MAX_EVENTS = env.int("WEBHOOKS_REPLAY_MAX_EVENTS", default=10000)
+# Events, their deliveries and attempts are purged after this many days (beat, nightly).
+WEBHOOKS_EVENT_RETENTION_DAYS = env.int("WEBHOOKS_EVENT_RETENTION_DAYS", default=30)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "WebhookEventTypeEnum": "csms.webhooks.event_types.EventType",
+        "WebhookSubscribableEventTypeEnum": "csms.webhooks.event_types.SUBSCRIBABLE_CHOICES",
+        "WebhookDeliveryStatusEnum": "csms.webhooks.models.DeliveryStatus",
     }
 )
