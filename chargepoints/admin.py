@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 
 from chargepoints.admin_authorization import IdTagLimitsAdminMixin, sync_local_list
 from chargepoints.admin_commands import ChargePointCommandsAdminMixin, CommandInline
+from chargepoints.admin_configuration import ChargePointConfigurationAdminMixin
 from chargepoints.models import (
     CertificateSigningRequest,
     ChargePoint,
@@ -114,7 +115,9 @@ class OcppMessageInline(ReadOnlyInline):
 
 
 @admin.register(ChargePoint)
-class ChargePointAdmin(ChargePointCommandsAdminMixin, admin.ModelAdmin):
+class ChargePointAdmin(
+    ChargePointConfigurationAdminMixin, ChargePointCommandsAdminMixin, admin.ModelAdmin
+):
     form = ChargePointAdminForm
     list_display = [
         "identity",

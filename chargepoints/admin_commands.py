@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from chargepoints.commands import CENTRAL_SYSTEM_ACTIONS, CommandRejectedError, command_dispatch
+from chargepoints.configuration import configuration_change_check
 from chargepoints.models import ChargePoint, Command
 from csms.admin import LimitedInlineFormSet, ReadOnlyAdminMixin
 
@@ -125,6 +126,8 @@ class ChargePointCommandsAdminMixin:
         if request.method == "POST" and form.is_valid():
             try:
                 action, payload = form.action_and_payload()
+                if action == "ChangeConfiguration":  # what the charge point reported counts too
+                    configuration_change_check(charge_point=charge_point, **payload)
                 with transaction.atomic():
                     command = command_dispatch(
                         charge_point=charge_point,

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chargepoints.commands import CENTRAL_SYSTEM_ACTIONS, command_dispatch, command_wait
-from chargepoints.models import ChargePoint, Command, ConfigurationKey
+from chargepoints.models import ChargePoint, Command
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
 from csms.tenancy.authentication import TenantClient
 
@@ -143,30 +143,3 @@ class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
     queryset = Command.objects.select_related("charge_point")
     serializer_class = CommandSerializer
     filterset_fields = ["status", "action"]
-
-
-class ConfigurationKeySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = ConfigurationKey
-        fields = [
-            "key",
-            "value",
-            "readonly",
-            "unknown",
-            "last_read_at",
-            "last_change_status",
-            "last_changed_at",
-        ]
-
-
-class ChargePointConfigurationView(TenantScopedMixin, AsyncAPIView):
-    """``/charge-points/{identity}/configuration/``: the mirror of its configuration keys."""
-
-    @extend_schema(responses=ConfigurationKeySerializer(many=True))
-    async def get(self, request: Request, identity: str) -> Response:
-        return await sync_to_async(self._get)(identity)
-
-    def _get(self, identity: str) -> Response:
-        charge_point = get_object_or_404(ChargePoint, tenant=self.tenant, identity=identity)
-        keys = ConfigurationKey.objects.filter(charge_point=charge_point)
-        return Response(ConfigurationKeySerializer(keys, many=True).data)

@@ -1,13 +1,23 @@
-"""The configuration mirror, kept from GetConfiguration and ChangeConfiguration answers."""
+"""The configuration mirror, kept from GetConfiguration and ChangeConfiguration answers, and
+the checks a ChangeConfiguration passes before it is sent (the catalogue, what the charge point
+reported)."""
 
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from chargepoints.commands import command_payload_check, command_result_hook
+from chargepoints.commands import (
+    CommandRejectedError,
+    command_dispatch,
+    command_payload_check,
+    command_result_hook,
+)
+from chargepoints.config_catalogue import configuration_change_problem
 from chargepoints.models import ChargePoint, Command, ConfigurationKey
 from chargepoints.passwords import hash_password, password_problem
 from csms.ocpp.frames import redacted_payload
+from csms.tenancy.models import ApiToken
 
 # Security whitepaper: the Basic-auth password of security profiles 1/2.
 AUTHORIZATION_KEY = "AuthorizationKey"
@@ -26,6 +36,54 @@ def authorization_key_is_a_valid_password(payload: dict[str, Any]) -> str | None
         return None
     problem = password_problem(payload.get("value", ""))
     return f"AuthorizationKey {problem}" if problem else None
+
+
+@command_payload_check("ChangeConfiguration")
+def change_is_valid_by_the_catalogue(payload: dict[str, Any]) -> str | None:
+    # Every entry point (API, admin, commands API, jobs): standard keys checked, vendor-specific
+    # ones passed through.
+    return configuration_change_problem(payload["key"], payload["value"])
+
+
+class ConfigurationChangeError(CommandRejectedError):
+    code = "invalid_configuration"
+
+
+def configuration_mirror_by_key(*, charge_point_id: int) -> dict[str, ConfigurationKey]:
+    """The mirror of a charge point, by lower-cased key (keys are CiString50)."""
+    rows = ConfigurationKey.objects.filter(charge_point_id=charge_point_id)
+    return {row.key.lower(): row for row in rows}
+
+
+def configuration_change_check(*, charge_point: ChargePoint, key: str, value: str) -> None:
+    """Refuse (ConfigurationChangeError) a change the catalogue or what the charge point
+    reported says cannot work: a read-only key, a list longer than its MaxLength key allows."""
+    mirror = configuration_mirror_by_key(charge_point_id=charge_point.pk)
+    row = mirror.get(key.lower())
+    if row is not None and row.readonly:
+        raise ConfigurationChangeError(f"{row.key} is read-only on this charge point.")
+    reported = {lower: row.value for lower, row in mirror.items() if not row.unknown}
+    if problem := configuration_change_problem(key, value, reported=reported):
+        raise ConfigurationChangeError(problem)
+
+
+def configuration_key_change(
+    *,
+    charge_point: ChargePoint,
+    key: str,
+    value: str,
+    requested_by_token: ApiToken | None = None,
+    requested_by_user: AbstractBaseUser | None = None,
+) -> Command:
+    """Checked, then queued in the outbox like any command (the caller's transaction)."""
+    configuration_change_check(charge_point=charge_point, key=key, value=value)
+    return command_dispatch(
+        charge_point=charge_point,
+        action="ChangeConfiguration",
+        payload={"key": key, "value": value},
+        requested_by_token=requested_by_token,
+        requested_by_user=requested_by_user,
+    )
 
 
 @command_result_hook("GetConfiguration")

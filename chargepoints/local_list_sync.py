@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from chargepoints import local_list
 from chargepoints.authorization import id_tag_status, id_tags_allowed_at
-from chargepoints.commands import command_dispatch, command_result_hook
+from chargepoints.commands import command_dispatch, command_failure_hook, command_result_hook
 from chargepoints.models import (
     ChargePoint,
     Command,
@@ -121,8 +121,9 @@ def _locked_state(charge_point_id: int) -> LocalListState:
 
 
 def _settle_lost_command(state: LocalListState) -> None:
-    """The previous sync's command ended without an answer to act on (CALLERROR, time-out,
-    expiry): record why; a CALLERROR NotSupported/NotImplemented means no local list."""
+    """The sync's command ended without an answer to act on (CALLERROR, time-out, expiry):
+    record why; a CALLERROR NotSupported/NotImplemented means no local list. Done by the
+    failure hook at once, and again by the next sync should that hook not have run."""
     command = state.command
     if command is None or command.status == CommandStatus.COMPLETED:
         return
@@ -289,6 +290,22 @@ def local_list_update_answered(command: Command) -> None:
         )
     else:
         _finish(state, _ANSWER_RESULTS.get(status, LocalListResult.FAILED))
+    state.save()
+
+
+@command_failure_hook("GetLocalListVersion")
+@command_failure_hook("SendLocalList")
+def local_list_command_lost(command: Command) -> None:
+    """The sync's command brought no answer: the sync ends now, with why, so the state shows
+    it and the next trigger starts afresh (no retry here: a charge point that refused or
+    stayed away would be asked in a loop)."""
+    state = _state_awaiting(command)
+    if state is None:
+        return
+    state.command = command
+    _settle_lost_command(state)
+    state.command = None
+    state.plan = {}
     state.save()
 
 

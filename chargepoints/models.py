@@ -527,3 +527,12 @@ class Reservation(models.Model):
     @property
     def active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+
+# Configuration baselines live in their own module (this one is long enough); imported here so
+# that Django registers them with the app's other models.
+from chargepoints.configuration_models import (  # noqa: E402, F401
+    ConfigurationApplyState,
+    ConfigurationBaseline,
+    ConfigurationBaselineEntry,
+)

@@ -1,4 +1,4 @@
-"""The connection's side of the command outbox: claim, complete, fail, expire.
+"""The connection's side of the command outbox: claim, complete, fail, expire, withdraw.
 
 Status moves only forward and only by conditional updates (``WHERE status = …``), so two
 processes can never both send the same command, and a command that was sent is never re-sent.
@@ -6,6 +6,7 @@ processes can never both send the same command, and a command that was sent is n
 
 import logging
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chargepoints.commands import ALLOWED_WHILE_PENDING, command_group, result_hooks_for
+from chargepoints.commands import (
+    ALLOWED_WHILE_PENDING,
+    command_group,
+    failure_hook_actions,
+    failure_hooks_for,
+    result_hooks_for,
+)
 from chargepoints.models import Command, CommandStatus, RegistrationStatus
 from csms.ocpp import schemas
 from csms.ocpp.backend import OutboundCall
@@ -53,7 +60,8 @@ def outbox_claim_next(*, session: ChargePointSession) -> OutboundCall | None:
 
 
 def outbox_complete(*, command_id: int, response: dict[str, Any]) -> None:
-    """Store a CALLRESULT: completed (and its result hooks run), or failed if malformed."""
+    """Store a CALLRESULT: completed (and its result hooks run), or failed if malformed (and
+    its failure hooks run)."""
     with transaction.atomic():
         command = Command.objects.select_for_update().filter(pk=command_id).first()
         if command is None or command.status != CommandStatus.SENT:
@@ -73,6 +81,8 @@ def outbox_complete(*, command_id: int, response: dict[str, Any]) -> None:
         )
         if command.status == CommandStatus.COMPLETED:
             _run_result_hooks(command)
+        else:
+            _run_failure_hooks([command])
         command_finished_emit(command=command)
         transaction.on_commit(lambda: notify_waiters(command_id=command_id))
 
@@ -85,6 +95,32 @@ def _run_result_hooks(command: Command) -> None:
         except Exception:
             # The answer itself is kept; only what the hook derives from it is lost.
             logger.exception("result hook %s failed for command %s", hook.__qualname__, command.pk)
+
+
+def _run_failure_hooks(commands: Iterable[Command]) -> None:
+    for command in commands:
+        for hook in failure_hooks_for(command.action):
+            try:
+                with transaction.atomic():
+                    hook(command)
+            except Exception:
+                # The command's end is kept; the owning app's own polling settles it later.
+                logger.exception(
+                    "failure hook %s failed for command %s", hook.__qualname__, command.pk
+                )
+
+
+def _run_failure_hooks_of(command_ids: list[int]) -> None:
+    """The failure hooks of these commands, which the current transaction just ended."""
+    actions = failure_hook_actions()
+    if not command_ids or not actions:
+        return  # no query for commands nobody follows
+    commands = (
+        Command.objects.filter(pk__in=command_ids, action__in=actions)
+        .select_related("charge_point")
+        .order_by("pk")
+    )
+    _run_failure_hooks(commands)
 
 
 def outbox_fail(
@@ -105,6 +141,7 @@ def outbox_fail(
             completed_at=timezone.now(),
         )
         if finished:
+            _run_failure_hooks_of([command_id])
             commands_finished_emit(command_ids=[command_id])
     if finished:
         notify_waiters(command_id=command_id)
@@ -117,19 +154,14 @@ def expire_due_commands(*, charge_point_id: int | None = None) -> int:
     if charge_point_id is not None:
         due = due.filter(charge_point_id=charge_point_id)
     ids = list(due.values_list("pk", flat=True)[:1000])
-    if not ids:
-        return _time_out_orphaned_calls(charge_point_id=charge_point_id)
-    now = timezone.now()
-    with transaction.atomic():
-        expired = Command.objects.filter(pk__in=ids, status=CommandStatus.QUEUED).update(
-            status=CommandStatus.EXPIRED,
-            completed_at=now,
-            error_description="The charge point was not reachable before the command expired",
-        )
-        commands_finished_emit(command_ids=ids, completed_at=now)
-    for command_id in ids:
-        notify_waiters(command_id=command_id)
-    return expired + _time_out_orphaned_calls(charge_point_id=charge_point_id)
+    expired = _commands_end(
+        ids=ids,
+        from_status=CommandStatus.QUEUED,
+        skip_locked=True,
+        status=CommandStatus.EXPIRED,
+        error_description="The charge point was not reachable before the command expired",
+    )
+    return len(expired) + _time_out_orphaned_calls(charge_point_id=charge_point_id)
 
 
 def _time_out_orphaned_calls(*, charge_point_id: int | None) -> int:
@@ -143,20 +175,58 @@ def _time_out_orphaned_calls(*, charge_point_id: int | None) -> int:
     if charge_point_id is not None:
         orphaned = orphaned.filter(charge_point_id=charge_point_id)
     ids = list(orphaned.values_list("pk", flat=True)[:1000])
+    timed_out = _commands_end(
+        ids=ids,
+        from_status=CommandStatus.SENT,
+        skip_locked=True,
+        status=CommandStatus.TIMEOUT,
+        error_code="Timeout",
+        error_description="No answer recorded: the connection that sent the call went away",
+    )
+    return len(timed_out)
+
+
+def command_withdraw(*, command_id: int, reason: str = "") -> bool:
+    """A queued (never sent) command will not be sent: it ends ``expired``, the same step as
+    an expiry (status only moves forward), with its failure hooks, its event and its waiters
+    woken after commit. False if it was already claimed or had ended."""
+    description = f"Withdrawn: {reason}" if reason else "Withdrawn"
+    withdrawn = _commands_end(
+        ids=[command_id],
+        from_status=CommandStatus.QUEUED,
+        skip_locked=False,
+        status=CommandStatus.EXPIRED,
+        error_description=description,
+    )
+    return bool(withdrawn)
+
+
+def _commands_end(
+    *, ids: list[int], from_status: str, skip_locked: bool, **changes: Any
+) -> list[int]:
+    """Those of ``ids`` still ``from_status`` take ``changes`` (a final status); the ids moved.
+
+    The rows are locked first, so the ids are exactly the rows this update changed: their
+    failure hooks and events run once, in this transaction. The sweeps skip rows another
+    process holds (claiming or ending them); the next sweep sees what is left.
+    """
     if not ids:
-        return 0
-    now = timezone.now()
+        return []
     with transaction.atomic():
-        timed_out = Command.objects.filter(pk__in=ids, status=CommandStatus.SENT).update(
-            status=CommandStatus.TIMEOUT,
-            error_code="Timeout",
-            error_description="No answer recorded: the connection that sent the call went away",
-            completed_at=now,
+        moved = list(
+            Command.objects.select_for_update(skip_locked=skip_locked)
+            .filter(pk__in=ids, status=from_status)
+            .order_by("pk")
+            .values_list("pk", flat=True)
         )
-        commands_finished_emit(command_ids=ids, completed_at=now)
-    for command_id in ids:
-        notify_waiters(command_id=command_id)
-    return timed_out
+        if not moved:
+            return []
+        now = timezone.now()
+        Command.objects.filter(pk__in=moved, status=from_status).update(completed_at=now, **changes)
+        _run_failure_hooks_of(moved)
+        commands_finished_emit(command_ids=moved)
+        transaction.on_commit(lambda: _notify_each(moved))
+    return moved
 
 
 def charge_points_with_queued_commands(*, channel_prefix: str) -> list[int]:
@@ -170,6 +240,11 @@ def charge_points_with_queued_commands(*, channel_prefix: str) -> list[int]:
         .values_list("charge_point_id", flat=True)
         .distinct()
     )
+
+
+def _notify_each(command_ids: list[int]) -> None:
+    for command_id in command_ids:
+        notify_waiters(command_id=command_id)
 
 
 def notify_waiters(*, command_id: int) -> None:

@@ -8,11 +8,12 @@ accepted CancelReservation, or ``expired`` at its expiry date (swept by a beat t
 from collections.abc import Iterable
 from datetime import datetime
 from math import ceil
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from chargepoints.authorization import id_tag_verdict
@@ -31,6 +32,7 @@ from csms.api.exceptions import ConflictError, DomainError
 from csms.ocpp.compat import INT32_MAX
 from csms.ocpp.router import CallContext
 from csms.tenancy.models import ApiToken
+from csms.webhooks.emitters import reservation_changed_emit
 from transactions.models import Transaction
 
 # ReserveNow.conf status → what became of the reservation (OCPP 1.6 §7.38).
@@ -130,6 +132,7 @@ def reservation_create(
             ttl_seconds=max(ttl, 1),
         )
         reservation.save(update_fields=["reserve_command", "updated_at"])
+        reservation_changed_emit(reservation=reservation)
     return reservation
 
 
@@ -158,9 +161,27 @@ def reservation_cancel(
 
 def reservations_expire(*, now: datetime | None = None) -> int:
     """Reservations past their expiry date end ``expired`` (the charge point ends them too)."""
-    return Reservation.objects.filter(
-        status__in=Reservation.ACTIVE_STATUSES, expiry_date__lte=now or timezone.now()
-    ).update(status=ReservationStatus.EXPIRED, updated_at=timezone.now())
+    with transaction.atomic():
+        return _reservations_move(
+            Reservation.objects.filter(
+                status__in=Reservation.ACTIVE_STATUSES, expiry_date__lte=now or timezone.now()
+            ),
+            status=ReservationStatus.EXPIRED,
+        )
+
+
+def _reservations_move(reservations: QuerySet[Reservation], **changes: Any) -> int:
+    """Apply ``changes`` to ``reservations`` (a filter on the status they leave) and emit
+    ``reservation.changed`` for each row moved; how many. Call inside a transaction: the rows
+    are locked first, so the events are for exactly the rows this update changed."""
+    ids = list(reservations.select_for_update().order_by("pk").values_list("pk", flat=True))
+    if not ids:
+        return 0
+    reservations.filter(pk__in=ids).update(updated_at=timezone.now(), **changes)
+    moved = Reservation.objects.filter(pk__in=ids).select_related("charge_point").order_by("pk")
+    for reservation in moved:
+        reservation_changed_emit(reservation=reservation)
+    return len(ids)
 
 
 # --- What the charge point says -----------------------------------------------------------------
@@ -170,20 +191,26 @@ def reservations_expire(*, now: datetime | None = None) -> int:
 def reservation_answered(command: Command) -> None:
     status = _ANSWERS.get((command.response or {}).get("status", ""))
     if status is not None:
-        Reservation.objects.filter(
-            reserve_command_id=command.pk, status=ReservationStatus.REQUESTED
-        ).update(status=status, updated_at=timezone.now())
+        _reservations_move(
+            Reservation.objects.filter(
+                reserve_command_id=command.pk, status=ReservationStatus.REQUESTED
+            ),
+            status=status,
+        )
 
 
 @command_result_hook("CancelReservation")
 def reservation_cancel_answered(command: Command) -> None:
     # Matched by reservationId, so a CancelReservation staff send by hand counts too.
     if (command.response or {}).get("status") == "Accepted":
-        Reservation.objects.filter(
-            charge_point_id=command.charge_point_id,
-            reservation_id=command.payload.get("reservationId"),
-            status__in=Reservation.ACTIVE_STATUSES,
-        ).update(status=ReservationStatus.CANCELLED, updated_at=timezone.now())
+        _reservations_move(
+            Reservation.objects.filter(
+                charge_point_id=command.charge_point_id,
+                reservation_id=command.payload.get("reservationId"),
+                status__in=Reservation.ACTIVE_STATUSES,
+            ),
+            status=ReservationStatus.CANCELLED,
+        )
 
 
 def reservation_used_by(tx: Transaction, ctx: CallContext) -> None:
@@ -192,12 +219,16 @@ def reservation_used_by(tx: Transaction, ctx: CallContext) -> None:
     the reservation expired although the transaction began in time."""
     if tx.reservation_id is None:
         return
-    Reservation.objects.filter(
-        Q(status__in=Reservation.ACTIVE_STATUSES)
-        | Q(status=ReservationStatus.EXPIRED, expiry_date__gte=tx.started_at),
-        charge_point_id=tx.charge_point_id,
-        reservation_id=tx.reservation_id,
-    ).update(status=ReservationStatus.USED, transaction=tx, updated_at=timezone.now())
+    _reservations_move(
+        Reservation.objects.filter(
+            Q(status__in=Reservation.ACTIVE_STATUSES)
+            | Q(status=ReservationStatus.EXPIRED, expiry_date__gte=tx.started_at),
+            charge_point_id=tx.charge_point_id,
+            reservation_id=tx.reservation_id,
+        ),
+        status=ReservationStatus.USED,
+        transaction=tx,
+    )
 
 
 # --- Selectors ----------------------------------------------------------------------------------

@@ -7,6 +7,10 @@ from celery import shared_task
 from django.db import transaction
 
 from chargepoints.commands import command_dispatch
+from chargepoints.configuration_apply import (
+    configuration_baseline_apply,
+    configuration_baseline_apply_all,
+)
 from chargepoints.local_list_sync import (
     local_list_sync,
     local_list_sync_all,
@@ -84,3 +88,20 @@ def sync_local_list(charge_point_id: int) -> bool:
 @shared_task(name="chargepoints.expire_reservations")
 def expire_reservations() -> int:
     return reservations_expire()
+
+
+@shared_task(name="chargepoints.apply_configuration_baselines")
+def apply_configuration_baselines(tenant_id: int | None = None) -> int:
+    """Beat (every tenant) or after a baseline change (one tenant): read and correct drift."""
+    return configuration_baseline_apply_all(tenant_id=tenant_id)
+
+
+@shared_task(name="chargepoints.apply_configuration_baseline")
+def apply_configuration_baseline(charge_point_id: int) -> bool:
+    """After an accepted BootNotification."""
+    charge_point = ChargePoint.objects.filter(
+        pk=charge_point_id, registration_status=RegistrationStatus.ACCEPTED
+    ).first()
+    if charge_point is None:
+        return False
+    return configuration_baseline_apply(charge_point=charge_point) is not None

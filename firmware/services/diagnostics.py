@@ -1,5 +1,8 @@
 """Diagnostics requests: GetDiagnostics (OCPP 1.6 §5.8) sent, followed and retried, and the file
-taken in by the upload receiver."""
+taken in by the upload receiver.
+
+A GetDiagnostics that fails, times out or expires fails its request at once (a command failure
+hook); the beat tick settles it too, should that hook not have run."""
 
 import secrets
 from datetime import datetime, timedelta
@@ -15,17 +18,19 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from chargepoints.commands import command_dispatch, command_result_hook
+from chargepoints.commands import command_dispatch, command_failure_hook, command_result_hook
 from chargepoints.models import ChargePoint, Command, CommandStatus
 from csms.api.exceptions import DomainError
 from csms.tenancy.models import ApiToken, Tenant
 from firmware.models import DiagnosticsRequest, DiagnosticsRequestStatus
 from firmware.models.diagnostics import diagnostics_file_path
 from firmware.rollout import ocpp_datetime, quiet_since, silence_verdict
+from firmware.services.events import diagnostics_uploaded_emit
 
 UPLOAD_SCHEMES = frozenset({"ftp", "ftps", "sftp", "http", "https"})
 REQUESTED_BY = "diagnostics"
 DEFAULT_FILE_NAME = "diagnostics.bin"
+UNDELIVERED = frozenset({CommandStatus.FAILED, CommandStatus.TIMEOUT, CommandStatus.EXPIRED})
 
 
 class UploadRefusedError(Exception):
@@ -145,6 +150,35 @@ def diagnostics_accepted(command: Command) -> None:
         waiting.update(status=DiagnosticsRequestStatus.NO_FILE, last_heard_at=now, finished_at=now)
 
 
+def get_diagnostics_error(command: Command | None) -> str | None:
+    """Why the attempt behind this GetDiagnostics failed; None while it may still succeed."""
+    if command is None:
+        return "the GetDiagnostics command is gone"
+    if command.status in UNDELIVERED:
+        why = f"{command.error_code} {command.error_description}".strip()
+        return f"GetDiagnostics {command.status}: {why}".strip()
+    return None
+
+
+@command_failure_hook("GetDiagnostics")
+def diagnostics_undelivered(command: Command) -> None:
+    """GetDiagnostics refused (CALLERROR), unanswered or never delivered: the attempt fails
+    now, to be sent again if attempts remain."""
+    request = (
+        DiagnosticsRequest.objects.select_for_update(of=("self",))
+        .filter(command_id=command.pk, status=DiagnosticsRequestStatus.DISPATCHED)
+        .order_by("pk")
+        .first()
+    )
+    if request is not None:
+        diagnostics_request_fail(
+            request=request,
+            status=DiagnosticsRequestStatus.FAILED,
+            error=get_diagnostics_error(command) or f"GetDiagnostics {command.status}",
+            now=command.completed_at or timezone.now(),
+        )
+
+
 def diagnostics_status_record(*, charge_point_id: int, status: str, now: datetime) -> None:
     """DiagnosticsStatusNotification (OCPP 1.6 §4.4) moves the charge point's open request
     (the notification names none: the most recently sent one)."""
@@ -164,7 +198,12 @@ def diagnostics_status_record(*, charge_point_id: int, status: str, now: datetim
     elif status == "Uploaded":
         # With our receiver the request ends when the file is here, not on the charger's word.
         done = {} if request.uses_upload_receiver else {"finished_at": now}
-        rows.update(status=DiagnosticsRequestStatus.UPLOADED, next_attempt_at=None, **heard, **done)
+        uploaded = rows.update(
+            status=DiagnosticsRequestStatus.UPLOADED, next_attempt_at=None, **heard, **done
+        )
+        if uploaded and not request.uses_upload_receiver:
+            # Our receiver's file is announced when it arrives (diagnostics_file_claim).
+            diagnostics_uploaded_emit(tenant_id=request.tenant_id, request_id=request.pk)
     elif status == "UploadFailed" and request.status != DiagnosticsRequestStatus.RETRY_PENDING:
         rows.update(**heard)
         diagnostics_request_fail(
@@ -204,20 +243,23 @@ def diagnostics_file_claim(*, request: DiagnosticsRequest, stored: str, size: in
     """The stored file becomes the request's: it ends ``received``. The loser of two
     simultaneous uploads has its copy deleted and is refused."""
     now = timezone.now()
-    claimed = (
-        DiagnosticsRequest.objects.filter(pk=request.pk, file="")
-        .exclude(status=DiagnosticsRequestStatus.CANCELLED)
-        .update(
-            file=stored,
-            file_size=size,
-            received_at=now,
-            status=DiagnosticsRequestStatus.RECEIVED,
-            last_heard_at=now,
-            next_attempt_at=None,
-            finished_at=now,
-            last_error="",
+    with transaction.atomic():
+        claimed = (
+            DiagnosticsRequest.objects.filter(pk=request.pk, file="")
+            .exclude(status=DiagnosticsRequestStatus.CANCELLED)
+            .update(
+                file=stored,
+                file_size=size,
+                received_at=now,
+                status=DiagnosticsRequestStatus.RECEIVED,
+                last_heard_at=now,
+                next_attempt_at=None,
+                finished_at=now,
+                last_error="",
+            )
         )
-    )
+        if claimed:
+            diagnostics_uploaded_emit(tenant_id=request.tenant_id, request_id=request.pk)
     if not claimed:
         default_storage.delete(stored)
         raise UploadRefusedError(request.upload_token)
@@ -255,18 +297,8 @@ def _advance_one(request: DiagnosticsRequest, now: datetime) -> None:
             diagnostics_request_dispatch(request=request, now=now)
         return
     if request.status == DiagnosticsRequestStatus.DISPATCHED:
-        command = request.command
-        if command is None or command.status in (
-            CommandStatus.FAILED,
-            CommandStatus.TIMEOUT,
-            CommandStatus.EXPIRED,
-        ):
-            error = (
-                f"GetDiagnostics {command.status}: {command.error_code} "
-                f"{command.error_description}".strip()
-                if command
-                else "the GetDiagnostics command is gone"
-            )
+        error = get_diagnostics_error(request.command)
+        if error is not None:
             diagnostics_request_fail(
                 request=request, status=DiagnosticsRequestStatus.FAILED, error=error, now=now
             )

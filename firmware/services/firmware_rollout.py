@@ -1,5 +1,8 @@
 """One beat tick of a firmware campaign: settle what was not delivered, watch the quiet and the
-silent, close the window, advance batches (or stop on the failure rate), send what is due."""
+silent, close the window, advance batches (or stop on the failure rate), send what is due.
+
+An UpdateFirmware that fails, times out or expires fails its job at once (a command failure
+hook); the tick settles it too, should that hook not have run."""
 
 from datetime import datetime, timedelta
 
@@ -8,20 +11,16 @@ from django.db.models import Max
 from django.utils import timezone
 
 from chargepoints.commands import command_dispatch
-from chargepoints.models import CommandStatus
 from firmware.models import FirmwareJob, FirmwareJobStatus, FirmwareUpdate, FirmwareUpdateStatus
 from firmware.rollout import failure_rate_exceeded, in_flight_room, quiet_since, silence_verdict
 from firmware.selectors import firmware_update_outcomes
+from firmware.services.events import firmware_job_status_emit
 from firmware.services.firmware_updates import (
     REQUESTED_BY,
     firmware_job_dispatch,
     firmware_job_fail,
+    update_firmware_error,
 )
-
-UNDELIVERED = {
-    CommandStatus.EXPIRED: "UpdateFirmware was not delivered: the charge point stayed offline",
-    CommandStatus.TIMEOUT: "the charge point did not answer UpdateFirmware",
-}
 
 
 def firmware_updates_advance(*, now: datetime | None = None) -> int:
@@ -65,14 +64,8 @@ def _jobs(campaign: FirmwareUpdate, *statuses: str) -> list[FirmwareJob]:
 
 def _settle_undelivered(campaign: FirmwareUpdate, now: datetime) -> None:
     for job in _jobs(campaign, FirmwareJobStatus.DISPATCHED):
-        command = job.command
-        if command is None:
-            error = "the UpdateFirmware command is gone"
-        elif command.status == CommandStatus.FAILED:
-            error = f"UpdateFirmware failed: {command.error_code} {command.error_description}"
-        elif command.status in UNDELIVERED:
-            error = UNDELIVERED[command.status]
-        else:
+        error = update_firmware_error(job.command)
+        if error is None:
             continue
         firmware_job_fail(
             job=job, campaign=campaign, status=FirmwareJobStatus.FAILED, error=error, now=now
@@ -123,18 +116,27 @@ def _watch_in_flight(campaign: FirmwareUpdate, now: datetime) -> None:
 
 
 def _close_window(campaign: FirmwareUpdate, now: datetime) -> None:
-    campaign.jobs.filter(status=FirmwareJobStatus.PENDING).update(
+    # Pending jobs move only under the campaign's lock, which this tick holds.
+    pending = list(
+        campaign.jobs.filter(status=FirmwareJobStatus.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    campaign.jobs.filter(pk__in=pending, status=FirmwareJobStatus.PENDING).update(
         status=FirmwareJobStatus.SKIPPED,
         finished_at=now,
         last_error="The campaign window closed before it was sent.",
     )
+    moved = dict.fromkeys(pending, FirmwareJobStatus.PENDING)
     for job in _jobs(campaign, FirmwareJobStatus.RETRY_PENDING):
-        FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
+        if FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
             status=FirmwareJobStatus.FAILED,
             finished_at=now,
             next_attempt_at=None,
             last_error=f"{job.last_error} (window closed before a retry)"[:255],
-        )
+        ):
+            moved[job.pk] = job.status
+    firmware_job_status_emit(tenant_id=campaign.tenant_id, previous_statuses=moved)
 
 
 def _advance_batches(campaign: FirmwareUpdate, now: datetime) -> bool:

@@ -13,8 +13,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from chargepoints.commands import command_dispatch, command_result_hook
+from chargepoints.commands import command_dispatch, command_failure_hook, command_result_hook
 from chargepoints.models import ChargePoint, Command, CommandStatus
+from chargepoints.outbox import command_withdraw
 from csms.api.exceptions import ConflictError, DomainError
 from csms.tenancy.models import ApiToken, Tenant
 from firmware.models import (
@@ -25,6 +26,7 @@ from firmware.models import (
 )
 from firmware.rollout import batch_numbers, ocpp_datetime
 from firmware.selectors import charge_points_targeted, unknown_identities
+from firmware.services.events import firmware_job_status_emit
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,10 @@ FAILURE = {
 LISTENING = FirmwareJob.IN_FLIGHT | {FirmwareJobStatus.RETRY_PENDING}
 # A boot showing the target version settles these, even a job that had timed out.
 VERIFIABLE = LISTENING | {FirmwareJobStatus.TIMED_OUT}
+UNDELIVERED = {
+    CommandStatus.EXPIRED: "UpdateFirmware was not delivered: the charge point stayed offline",
+    CommandStatus.TIMEOUT: "the charge point did not answer UpdateFirmware",
+}
 
 
 def download_location_problem(location: str) -> str | None:
@@ -194,34 +200,39 @@ def firmware_update_cancel(*, campaign: FirmwareUpdate) -> FirmwareUpdate:
         campaign = _locked(campaign)
         if campaign.status in (FirmwareUpdateStatus.CANCELLED, FirmwareUpdateStatus.COMPLETED):
             raise ConflictError(f"A {campaign.status} campaign cannot be cancelled.")
-        campaign.jobs.filter(
-            status__in=[FirmwareJobStatus.PENDING, FirmwareJobStatus.RETRY_PENDING]
-        ).update(status=FirmwareJobStatus.CANCELLED, finished_at=now, next_attempt_at=None)
+        # First: the withdrawals' failure hooks then leave these jobs to be cancelled below.
+        campaign.status = FirmwareUpdateStatus.CANCELLED
+        campaign.save(update_fields=["status"])
         queued = campaign.jobs.filter(
             status=FirmwareJobStatus.DISPATCHED, command__status=CommandStatus.QUEUED
         ).values_list("pk", "command_id")
+        cancelled: dict[int, str] = {}
         for job_id, command_id in list(queued):
-            if command_withdraw(command_id=command_id, reason="firmware campaign cancelled"):
-                FirmwareJob.objects.filter(pk=job_id).update(
-                    status=FirmwareJobStatus.CANCELLED, finished_at=now
-                )
-        campaign.status = FirmwareUpdateStatus.CANCELLED
+            if not command_withdraw(command_id=command_id, reason="firmware campaign cancelled"):
+                continue  # sent meanwhile: followed to its end
+            if FirmwareJob.objects.filter(pk=job_id, status=FirmwareJobStatus.DISPATCHED).update(
+                status=FirmwareJobStatus.CANCELLED, finished_at=now
+            ):
+                cancelled[job_id] = FirmwareJobStatus.DISPATCHED
+        # Locked first, so the ids are exactly the jobs the update moves (an OCPP frame may
+        # be moving a job waiting for its retry at this very moment).
+        not_sent = [FirmwareJobStatus.PENDING, FirmwareJobStatus.RETRY_PENDING]
+        waiting = dict(
+            campaign.jobs.select_for_update()
+            .filter(status__in=not_sent)
+            .order_by("pk")
+            .values_list("pk", "status")
+        )
+        FirmwareJob.objects.filter(pk__in=waiting, status__in=not_sent).update(
+            status=FirmwareJobStatus.CANCELLED, finished_at=now, next_attempt_at=None
+        )
+        firmware_job_status_emit(
+            tenant_id=campaign.tenant_id, previous_statuses=cancelled | waiting
+        )
         if not campaign.jobs.filter(status__in=FirmwareJob.UNFINISHED).exists():
             campaign.finished_at = now
-        campaign.save(update_fields=["status", "finished_at"])
+            campaign.save(update_fields=["finished_at"])
     return campaign
-
-
-def command_withdraw(*, command_id: int, reason: str) -> bool:
-    """A queued (never sent) command will not be sent. Status only moves forward, as in
-    ``chargepoints.outbox``: this is the same step as an expiry."""
-    return bool(
-        Command.objects.filter(pk=command_id, status=CommandStatus.QUEUED).update(
-            status=CommandStatus.EXPIRED,
-            completed_at=timezone.now(),
-            error_description=f"Withdrawn: {reason}",
-        )
-    )
 
 
 # --- Jobs ---------------------------------------------------------------------------------------
@@ -246,7 +257,7 @@ def firmware_job_dispatch(*, job: FirmwareJob, campaign: FirmwareUpdate, now: da
         requested_by_job=f"{REQUESTED_BY}:{campaign.pk}",
         ttl_seconds=ttl,
     )
-    FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
+    dispatched = FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
         status=FirmwareJobStatus.DISPATCHED,
         command=command,
         attempts=job.attempts + 1,
@@ -256,13 +267,18 @@ def firmware_job_dispatch(*, job: FirmwareJob, campaign: FirmwareUpdate, now: da
         next_attempt_at=None,
         last_status="",
     )
+    if dispatched:
+        firmware_job_status_emit(
+            tenant_id=campaign.tenant_id, previous_statuses={job.pk: job.status}
+        )
 
 
 def firmware_job_fail(
     *, job: FirmwareJob, campaign: FirmwareUpdate, status: str, error: str, now: datetime
-) -> None:
+) -> bool:
     """A failed attempt: sent again after ``attempt_interval`` while attempts and the window
-    last (and the campaign is not cancelled), else the job ends with ``status``."""
+    last (and the campaign is not cancelled), else the job ends with ``status``. False if
+    the job had moved on meanwhile."""
     retry_at = now + timedelta(seconds=campaign.attempt_interval)
     can_retry = (
         job.attempts < campaign.max_attempts
@@ -277,7 +293,21 @@ def firmware_job_fail(
         }
     else:
         changes = {"status": status, "finished_at": now, "last_error": error[:255]}
-    FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(**changes)
+    failed = FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(**changes)
+    if failed and changes["status"] != job.status:
+        firmware_job_status_emit(
+            tenant_id=campaign.tenant_id, previous_statuses={job.pk: job.status}
+        )
+    return bool(failed)
+
+
+def update_firmware_error(command: Command | None) -> str | None:
+    """Why the attempt behind this UpdateFirmware failed; None while it may still succeed."""
+    if command is None:
+        return "the UpdateFirmware command is gone"
+    if command.status == CommandStatus.FAILED:
+        return f"UpdateFirmware failed: {command.error_code} {command.error_description}"
+    return UNDELIVERED.get(command.status)
 
 
 def _listening_job(charge_point_id: int, statuses: frozenset[str]) -> FirmwareJob | None:
@@ -297,9 +327,13 @@ def firmware_status_record(*, charge_point_id: int, status: str, now: datetime) 
         return
     heard = {"last_status": status, "last_heard_at": now}
     if status in PROGRESS:
-        FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
+        moved = FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
             status=PROGRESS[status], next_attempt_at=None, **heard
         )
+        if moved and PROGRESS[status] != job.status:
+            firmware_job_status_emit(
+                tenant_id=job.campaign.tenant_id, previous_statuses={job.pk: job.status}
+            )
     elif status in FAILURE and job.status != FirmwareJobStatus.RETRY_PENDING:
         FirmwareJob.objects.filter(pk=job.pk).update(**heard)
         firmware_job_fail(
@@ -321,14 +355,18 @@ def firmware_boot_verify(*, charge_point_id: int, firmware_version: str, now: da
         return
     campaign = job.campaign
     if firmware_version == campaign.firmware_version:
-        FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
+        verified = FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
             status=FirmwareJobStatus.VERIFIED,
             finished_at=now,
             last_heard_at=now,
             next_attempt_at=None,
             last_error="",
         )
-        if job.status == FirmwareJobStatus.DISPATCHED and job.command_id:
+        if verified:
+            firmware_job_status_emit(
+                tenant_id=campaign.tenant_id, previous_statuses={job.pk: job.status}
+            )
+        if verified and job.status == FirmwareJobStatus.DISPATCHED and job.command_id:
             command_withdraw(command_id=job.command_id, reason="already runs the version")
     elif job.status == FirmwareJobStatus.INSTALLED:
         firmware_job_fail(
@@ -345,8 +383,45 @@ def firmware_boot_verify(*, charge_point_id: int, firmware_version: str, now: da
 @command_result_hook("UpdateFirmware")
 def firmware_update_accepted(command: Command) -> None:
     """UpdateFirmware.conf (no fields): the charge point took the job."""
-    FirmwareJob.objects.filter(command_id=command.pk, status=FirmwareJobStatus.DISPATCHED).update(
+    dispatched = FirmwareJob.objects.filter(
+        command_id=command.pk, status=FirmwareJobStatus.DISPATCHED
+    )
+    ids = list(dispatched.select_for_update().order_by("pk").values_list("pk", flat=True))
+    if ids and dispatched.filter(pk__in=ids).update(
         status=FirmwareJobStatus.ACCEPTED, last_heard_at=command.completed_at or timezone.now()
+    ):
+        firmware_job_status_emit(
+            tenant_id=command.tenant_id,
+            previous_statuses=dict.fromkeys(ids, FirmwareJobStatus.DISPATCHED),
+        )
+
+
+@command_failure_hook("UpdateFirmware")
+def firmware_update_undelivered(command: Command) -> None:
+    """UpdateFirmware refused (CALLERROR), unanswered or never delivered: the attempt fails
+    now, to be retried if attempts remain (the beat tick settles it too, should this not run)."""
+    job = (
+        # A job locked by a boot of its charge point (which may be withdrawing this very
+        # command) is left to that boot, or else to the tick: waiting for it could deadlock.
+        FirmwareJob.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("campaign")
+        .filter(command_id=command.pk, status=FirmwareJobStatus.DISPATCHED)
+        .order_by("pk")
+        .first()
+    )
+    if job is None:
+        return
+    if (
+        command.status == CommandStatus.EXPIRED
+        and job.campaign.status == FirmwareUpdateStatus.CANCELLED
+    ):
+        return  # withdrawn by firmware_update_cancel, which cancels the job itself
+    firmware_job_fail(
+        job=job,
+        campaign=job.campaign,
+        status=FirmwareJobStatus.FAILED,
+        error=update_firmware_error(command) or f"UpdateFirmware {command.status}",
+        now=command.completed_at or timezone.now(),
     )
 
 

@@ -5,9 +5,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
 
+from chargepoints.commands import command_dispatch
 from chargepoints.handlers import boot_notification
 from chargepoints.local_list_sync import local_list_sync, local_list_sync_all
 from chargepoints.models import (
@@ -19,6 +21,7 @@ from chargepoints.models import (
     LocalListState,
     LocalListSyncRequest,
 )
+from chargepoints.outbox import expire_due_commands, outbox_fail
 from chargepoints.services import id_tag_create, id_tag_delete, id_tag_update
 from chargepoints.tasks import sync_local_lists
 from csms.tenancy.models import Tenant
@@ -382,6 +385,79 @@ def test_a_sync_whose_command_timed_out_is_recorded_and_started_again(
 
     assert state_of(charge_point).last_result == "NotDelivered"
     assert pending(charge_point).action == "GetLocalListVersion"
+
+
+def test_a_call_error_ends_the_sync_at_once_with_why(
+    charge_point: ChargePoint, answer_error: Callable[[Command, str], Command]
+) -> None:
+    local_list_sync(charge_point=charge_point)
+
+    answer_error(pending(charge_point), "InternalError")
+
+    state = state_of(charge_point)
+    assert (state.last_result, state.command, state.plan) == ("NotDelivered", None, {})
+    assert state.last_error == "GetLocalListVersion failed: InternalError"
+    assert not state.not_supported
+    assert not Command.objects.filter(status=CommandStatus.QUEUED).exists()  # no retry loop
+
+
+def test_a_call_error_not_implemented_is_not_supported_at_once(
+    charge_point: ChargePoint, answer_error: Callable[[Command, str], Command]
+) -> None:
+    local_list_sync(charge_point=charge_point)
+
+    answer_error(pending(charge_point), "NotImplemented")
+
+    state = state_of(charge_point)
+    assert (state.not_supported, state.last_result, state.command) == (True, "NotSupported", None)
+
+
+def test_an_expired_send_local_list_ends_the_sync_and_the_next_one_starts_afresh(
+    charge_point: ChargePoint, local_tags: None, answer: Answer
+) -> None:
+    local_list_sync(charge_point=charge_point)
+    answer(pending(charge_point), {"listVersion": 0})
+    send = pending(charge_point)
+    Command.objects.filter(pk=send.pk).update(expires_at=timezone.now())
+
+    expire_due_commands()
+
+    state = state_of(charge_point)
+    assert (state.last_result, state.command, state.plan) == ("NotDelivered", None, {})
+    assert state.last_error == "SendLocalList expired"
+    local_list_sync(charge_point=charge_point)
+    assert pending(charge_point).action == "GetLocalListVersion"
+
+
+def test_a_timed_out_send_local_list_is_recorded_at_once(
+    charge_point: ChargePoint, local_tags: None, answer: Answer
+) -> None:
+    local_list_sync(charge_point=charge_point)
+    answer(pending(charge_point), {"listVersion": 0})
+    send = pending(charge_point)
+    Command.objects.filter(pk=send.pk).update(status=CommandStatus.SENT)
+
+    outbox_fail(command_id=send.pk, status=CommandStatus.TIMEOUT, code="Timeout", description="")
+
+    state = state_of(charge_point)
+    assert (state.last_result, state.last_error) == (
+        "NotDelivered",
+        "SendLocalList timeout: Timeout",
+    )
+    assert state.command is None
+
+
+def test_a_failed_command_sent_by_hand_leaves_the_sync_alone(
+    charge_point: ChargePoint, answer_error: Callable[[Command, str], Command]
+) -> None:
+    local_list_sync(charge_point=charge_point)
+    by_hand = command_dispatch(charge_point=charge_point, action="GetLocalListVersion", payload={})
+
+    answer_error(by_hand, "InternalError")
+
+    state = state_of(charge_point)
+    assert state.command is not None and state.command.status == CommandStatus.QUEUED
+    assert state.last_result == ""
 
 
 # --- Triggers -----------------------------------------------------------------------------------

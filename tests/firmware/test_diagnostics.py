@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from chargepoints.models import ChargePoint
+from chargepoints.outbox import expire_due_commands
 from csms.api.exceptions import DomainError
 from csms.tenancy.models import Tenant
 from firmware.models import DiagnosticsRequest, DiagnosticsSchedule
@@ -23,7 +24,7 @@ from firmware.services.diagnostics_schedules import (
 )
 from firmware.tasks import advance_diagnostics_requests, run_diagnostics_schedule
 from tests.factories import ChargePointFactory
-from tests.firmware.conftest import answer, commands, diagnostics_status
+from tests.firmware.conftest import answer, answer_error, commands, diagnostics_status
 
 pytestmark = pytest.mark.django_db
 
@@ -220,6 +221,33 @@ def test_beat_task_settles_a_command_that_could_not_be_delivered(station: Charge
     assert fresh(diagnostics).status == "failed"
     assert "expired" in fresh(diagnostics).last_error
     assert PeriodicTask.objects.get(task="firmware.advance_diagnostics_requests").enabled
+
+
+def test_refused_get_diagnostics_fails_the_request_without_a_tick(station: ChargePoint) -> None:
+    diagnostics = request_for(station, max_attempts=1)
+
+    answer_error(commands(station, "GetDiagnostics")[0], code="NotImplemented")
+
+    diagnostics = fresh(diagnostics)
+    assert diagnostics.status == "failed"
+    assert diagnostics.last_error == "GetDiagnostics failed: NotImplemented boom"
+    assert diagnostics.finished_at is not None
+
+
+def test_expired_get_diagnostics_waits_for_its_retry_without_a_tick(
+    station: ChargePoint,
+) -> None:
+    diagnostics = request_for(station, max_attempts=2, attempt_interval=120)
+    command = commands(station, "GetDiagnostics")[0]
+    type(command).objects.filter(pk=command.pk).update(expires_at=timezone.now())
+
+    expire_due_commands()
+
+    diagnostics = fresh(diagnostics)
+    assert diagnostics.status == "retry_pending"
+    assert diagnostics.last_error.startswith("failed: GetDiagnostics expired")
+    diagnostics_requests_advance(now=timezone.now() + timedelta(minutes=3))
+    assert len(commands(station, "GetDiagnostics")) == 2
 
 
 # --- The upload receiver ------------------------------------------------------------------------

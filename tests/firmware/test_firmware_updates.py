@@ -379,6 +379,53 @@ def test_offline_charge_point_that_never_returns_in_the_window_fails_undelivered
     assert campaign.status == "completed"
 
 
+def test_refused_update_firmware_waits_for_its_retry_without_a_tick(
+    tenant: Tenant, fleet: Fleet
+) -> None:
+    (station,) = fleet(1)
+    campaign_for(tenant, [station], max_attempts=2, attempt_interval=300)
+    tick()
+
+    answer_error(commands(station, "UpdateFirmware")[0], code="NotSupported")
+
+    job = job_of(station)
+    assert job.status == "retry_pending"
+    assert job.next_attempt_at is not None
+    assert "NotSupported" in job.last_error
+
+
+def test_expired_update_firmware_fails_the_job_without_a_tick(tenant: Tenant, fleet: Fleet) -> None:
+    (station,) = fleet(1)
+    campaign_for(tenant, [station], max_attempts=1)
+    tick()
+    command = commands(station, "UpdateFirmware")[0]
+    type(command).objects.filter(pk=command.pk).update(expires_at=timezone.now())
+
+    expire_due_commands()
+
+    job = job_of(station)
+    assert (job.status, job.last_error) == (
+        "failed",
+        "UpdateFirmware was not delivered: the charge point stayed offline",
+    )
+    assert job.finished_at is not None
+
+
+def test_boot_on_the_target_version_withdraws_the_queued_update_and_verifies_the_job(
+    tenant: Tenant, fleet: Fleet
+) -> None:
+    (station,) = fleet(1)
+    campaign_for(tenant, [station])
+    tick()  # the charge point is offline: UpdateFirmware stays queued
+
+    boot(station, "2.0")
+
+    assert job_of(station).status == "verified"
+    withdrawn = commands(station, "UpdateFirmware")[0]
+    assert withdrawn.status == CommandStatus.EXPIRED
+    assert withdrawn.error_description == "Withdrawn: already runs the version"
+
+
 def test_quiet_job_is_asked_then_times_out(tenant: Tenant, fleet: Fleet) -> None:
     (station,) = fleet(1)
     campaign_for(tenant, [station], quiet_after=600, status_timeout=3600, max_attempts=1)

@@ -1,0 +1,270 @@
+"""Configuration API: a charge point's keys with catalogue metadata and drift, changing one key,
+the tenant's baselines, and the catalogue of standard keys.
+
+The per-charge-point view is async so that ``PATCH …?wait=`` awaits the charge point's answer
+without holding the thread that sync views and ORM work share under ASGI.
+"""
+
+from typing import Any
+
+from adrf.views import APIView as AsyncAPIView
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from chargepoints.command_api import MAX_WAIT_SECONDS, CommandSerializer
+from chargepoints.command_api import _wait_seconds as wait_seconds
+from chargepoints.commands import command_wait
+from chargepoints.config_catalogue import CATALOGUE, Profile, catalogue_key
+from chargepoints.config_drift import ApplyStatus, DriftStatus
+from chargepoints.configuration import configuration_key_change
+from chargepoints.configuration_baselines import (
+    configuration_baseline_create,
+    configuration_baseline_delete,
+    configuration_baseline_update,
+)
+from chargepoints.configuration_overview import ConfigurationRow, configuration_overview
+from chargepoints.models import ChargePoint, Command, ConfigurationBaseline
+from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
+from csms.tenancy.authentication import TenantClient
+
+# --- The catalogue ------------------------------------------------------------------------------
+
+
+class CatalogueKeySerializer(serializers.Serializer):
+    key = serializers.CharField()
+    profile = serializers.ChoiceField(choices=[p.value for p in Profile])
+    source = serializers.CharField(help_text="Where the key is specified.")
+    required = serializers.BooleanField(help_text="Required when the profile is supported.")
+    access = serializers.ChoiceField(choices=["R", "RW", "R/RW", "W"])
+    writable = serializers.BooleanField()
+    type = serializers.ChoiceField(choices=["boolean", "integer", "csl", "string"])
+    unit = serializers.CharField()
+    meaning = serializers.CharField()
+    minimum = serializers.IntegerField(required=False, help_text="integer")
+    maximum = serializers.IntegerField(required=False, help_text="integer")
+    max_length = serializers.IntegerField(required=False, help_text="string")
+    item = serializers.CharField(required=False, help_text="csl: what each item is")
+    choices = serializers.ListField(child=serializers.CharField(), required=False)
+    max_length_key = serializers.CharField(
+        required=False, allow_null=True, help_text="csl: the key that limits the item count"
+    )
+
+
+class ConfigurationKeyCatalogueViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """``/configuration-keys/``: the standard OCPP 1.6 keys (the same for every tenant, so not
+    tenant-scoped; a tenant token is still required)."""
+
+    serializer_class = CatalogueKeySerializer
+    filter_backends: list[Any] = []
+    lookup_field = "key"
+
+    def get_queryset(self) -> list[dict[str, Any]]:  # type: ignore[override]
+        specs = CATALOGUE.values()
+        profile = self.request.query_params.get("profile")
+        return [spec.describe() for spec in specs if not profile or spec.profile == profile]
+
+    def get_object(self) -> dict[str, Any]:
+        spec = catalogue_key(self.kwargs["key"])
+        if spec is None:
+            raise Http404
+        return spec.describe()
+
+    @extend_schema(parameters=[OpenApiParameter("profile", str, enum=[p.value for p in Profile])])
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("key", str, OpenApiParameter.PATH, description="Any case")]
+    )
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().retrieve(request, *args, **kwargs)
+
+
+# --- A charge point's configuration -------------------------------------------------------------
+
+
+class ConfigurationApplySerializer(serializers.Serializer):
+    value = serializers.CharField(help_text="The value the baseline sent.")
+    status = serializers.ChoiceField(choices=[s.value for s in ApplyStatus])
+    error = serializers.CharField()
+    command = serializers.IntegerField(allow_null=True)
+    boot_at = serializers.DateTimeField(allow_null=True)
+    firmware_version = serializers.CharField()
+    attempted_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+
+
+class ConfigurationRowSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    # The mirror: what the charge point last reported (null when it never reported the key).
+    value = serializers.CharField(allow_null=True)
+    readonly = serializers.BooleanField(allow_null=True, help_text="As the charge point said.")
+    unknown = serializers.BooleanField(help_text="The charge point answered it as unknownKey.")
+    reported = serializers.BooleanField(help_text="Whether the charge point reported the key.")
+    last_read_at = serializers.DateTimeField(allow_null=True)
+    last_change_status = serializers.CharField()
+    last_changed_at = serializers.DateTimeField(allow_null=True)
+    standard = serializers.BooleanField(help_text="An OCPP 1.6 key (else vendor-specific).")
+    catalogue = CatalogueKeySerializer(allow_null=True)
+    desired_value = serializers.CharField(allow_null=True, help_text="What its baseline wants.")
+    baseline = serializers.IntegerField(allow_null=True)
+    drift = serializers.ChoiceField(choices=[d.value for d in DriftStatus], allow_null=True)
+    apply = ConfigurationApplySerializer(allow_null=True, help_text="The baseline's last change.")
+
+
+def _row_data(row: ConfigurationRow) -> dict[str, Any]:
+    mirror, state = row.mirror, row.apply_state
+    return {
+        "key": row.key,
+        "value": mirror.value if mirror else None,
+        "readonly": mirror.readonly if mirror else None,
+        "unknown": mirror.unknown if mirror else False,
+        "reported": mirror is not None and mirror.last_read_at is not None,
+        "last_read_at": mirror.last_read_at if mirror else None,
+        "last_change_status": mirror.last_change_status if mirror else "",
+        "last_changed_at": mirror.last_changed_at if mirror else None,
+        "standard": row.spec is not None,
+        "catalogue": row.spec.describe() if row.spec else None,
+        "desired_value": row.desired.value if row.desired else None,
+        "baseline": row.desired.baseline_id if row.desired else None,
+        "drift": row.drift,
+        "apply": None
+        if state is None
+        else {
+            "value": state.value,
+            "status": row.apply_status,
+            "error": state.error,
+            "command": state.command_id,
+            "boot_at": state.boot_at,
+            "firmware_version": state.firmware_version,
+            "attempted_at": state.attempted_at,
+            "answered_at": state.answered_at,
+        },
+    }
+
+
+class ConfigurationChangeSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=50)  # CiString50
+    value = serializers.CharField(max_length=500, allow_blank=True, trim_whitespace=False)
+
+
+class ChargePointConfigurationView(TenantScopedMixin, AsyncAPIView):
+    """``/charge-points/{identity}/configuration/``: its keys with catalogue metadata and drift
+    (GET), or change one key (PATCH: checked, then sent through the outbox)."""
+
+    def charge_point(self, identity: str) -> ChargePoint:
+        return get_object_or_404(ChargePoint, tenant=self.tenant, identity=identity)
+
+    @extend_schema(responses=ConfigurationRowSerializer(many=True))
+    async def get(self, request: Request, identity: str) -> Response:
+        return await sync_to_async(self._get)(identity)
+
+    def _get(self, identity: str) -> Response:
+        rows = configuration_overview(charge_point=self.charge_point(identity))
+        return Response(ConfigurationRowSerializer(map(_row_data, rows), many=True).data)
+
+    @extend_schema(
+        request=ConfigurationChangeSerializer,
+        responses={201: CommandSerializer, 202: CommandSerializer},
+        parameters=[
+            OpenApiParameter(
+                "wait",
+                float,
+                description=f"Seconds (≤ {MAX_WAIT_SECONDS}) to wait for the charge point's answer",
+            )
+        ],
+    )
+    async def patch(self, request: Request, identity: str) -> Response:
+        wait = wait_seconds(request)
+        command = await sync_to_async(self._change)(request, identity)
+        if wait and not command.finished:
+            command = await command_wait(command_id=command.pk, timeout=wait)
+        data = await sync_to_async(lambda: CommandSerializer(command).data)()
+        return Response(
+            data, status=status.HTTP_201_CREATED if command.finished else status.HTTP_202_ACCEPTED
+        )
+
+    def _change(self, request: Request, identity: str) -> Command:
+        serializer = ConfigurationChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        client: TenantClient = request.user
+        with transaction.atomic():
+            return configuration_key_change(
+                charge_point=self.charge_point(identity),
+                key=serializer.validated_data["key"],
+                value=serializer.validated_data["value"],
+                requested_by_token=client.token,
+            )
+
+
+# --- Baselines ----------------------------------------------------------------------------------
+
+
+class ConfigurationBaselineEntrySerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=50)
+    value = serializers.CharField(max_length=500, allow_blank=True, trim_whitespace=False)
+
+
+class ConfigurationBaselineSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(min_length=1, max_length=100)
+    entries = ConfigurationBaselineEntrySerializer(
+        many=True,
+        required=False,
+        help_text="Desired values, checked against the catalogue; a PATCH with entries "
+        "replaces them all.",
+    )
+
+    class Meta:
+        model = ConfigurationBaseline
+        fields = [
+            "id",
+            "name",
+            "vendor",
+            "model",
+            "enabled",
+            "scope",
+            "entries",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "scope", "created_at", "updated_at"]
+        extra_kwargs = {
+            "vendor": {"help_text": "BootNotification chargePointVendor; empty: any vendor."},
+            "model": {"help_text": "chargePointModel (with a vendor); empty: any model."},
+        }
+
+    def create(self, validated_data: dict[str, Any]) -> ConfigurationBaseline:
+        return configuration_baseline_create(**validated_data)
+
+    def update(
+        self, instance: ConfigurationBaseline, validated_data: dict[str, Any]
+    ) -> ConfigurationBaseline:
+        return configuration_baseline_update(baseline=instance, **validated_data)
+
+
+class ConfigurationBaselineViewSet(
+    TenantScopedViewSet,
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+):
+    """``/configuration-baselines/``: the tenant's desired configuration values, applied after
+    every accepted boot and on a schedule."""
+
+    queryset = ConfigurationBaseline.objects.prefetch_related("entries")
+    serializer_class = ConfigurationBaselineSerializer
+    filterset_fields = ["enabled", "vendor", "model"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def perform_destroy(self, instance: ConfigurationBaseline) -> None:
+        configuration_baseline_delete(baseline=instance)
