@@ -14,6 +14,7 @@ from chargepoints.admin_authorization import IdTagLimitsAdminMixin, sync_local_l
 from chargepoints.admin_commands import ChargePointCommandsAdminMixin, CommandInline
 from chargepoints.admin_configuration import ChargePointConfigurationAdminMixin
 from chargepoints.models import (
+    BOOT_REPORTED_FIELDS,
     CertificateSigningRequest,
     ChargePoint,
     CompatAbsorption,
@@ -146,16 +147,7 @@ class ChargePointAdmin(
         "connected_at",
         "last_seen",
         "channel_name",
-        "vendor",
-        "model",
-        "serial_number",
-        "charge_box_serial_number",
-        "firmware_version",
-        "iccid",
-        "imsi",
-        "meter_type",
-        "meter_serial_number",
-        "last_boot_at",
+        *BOOT_REPORTED_FIELDS,
         "created_at",
         "updated_at",
     ]

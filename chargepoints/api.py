@@ -23,6 +23,7 @@ from chargepoints.authorization import id_tag_status, id_tags_matching
 from chargepoints.group_api import TenantChargePointField, TenantGroupField
 from chargepoints.local_list_api import LocalListStateSerializer, local_list_state_of
 from chargepoints.models import (
+    BOOT_REPORTED_FIELDS,
     ChargePoint,
     Connector,
     IdTag,
@@ -140,21 +141,7 @@ class ChargePointSerializer(serializers.ModelSerializer):
             "connectors",
             "local_list",
         ]
-        read_only_fields = [
-            "connected",
-            "last_seen",
-            "vendor",
-            "model",
-            "serial_number",
-            "charge_box_serial_number",
-            "firmware_version",
-            "iccid",
-            "imsi",
-            "meter_type",
-            "meter_serial_number",
-            "last_boot_at",
-            "created_at",
-        ]
+        read_only_fields = ["connected", "last_seen", *BOOT_REPORTED_FIELDS, "created_at"]
 
     @extend_schema_field(LocalListStateSerializer)
     def get_local_list(self, charge_point: ChargePoint) -> dict[str, Any]:

@@ -14,6 +14,21 @@ class RegistrationStatus(models.TextChoices):
     REJECTED = "Rejected"
 
 
+# What a charge point reports of itself in BootNotification.req: read-only for people.
+BOOT_REPORTED_FIELDS = (
+    "vendor",
+    "model",
+    "serial_number",
+    "charge_box_serial_number",
+    "firmware_version",
+    "iccid",
+    "imsi",
+    "meter_type",
+    "meter_serial_number",
+    "last_boot_at",
+)
+
+
 class ChargePoint(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="charge_points")
     identity = models.CharField(max_length=48)
