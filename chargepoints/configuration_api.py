@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from chargepoints.command_api import MAX_WAIT_SECONDS, CommandSerializer
 from chargepoints.command_api import _wait_seconds as wait_seconds
 from chargepoints.commands import command_wait
-from chargepoints.config_catalogue import CATALOGUE, Profile, catalogue_key
+from chargepoints.config_catalogue import CATALOGUE, Access, Profile, catalogue_key
 from chargepoints.config_drift import ApplyStatus, DriftStatus
 from chargepoints.configuration import configuration_key_change
 from chargepoints.configuration_baselines import (
@@ -41,7 +41,9 @@ class CatalogueKeySerializer(serializers.Serializer):
     profile = serializers.ChoiceField(choices=[p.value for p in Profile])
     source = serializers.CharField(help_text="Where the key is specified.")
     required = serializers.BooleanField(help_text="Required when the profile is supported.")
-    access = serializers.ChoiceField(choices=["R", "RW", "R/RW", "W"])
+    access = serializers.ChoiceField(
+        choices=[a.value for a in Access], help_text="R/RW: the charge point decides (§9.1.3)."
+    )
     writable = serializers.BooleanField()
     type = serializers.ChoiceField(choices=["boolean", "integer", "csl", "string"])
     unit = serializers.CharField()

@@ -5,7 +5,7 @@ result hook, inside the completing transaction) is compared with the charge poin
 (``config_drift``) and a ChangeConfiguration is queued for each key that differs and is due:
 once per key, desired value and boot; Rejected/NotSupported not again until the desired value
 or the firmware changes; RebootRequired recorded and shown, never followed by a Reset. Each
-ChangeConfiguration answer is recorded in the key's apply state.
+ChangeConfiguration answer (or failure) is recorded in the key's apply state.
 
 Triggers: an accepted BootNotification, the beat schedule
 (``chargepoints.apply_configuration_baselines``), a baseline change
@@ -19,7 +19,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chargepoints.commands import CommandRejectedError, command_dispatch, command_result_hook
+from chargepoints.commands import (
+    CommandRejectedError,
+    command_dispatch,
+    command_failure_hook,
+    command_result_hook,
+)
 from chargepoints.config_catalogue import configuration_value_problem
 from chargepoints.config_drift import (
     ApplyStatus,
@@ -101,12 +106,8 @@ def configuration_baseline_apply_all(*, tenant_id: int | None = None) -> int:
 # --- The steps: command result hooks ------------------------------------------------------------
 
 
-def apply_state_status(state: ConfigurationApplyState) -> ApplyStatus:
-    """A pending state whose command ended without an answer to record (CALLERROR, time-out,
-    expiry) reads as what became of it."""
-    if state.status != ApplyStatus.PENDING:
-        return ApplyStatus(state.status)
-    command = state.command
+def _unanswered_status(command: Command | None) -> ApplyStatus:
+    """What a change that brought no answer to record counts as."""
     if command is None or command.status == CommandStatus.EXPIRED:
         return ApplyStatus.NOT_DELIVERED
     if command.status in (CommandStatus.FAILED, CommandStatus.TIMEOUT):
@@ -114,6 +115,14 @@ def apply_state_status(state: ConfigurationApplyState) -> ApplyStatus:
             return ApplyStatus.NOT_SUPPORTED
         return ApplyStatus.FAILED
     return ApplyStatus.PENDING
+
+
+def apply_state_status(state: ConfigurationApplyState) -> ApplyStatus:
+    """The state's status; a pending one whose command ended unseen by the failure hook (a
+    hook that failed, a command deleted) reads as what became of its command."""
+    if state.status != ApplyStatus.PENDING:
+        return ApplyStatus(state.status)
+    return _unanswered_status(state.command)
 
 
 def apply_state_attempt(state: ConfigurationApplyState) -> Attempt:
@@ -140,7 +149,9 @@ def configuration_read_for_baseline(command: Command) -> None:
     """Our read came back: queue a ChangeConfiguration for each key that differs and is due."""
     if command.requested_by_job != BASELINE_JOB:
         return  # someone asked by hand: the mirror hook has it
-    charge_point = ChargePoint.objects.get(pk=command.charge_point_id)
+    charge_point = ChargePoint.objects.filter(pk=command.charge_point_id).first()
+    if charge_point is None:
+        return  # deleted meanwhile
     desired = {key: d.value for key, d in configuration_desired(charge_point=charge_point).items()}
     reported = _reported(command.response or {})
     states = {
@@ -199,6 +210,19 @@ def configuration_change_answered(command: Command) -> None:
     ConfigurationApplyState.objects.filter(
         charge_point_id=command.charge_point_id, command_id=command.pk
     ).update(status=status, answered_at=command.completed_at or timezone.now())
+
+
+@command_failure_hook("ChangeConfiguration")
+def configuration_change_failed(command: Command) -> None:
+    """One of our changes ended without an answer (CALLERROR, time-out, expiry): record it."""
+    error = f"{command.error_code}: {command.error_description}".strip(": ")
+    ConfigurationApplyState.objects.filter(
+        charge_point_id=command.charge_point_id,
+        command_id=command.pk,
+        status=ApplyStatus.PENDING,
+    ).update(
+        status=_unanswered_status(command), error=error[:255], answered_at=command.completed_at
+    )
 
 
 # --- Triggers -----------------------------------------------------------------------------------

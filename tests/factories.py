@@ -117,3 +117,20 @@ class ReservationFactory(factory.django.DjangoModelFactory):
     expiry_date = factory.LazyFunction(lambda: datetime.now(UTC) + timedelta(hours=1))
     reservation_id = factory.Sequence(lambda n: n + 1)
     status = "accepted"
+
+
+class ConfigurationBaselineFactory(factory.django.DjangoModelFactory):
+    """A baseline with ``entries={"Key": "value"}`` (stored as given: no catalogue check)."""
+
+    class Meta:
+        model = "chargepoints.ConfigurationBaseline"
+        skip_postgeneration_save = True
+
+    tenant = factory.SubFactory(TenantFactory)
+    name = factory.Sequence(lambda n: f"Baseline {n}")
+
+    @factory.post_generation
+    def entries(self, create: bool, extracted: dict[str, str] | None, **kwargs: object) -> None:
+        if create and extracted:
+            for key, value in extracted.items():
+                self.entries.create(key=key, value=value)

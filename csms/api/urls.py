@@ -8,10 +8,11 @@ from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework.routers import DefaultRouter
 
 from chargepoints.api import ChargePointViewSet, IdTagViewSet
-from chargepoints.command_api import (
-    ChargePointCommandsView,
+from chargepoints.command_api import ChargePointCommandsView, CommandViewSet
+from chargepoints.configuration_api import (
     ChargePointConfigurationView,
-    CommandViewSet,
+    ConfigurationBaselineViewSet,
+    ConfigurationKeyCatalogueViewSet,
 )
 from chargepoints.group_api import ChargePointGroupViewSet
 from chargepoints.local_list_api import LocalListSyncView
@@ -56,6 +57,12 @@ router.register("charging-profiles", ChargingProfileViewSet, basename="charging-
 router.register("charging-sites", ChargingSiteViewSet, basename="charging-site")
 router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 router.register("events", EventViewSet, basename="event")
+router.register(
+    "configuration-baselines", ConfigurationBaselineViewSet, basename="configuration-baseline"
+)
+router.register(
+    "configuration-keys", ConfigurationKeyCatalogueViewSet, basename="configuration-key"
+)
 
 urlpatterns = [
     path("tenant/", CurrentTenantView.as_view(), name="api-tenant"),

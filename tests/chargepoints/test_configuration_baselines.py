@@ -369,6 +369,11 @@ def test_undelivered_changes_are_tried_again_and_failed_ones_wait_for_a_reboot(
     changes = {c.payload["key"]: c for c in queued(charge_point, "ChangeConfiguration")}
     answer_error(changes["HeartbeatInterval"], "InternalError")
     answer_error(changes["AcmeLed"], "NotImplemented")
+    recorded = ConfigurationApplyState.objects.filter(key__in=["HeartbeatInterval", "AcmeLed"])
+    assert {(s.key, s.status, s.error) for s in recorded} == {
+        ("HeartbeatInterval", "Failed", "InternalError: InternalError"),
+        ("AcmeLed", "NotSupported", "NotImplemented: NotImplemented"),
+    }
     Command.objects.filter(pk__in=[c.pk for c in changes.values()], status="queued").update(
         status=CommandStatus.EXPIRED
     )
