@@ -68,7 +68,8 @@ class CommandRequestSerializer(serializers.Serializer):
     payload = serializers.JSONField(default=dict)
 
 
-def _wait_seconds(request: Request) -> float:
+def wait_seconds(request: Request) -> float:
+    """The `?wait=` of a request that sends a command: 0-60 seconds, else 400."""
     raw = request.query_params.get("wait", "0")
     try:
         wait = float(raw)
@@ -109,7 +110,7 @@ class ChargePointCommandsView(TenantScopedMixin, AsyncAPIView):
         ],
     )
     async def post(self, request: Request, identity: str) -> Response:
-        wait = _wait_seconds(request)
+        wait = wait_seconds(request)
         command = await sync_to_async(self._dispatch)(request, identity)
         if wait and not command.finished:
             command = await command_wait(command_id=command.pk, timeout=wait)

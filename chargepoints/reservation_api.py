@@ -17,8 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from chargepoints.command_api import MAX_WAIT_SECONDS, CommandSerializer
-from chargepoints.command_api import _wait_seconds as wait_seconds
+from chargepoints.command_api import MAX_WAIT_SECONDS, CommandSerializer, wait_seconds
 from chargepoints.commands import command_wait
 from chargepoints.group_api import TenantChargePointField
 from chargepoints.models import Reservation, ReservationStatus
