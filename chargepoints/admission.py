@@ -8,37 +8,51 @@ while this process is saturated a BootNotification is answered ``Pending`` with 
 before booting again and sends nothing else meanwhile (OCPP 1.6 §4.2), and the fleet comes
 back in waves the database can absorb.
 
-The saturation signal is local and free: the database hops this process has under way
-(handshakes, calls, message-log writes). Each process decides for itself, like its own
-connection pool. Nothing here touches the database.
+The saturation signal is local and free: how long this process's database work takes now (a
+moving average over the calls and hops just finished, queueing included) and how much of it is
+under way. Each process decides for itself, like its own connection pool. Nothing here touches
+the database.
 """
 
 import random
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
 
+# Weight of the latest finished item in the moving average of latency: it follows a storm
+# within a few dozen answers.
+SMOOTHING = 0.05
+
 
 @dataclass
 class Admission:
-    # Boots are deferred while at least this many hops are under way; 0 defers every boot
+    # Boots are deferred while at least this many items are under way; 0 defers every boot
     # (maintenance), a negative value turns admission control off.
     max_in_flight: int
+    # ... or while database work takes longer than this (seconds, queueing included).
+    max_latency_seconds: float
     retry_min_seconds: int
     retry_max_seconds: int
     in_flight: int = 0
+    latency: float = 0.0  # moving average, seconds
     deferred: int = 0  # boots answered Pending by admission control so far
     rng: random.Random = field(default_factory=random.Random)
 
-    def enter(self) -> None:
+    def enter(self) -> float:
+        """One more item under way; returns its start (for :meth:`leave`)."""
         self.in_flight += 1
+        return time.monotonic()
 
-    def leave(self) -> None:
+    def leave(self, started: float) -> None:
         self.in_flight -= 1
+        self.latency += SMOOTHING * (time.monotonic() - started - self.latency)
 
     @property
     def saturated(self) -> bool:
-        return self.max_in_flight >= 0 and self.in_flight >= self.max_in_flight
+        if self.max_in_flight < 0:
+            return False
+        return self.in_flight >= self.max_in_flight or self.latency > self.max_latency_seconds
 
     def boot_deferral(self) -> int | None:
         """Seconds until the charge point may boot again if it must wait, else None."""
@@ -52,6 +66,7 @@ class Admission:
 def admission_from_settings() -> Admission:
     return Admission(
         max_in_flight=settings.OCPP_ADMISSION_MAX_IN_FLIGHT,
+        max_latency_seconds=settings.OCPP_ADMISSION_MAX_LATENCY_SECONDS,
         retry_min_seconds=settings.OCPP_ADMISSION_RETRY_MIN_SECONDS,
         retry_max_seconds=settings.OCPP_ADMISSION_RETRY_MAX_SECONDS,
     )

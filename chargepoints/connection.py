@@ -1,20 +1,19 @@
 """The OCPP backend: connections, presence, durable handling of each CALL, the message log.
 
-Implements :class:`csms.ocpp.backend.OcppBackend` for the consumer. Every inbound CALL costs
-one thread hop and one transaction: the handler's writes, the message-log rows of the request
-and its answer, and (at most once a minute) ``last_seen`` commit together *before* the answer is
-sent, so an answered transaction message is always stored (OCPP 1.6 §4.7, PERFORMANCE.md).
+Implements :class:`csms.ocpp.backend.OcppBackend` for the consumer. Every inbound CALL is
+handled in a database thread inside a transaction: the handler's writes, the message-log rows of
+the request and its answer, and (at most once a minute) ``last_seen`` commit together *before*
+the answer is sent, so an answered transaction message is always stored (OCPP 1.6 §4.7,
+PERFORMANCE.md). Calls that queue while the threads are busy share one hop and one transaction
+(chargepoints.call_batches).
 """
 
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -22,12 +21,15 @@ from django.db.models import F
 from django.utils import timezone
 
 from chargepoints import outbox
-from chargepoints.admission import Admission, admission_from_settings
+from chargepoints.call_batches import CallBatcher
+from chargepoints.db_hops import admission, db_hop
+from chargepoints.message_log import LogRow, message_log_write
 from chargepoints.models import (
     ChargePoint,
+    Command,
+    CommandStatus,
     CompatAbsorption,
     MessageDirection,
-    OcppMessage,
     RegistrationStatus,
 )
 from chargepoints.passwords import parse_basic_auth, password_matches
@@ -43,49 +45,18 @@ from csms.webhooks.emitters import charge_point_connected_emit, charge_point_dis
 logger = logging.getLogger(__name__)
 security_log = logging.getLogger("csms.security")
 
-P = ParamSpec("P")
-R = TypeVar("R")
-_executor: ThreadPoolExecutor | None = None
-_admission: Admission | None = None
-
-
-def admission() -> Admission:
-    """This process's admission control (its counter of hops under way)."""
-    global _admission
-    if _admission is None:
-        _admission = admission_from_settings()
-    return _admission
-
-
-def _hop_executor() -> ThreadPoolExecutor:
-    # Threads of their own, one per pooled database connection: more would only wait for a
-    # connection, fewer would leave connections idle; and hops do not queue behind whatever
-    # else uses the loop's default executor or the single thread-sensitive one.
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(
-            max_workers=settings.OCPP_DB_THREADS, thread_name_prefix="ocpp-db"
-        )
-    return _executor
-
-
-def db_hop(function: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-    """``function`` in a database thread; the consumer awaits one such hop per frame and the
-    hops of different charge points overlap. Counted for admission control."""
-    hop = database_sync_to_async(function, thread_sensitive=False, executor=_hop_executor())
-    gate = admission()
-
-    async def counted(*args: P.args, **kwargs: P.kwargs) -> R:
-        gate.enter()
-        try:
-            return await hop(*args, **kwargs)
-        finally:
-            gate.leave()
-
-    return counted
+PendingCall = tuple[Route, CallContext, dict[str, Any], str]
+_IN, _OUT = MessageDirection.IN.value, MessageDirection.OUT.value
 
 
 class Backend:
+    def __init__(self) -> None:
+        self.calls: CallBatcher[PendingCall] = CallBatcher(
+            handle_calls,
+            parallel=settings.OCPP_CALL_BATCH_PARALLEL,
+            max_batch=settings.OCPP_CALL_BATCH_MAX,
+        )
+
     async def open_session(
         self,
         *,
@@ -119,7 +90,7 @@ class Backend:
             retry_in = admission().boot_deferral()
             if retry_in is not None:
                 return await self._defer_boot(ctx, raw_frame, retry_in)
-        return await db_hop(handle_call)(route, ctx, payload, raw_frame)
+        return await self.calls.submit((route, ctx, payload, raw_frame))
 
     async def _defer_boot(self, ctx: CallContext, raw_frame: str, retry_in: int) -> str:
         """Saturated: Pending, boot again in ``retry_in`` s (OCPP 1.6 §4.2). Nothing of the
@@ -249,6 +220,9 @@ def open_session(
         heartbeat_interval=charge_point.heartbeat_interval or tenant.heartbeat_interval,
         switches=switches,
         last_seen_written=time.monotonic(),
+        commands_waiting=Command.objects.filter(
+            charge_point_id=charge_point.pk, status=CommandStatus.QUEUED
+        ).exists(),
     )
     return session, previous_channel
 
@@ -303,6 +277,32 @@ def refresh_session(*, session: ChargePointSession) -> None:
 # --- Calls --------------------------------------------------------------------------------------
 
 
+def handle_calls(calls: list[PendingCall]) -> list[str]:
+    """Several calls (of different charge points) in one transaction; their answer frames.
+
+    Any failure rolls the whole batch back, and each call is then handled on its own (its
+    handler's error answered, the others stored), as if they had never been batched.
+    """
+    if len(calls) == 1:
+        return [handle_call(*calls[0])]
+    seen = [ctx.session.last_seen_written for _, ctx, _, _ in calls]
+    try:
+        log: list[LogRow] = []
+        answers = []
+        with transaction.atomic():
+            for route, ctx, payload, raw_frame in calls:
+                result = route.handler(ctx, payload)
+                answer = result_frame(ctx.message_id, response_payload(ctx.action, result))
+                _record_call(ctx, raw_frame, answer, answered_ok=True, log=log)
+                answers.append(answer)
+            message_log_write(log)
+        return answers
+    except Exception:  # noqa: BLE001 - sorted out call by call just below
+        for (_, ctx, _, _), written in zip(calls, seen, strict=True):
+            ctx.session.last_seen_written = written  # that write was rolled back too
+        return [handle_call(*call) for call in calls]
+
+
 def handle_call(route: Route, ctx: CallContext, payload: dict[str, Any], raw_frame: str) -> str:
     """Run ``route``'s handler durably and return the answer frame."""
     try:
@@ -325,31 +325,26 @@ def handle_call(route: Route, ctx: CallContext, payload: dict[str, Any], raw_fra
     return answer
 
 
-def _record_call(ctx: CallContext, raw_frame: str, answer: str, *, answered_ok: bool) -> None:
+def _record_call(
+    ctx: CallContext,
+    raw_frame: str,
+    answer: str,
+    *,
+    answered_ok: bool,
+    log: list[LogRow] | None = None,
+) -> None:
+    """The call's message-log rows (written now, or added to ``log`` for the batch's one
+    insert), its quirks, and ``last_seen`` at most once a minute."""
     now = timezone.now()
     cp_id = ctx.charge_point_id
-    OcppMessage.objects.bulk_create(
-        [
-            OcppMessage(
-                charge_point_id=cp_id,
-                direction=MessageDirection.IN,
-                message_type=2,
-                message_id=ctx.message_id,
-                action=ctx.action,
-                frame=raw_frame,
-                created_at=ctx.received_at,
-            ),
-            OcppMessage(
-                charge_point_id=cp_id,
-                direction=MessageDirection.OUT,
-                message_type=3 if answered_ok else 4,
-                message_id=ctx.message_id,
-                action=ctx.action,
-                frame=answer,
-                created_at=now,
-            ),
-        ]
-    )
+    rows: list[LogRow] = [
+        (cp_id, _IN, 2, ctx.message_id, ctx.action, raw_frame, ctx.received_at),
+        (cp_id, _OUT, 3 if answered_ok else 4, ctx.message_id, ctx.action, answer, now),
+    ]
+    if log is None:
+        message_log_write(rows)
+    else:
+        log.extend(rows)
     if ctx.quirks:
         count_quirks(charge_point_id=cp_id, quirks=ctx.quirks)
     session = ctx.session
@@ -379,31 +374,30 @@ def count_quirks(*, charge_point_id: int, quirks: list[str]) -> None:
 
 def log_frames(*, session: ChargePointSession, frames: list[tuple[str, str]], at: datetime) -> None:
     """Message-log rows for frames answered without a handler (errors, responses)."""
-    OcppMessage.objects.bulk_create(
-        [
-            OcppMessage(
-                charge_point_id=session.charge_point_id,
-                direction=direction,
-                created_at=at if direction == MessageDirection.IN else timezone.now(),
-                frame=text,
-                **_frame_fields(text),
-            )
-            for direction, text in frames
-        ]
+    message_log_write(
+        (
+            session.charge_point_id,
+            direction,
+            *_frame_fields(text),
+            text,
+            at if direction == MessageDirection.IN else timezone.now(),
+        )
+        for direction, text in frames
     )
 
 
-def _frame_fields(text: str) -> dict[str, Any]:
+def _frame_fields(text: str) -> tuple[int | None, str, str]:
+    """message type, message id and action of a frame, as far as they can be read."""
     try:
         message = json.loads(text)
     except (ValueError, RecursionError):
-        return {"message_type": None, "message_id": "", "action": ""}
+        return None, "", ""
     if not isinstance(message, list) or not message:
-        return {"message_type": None, "message_id": "", "action": ""}
+        return None, "", ""
     message_type = message[0] if message[0] in (2, 3, 4) else None
     message_id = message[1] if len(message) > 1 and isinstance(message[1], str) else ""
     # A malformed CALL may stop short of its action (``[2, "id"]``).
     action = (
         message[2] if message_type == 2 and len(message) > 2 and isinstance(message[2], str) else ""
     )
-    return {"message_type": message_type, "message_id": message_id[:64], "action": action[:64]}
+    return message_type, message_id[:64], action[:64]

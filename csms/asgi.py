@@ -12,10 +12,12 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from csms.ocpp import daphne_denial, schemas  # noqa: E402
+from csms.ocpp import autobahn_lazy_debug, daphne_denial, schemas  # noqa: E402
 from csms.routing import websocket_urlpatterns  # noqa: E402
+from csms.runtime import tune_garbage_collector  # noqa: E402
 
 daphne_denial.install()
+autobahn_lazy_debug.install()
 schemas.warm_up()
 
 application = ProtocolTypeRouter(
@@ -24,3 +26,4 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
+tune_garbage_collector()  # last: the start-up heap is complete

@@ -294,11 +294,13 @@ OCPP_DB_THREADS = env.int(
 # together in the next one (one transaction, one message-log insert).
 OCPP_CALL_BATCH_PARALLEL = env.int("OCPP_CALL_BATCH_PARALLEL", default=4)
 OCPP_CALL_BATCH_MAX = env.int("OCPP_CALL_BATCH_MAX", default=50)
-# Admission control in reconnect storms (chargepoints.admission): while this many database
-# hops (or more) are under way in a process, BootNotification is answered Pending with an
-# interval drawn from MIN..MAX seconds, so the fleet comes back in waves. 0 defers every boot;
-# a negative value turns it off.
-OCPP_ADMISSION_MAX_IN_FLIGHT = env.int("OCPP_ADMISSION_MAX_IN_FLIGHT", default=64)
+# Admission control in reconnect storms (chargepoints.admission): while a process's database
+# work takes longer than MAX_LATENCY seconds (queueing included; chargers give up after ~30 s)
+# or MAX_IN_FLIGHT items are under way, BootNotification is answered Pending with an interval
+# drawn from RETRY_MIN..RETRY_MAX seconds, so the fleet comes back in waves. MAX_IN_FLIGHT 0
+# defers every boot; a negative value turns admission control off.
+OCPP_ADMISSION_MAX_IN_FLIGHT = env.int("OCPP_ADMISSION_MAX_IN_FLIGHT", default=5000)
+OCPP_ADMISSION_MAX_LATENCY_SECONDS = env.float("OCPP_ADMISSION_MAX_LATENCY_SECONDS", default=5.0)
 OCPP_ADMISSION_RETRY_MIN_SECONDS = env.int("OCPP_ADMISSION_RETRY_MIN_SECONDS", default=10)
 OCPP_ADMISSION_RETRY_MAX_SECONDS = env.int("OCPP_ADMISSION_RETRY_MAX_SECONDS", default=40)
 

@@ -99,7 +99,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         # A known, accepted charge point is served at once (it may never boot again); a
         # Pending one gets its queued calls after its BootNotification.
         if session.accepted:
-            self.start_outbox()
+            self.start_outbox(wake=session.commands_waiting)
 
     async def refuse(self, status: int, reason: str) -> None:
         """Deny the handshake with an HTTP status (ASGI websocket.http.response extension)."""
@@ -147,10 +147,14 @@ class OcppConsumer(AsyncWebsocketConsumer):
         """A command was queued for this charge point: only a wake-up, the row is the truth."""
         self.outbox_wakeup.set()
 
-    def start_outbox(self) -> None:
+    def start_outbox(self, *, wake: bool = True) -> None:
+        """Run the outbox task; ``wake`` makes it look at the database now (otherwise it waits
+        for a wake-up or the poller: a reconnect storm need not ask for nothing thousands of
+        times)."""
         if self.outbox_task is None:
             self.outbox_task = asyncio.create_task(self.run_outbox())
-        self.outbox_wakeup.set()
+        if wake:
+            self.outbox_wakeup.set()
 
     async def stop_outbox(self, reason: str) -> None:
         task, self.outbox_task = self.outbox_task, None
@@ -186,6 +190,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
                     logger.exception("%s: taking the next call failed", self.session.identity)
                     break
                 if call is None:
+                    if self.session is not None:
+                        self.session.commands_waiting = False
                     break
                 try:
                     if not await self.send_call(call):
@@ -326,10 +332,13 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await self.answer_error(session, received_at, raw, exc, action=call.action)
             return
         ctx = CallContext(session, call.message_id, call.action, received_at, quirks)
+        was_accepted = session.accepted
         answer = await backend.handle_call(route, ctx, payload, raw)
         await self.send(text_data=answer)
         if call.action == "BootNotification" and self.session is not None:
-            self.start_outbox()  # Accepted or Pending: its queued calls may go now
+            # Accepted or Pending: its queued calls may go now (an accepted charge point's
+            # outbox already runs since it connected).
+            self.start_outbox(wake=not was_accepted or session.commands_waiting)
 
     async def handle_response(
         self,

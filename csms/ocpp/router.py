@@ -47,6 +47,9 @@ class ChargePointSession:
     heartbeat_interval: int
     switches: CompatSwitches = field(default_factory=CompatSwitches)
     last_seen_written: float = 0.0
+    # Central-System calls were queued for it when it connected (else the outbox waits for a
+    # wake-up instead of asking the database at once).
+    commands_waiting: bool = True
 
     @property
     def accepted(self) -> bool:

@@ -1,0 +1,191 @@
+"""``python manage.py simulate``: a fleet of simulated charge points against a Central System.
+
+manage.py simulate --count 500 --provision                  # ours, on 127.0.0.1:8000
+manage.py simulate --url wss://csms.example.com/ocpp/acme/ --count 20 --password …
+manage.py simulate --count 2000 --rate 300 --duration 120   # a load test
+manage.py simulate --count 1000 --storm-after 60 --storm-offline 20
+"""
+
+import asyncio
+import random
+import signal
+from argparse import ArgumentParser, ArgumentTypeError
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from csms.simulator.answers import AnswerBook
+from csms.simulator.config import DEFAULT_URL, FleetConfig
+from csms.simulator.fleet import Fleet
+from csms.simulator.load import RateDriver
+
+
+def seconds_range(text: str) -> tuple[float, float]:
+    """``"30"`` or ``"30:90"`` seconds."""
+    low, _, high = text.partition(":")
+    try:
+        pair = (float(low), float(high or low))
+    except ValueError:
+        raise ArgumentTypeError(f"{text!r}: expected SECONDS or MIN:MAX") from None
+    if pair[0] < 0 or pair[1] < pair[0]:
+        raise ArgumentTypeError(f"{text!r}: expected 0 <= MIN <= MAX")
+    return pair
+
+
+class Command(BaseCommand):
+    help = "Simulate a fleet of OCPP 1.6-J charge points against a Central System."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        where = parser.add_argument_group("where")
+        where.add_argument("--tenant", default="sim", help="tenant slug of the default URL")
+        where.add_argument(
+            "--url",
+            action="append",
+            help=f"OCPP endpoint without the identity (default {DEFAULT_URL}); repeat it to "
+            "spread the fleet over several server processes",
+        )
+        where.add_argument("--password", help="HTTP Basic-auth password of every charge point")
+        where.add_argument(
+            "--provision",
+            action="store_true",
+            help="create the tenant, charge points and idTags in this project's database first",
+        )
+        fleet = parser.add_argument_group("fleet")
+        fleet.add_argument("--count", type=int, default=10)
+        fleet.add_argument("--prefix", default="SIM-", help="identity prefix (SIM-00000, …)")
+        fleet.add_argument("--start-index", type=int, default=0)
+        fleet.add_argument("--id-tag-prefix", default="SIMTAG-")
+        fleet.add_argument("--connectors", type=int, default=2)
+        fleet.add_argument("--ramp", type=float, default=10.0, help="spread connects over S s")
+        fleet.add_argument("--seed", type=int)
+        behaviour = parser.add_argument_group("behaviour")
+        behaviour.add_argument("--charging-share", type=float, default=0.3)
+        behaviour.add_argument("--meter-interval", type=float, default=60.0)
+        behaviour.add_argument("--session-seconds", type=seconds_range, default=(1800, 5400))
+        behaviour.add_argument("--idle-seconds", type=seconds_range, default=(300, 1800))
+        behaviour.add_argument(
+            "--heartbeat-interval", type=float, help="override the server's interval"
+        )
+        behaviour.add_argument("--call-timeout", type=float, default=30.0)
+        behaviour.add_argument(
+            "--no-boot-on-reconnect",
+            action="store_true",
+            help="after the first boot, reconnect without a BootNotification",
+        )
+        behaviour.add_argument(
+            "--answer",
+            action="append",
+            default=[],
+            metavar="ACTION=ANSWER",
+            help="answer a Central-System call: Reset=Rejected, "
+            'GetLocalListVersion={"listVersion": 3}, Reset=!NotSupported',
+        )
+        behaviour.add_argument("--answers-file", type=Path, help="JSON {action: answer}")
+        run = parser.add_argument_group("run")
+        run.add_argument("--duration", type=float, help="seconds (default: until Ctrl-C)")
+        run.add_argument("--rate", type=float, help="also drive CALLs/s of the realistic mix")
+        run.add_argument("--storm-after", type=float, help="drop every socket after S s")
+        run.add_argument("--storm-offline", type=float, default=10.0, help="stay offline S s")
+        run.add_argument(
+            "--storm-jitter", type=float, default=0.0, help="reconnect over S s (0: at once)"
+        )
+        run.add_argument("--progress-every", type=float, default=1.0)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            answers = AnswerBook.parse(
+                options["answer"],
+                options["answers_file"].read_text() if options["answers_file"] else None,
+            )
+        except (ValueError, OSError) as exc:
+            raise CommandError(f"answers: {exc}") from exc
+        config = FleetConfig(
+            urls=tuple(options["url"] or [DEFAULT_URL.format(tenant=options["tenant"])]),
+            count=options["count"],
+            prefix=options["prefix"],
+            start_index=options["start_index"],
+            id_tag_prefix=options["id_tag_prefix"],
+            connectors=options["connectors"],
+            password=options["password"],
+            # With --rate the driver runs the sessions; otherwise the charge points do.
+            charging_share=0.0 if options["rate"] else options["charging_share"],
+            meter_interval=options["meter_interval"],
+            session_seconds=options["session_seconds"],
+            idle_seconds=options["idle_seconds"],
+            heartbeat_interval=options["heartbeat_interval"],
+            ramp_seconds=options["ramp"],
+            call_timeout=options["call_timeout"],
+            boot_on_reconnect=not options["no_boot_on_reconnect"],
+            seed=options["seed"],
+        )
+        if options["provision"]:
+            from csms.simulator.provision import fleet_provision
+
+            done = fleet_provision(tenant_slug=options["tenant"], config=config)
+            self.stdout.write(
+                f"provisioned tenant {done.tenant.slug}: {done.charge_points_created} new charge "
+                f"points, {done.id_tags_created} new idTags"
+            )
+        fleet = Fleet(config, answers)
+        asyncio.run(self._run(fleet, options))
+        for line in fleet.summary():
+            self.stdout.write(line)
+
+    async def _run(self, fleet: Fleet, options: dict[str, Any]) -> None:
+        stopped = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopped.set)
+        await fleet.start()
+        progress = asyncio.create_task(
+            fleet.show_progress(
+                lambda text: self.stdout.write(text, ending=""),
+                live=self.stdout.isatty(),
+                every=options["progress_every"],
+            )
+        )
+        jobs = []
+        if options["rate"]:
+            jobs.append(
+                asyncio.create_task(self._drive(fleet, options["rate"], options["charging_share"]))
+            )
+        if options["storm_after"] is not None:
+            jobs.append(asyncio.create_task(self._storm(fleet, options)))
+        try:
+            await asyncio.wait_for(stopped.wait(), options["duration"])
+        except TimeoutError:
+            pass
+        finally:
+            for job in [*jobs, progress]:
+                job.cancel()
+            await asyncio.gather(*jobs, progress, return_exceptions=True)
+            await fleet.stop()
+
+    async def _drive(self, fleet: Fleet, rate: float, charging_share: float) -> None:
+        await fleet.wait_until(
+            lambda: fleet.stats.booted >= 0.9 * len(fleet.charge_points),
+            within=fleet.config.ramp_seconds + 60,
+        )
+        driver = RateDriver(
+            [cp for cp in fleet.charge_points if cp.online],
+            random.Random(fleet.config.seed),  # noqa: S311 - a simulation, not a secret
+            charging_share=charging_share,
+        )
+        await driver.warm_up(rate)
+        while True:
+            await driver.run(rate, 60)
+
+    async def _storm(self, fleet: Fleet, options: dict[str, Any]) -> None:
+        await asyncio.sleep(options["storm_after"])
+        self.stdout.write(f"storm: dropping {fleet.stats.connected} sockets")
+        fleet.drop_all()
+        await asyncio.sleep(options["storm_offline"])
+        self.stdout.write("storm: reconnecting")
+        started = asyncio.get_running_loop().time()
+        fleet.release(options["storm_jitter"])
+        if await fleet.wait_until(fleet.settled, within=600):
+            took = asyncio.get_running_loop().time() - started
+            self.stdout.write(
+                f"storm: all booted and every queued message answered in {took:.1f} s"
+            )

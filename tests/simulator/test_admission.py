@@ -1,0 +1,213 @@
+"""Admission control: a saturated process answers BootNotification Pending with a randomized
+interval, and the simulated fleet honours it (and a registration Pending too)."""
+
+import asyncio
+import itertools
+import json
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from chargepoints import connection, db_hops
+from chargepoints.admission import Admission
+from chargepoints.models import ChargePoint, OcppMessage, RegistrationStatus
+from csms.ocpp.router import CallContext, ChargePointSession, route_for
+from csms.simulator.fleet import Fleet
+from csms.tenancy.models import Tenant
+from tests.e2e.clients import orm
+from tests.e2e.test_commands import DaphneProcess, daphne_start
+
+# --- The decision -------------------------------------------------------------------------------
+
+
+def gate(
+    max_in_flight: int = 100, max_latency: float = 5.0, low: int = 10, high: int = 40
+) -> Admission:
+    return Admission(max_in_flight, max_latency, low, high, rng=random.Random(1))
+
+
+def test_boots_are_admitted_below_the_limit_and_deferred_at_it() -> None:
+    admission = gate(max_in_flight=2)
+    admission.enter()
+    assert admission.boot_deferral() is None
+
+    started = admission.enter()
+    intervals = {admission.boot_deferral() for _ in range(200)}
+
+    assert intervals <= set(range(10, 41)) and len(intervals) > 10  # randomized: waves
+    assert admission.deferred == 200
+    admission.leave(started)
+    assert admission.boot_deferral() is None
+
+
+def test_slow_database_work_defers_boots_until_it_is_fast_again() -> None:
+    admission = gate(max_latency=5.0)
+    now = time.monotonic()
+    for _ in range(100):  # answers that took 10 s each: saturated
+        admission.enter()
+        admission.leave(now - 10)
+    assert admission.latency > 5.0
+    assert admission.boot_deferral() is not None
+
+    for _ in range(200):  # fast again
+        admission.leave(admission.enter())
+    assert admission.latency < 0.1
+    assert admission.boot_deferral() is None
+
+
+def test_zero_defers_every_boot_and_a_negative_limit_none() -> None:
+    assert gate(max_in_flight=0, low=5, high=5).boot_deferral() == 5
+    off = gate(max_in_flight=-1, max_latency=0.0)
+    for _ in range(1000):
+        off.enter()
+    off.latency = 100.0
+    assert off.boot_deferral() is None
+
+
+def test_interval_is_at_least_one_second_even_when_misconfigured() -> None:
+    assert gate(max_in_flight=0, low=0, high=0).boot_deferral() == 1
+    assert gate(max_in_flight=0, low=30, high=5).boot_deferral() == 30  # max below min: min
+
+
+async def test_database_hops_are_counted_while_under_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    admission = gate()
+    monkeypatch.setattr(db_hops, "_admission", admission)
+    seen = []
+
+    await db_hops.db_hop(lambda: seen.append(admission.in_flight))()
+
+    assert seen == [1]
+    assert admission.in_flight == 0
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_saturated_process_answers_pending_without_doing_the_boot(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_hops, "_admission", gate(max_in_flight=0, low=7, high=7))
+    cp = await orm(ChargePoint.objects.create, tenant=tenant, identity="CP-1")
+    session = ChargePointSession(
+        tenant_id=tenant.pk,
+        tenant_slug=tenant.slug,
+        charge_point_id=cp.pk,
+        identity="CP-1",
+        registration_status=RegistrationStatus.ACCEPTED,
+        heartbeat_interval=300,
+    )
+    boot = {"chargePointVendor": "Acme", "chargePointModel": "X"}
+    raw = json.dumps([2, "b1", "BootNotification", boot])
+    ctx = CallContext(session, "b1", "BootNotification", timezone.now(), [])
+
+    answer = json.loads(
+        await connection.Backend().handle_call(
+            route_for("BootNotification"), ctx, {"charge_point_vendor": "Acme"}, raw
+        )
+    )
+
+    assert answer[:2] == [3, "b1"]
+    assert (answer[2]["status"], answer[2]["interval"]) == ("Pending", 7)
+    stored = await orm(ChargePoint.objects.get, pk=cp.pk)
+    assert (stored.vendor, stored.last_boot_at) == ("", None)  # the boot's work was not done
+    assert stored.registration_status == RegistrationStatus.ACCEPTED
+    assert session.registration_status == RegistrationStatus.ACCEPTED
+    logged = await orm(
+        lambda: list(OcppMessage.objects.filter(charge_point=cp).values_list("direction", "frame"))
+    )
+    assert sorted(direction for direction, _ in logged) == ["in", "out"]
+
+
+# --- The fleet honours Pending ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saturated_server(django_db_setup: None) -> Iterator[DaphneProcess]:
+    """A daphne that defers every boot for one second."""
+    with tempfile.TemporaryDirectory(prefix="csms-sim-saturated-") as tmp:
+        server = daphne_start(
+            Path(tmp),
+            OCPP_ADMISSION_MAX_IN_FLIGHT="0",
+            OCPP_ADMISSION_RETRY_MIN_SECONDS="1",
+            OCPP_ADMISSION_RETRY_MAX_SECONDS="1",
+        )
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def quick_retry_server(django_db_setup: None) -> Iterator[DaphneProcess]:
+    """A daphne that tells Pending charge points to boot again after one second."""
+    with tempfile.TemporaryDirectory(prefix="csms-sim-pending-") as tmp:
+        server = daphne_start(Path(tmp), OCPP_BOOT_RETRY_INTERVAL="1")
+        try:
+            yield server
+        finally:
+            server.stop()
+
+
+def boots_logged(identity: str) -> list[tuple[str, object]]:
+    return list(
+        OcppMessage.objects.filter(charge_point__identity=identity, direction="in")
+        .order_by("created_at")
+        .values_list("action", "created_at")
+    )
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+async def test_deferred_charge_point_waits_the_interval_and_sends_nothing_else(
+    saturated_server: DaphneProcess, fleet_of: Callable[..., Fleet]
+) -> None:
+    fleet = await fleet_of(saturated_server.ws_url, count=1)
+    await fleet.start()
+    try:
+        await fleet.wait_until(lambda: fleet.stats.pending_boots >= 3, within=10)
+    finally:
+        await fleet.stop()
+
+    cp = fleet.charge_points[0]
+    assert not cp.online and fleet.stats.booted == 0
+    frames = await orm(boots_logged, cp.identity)
+    assert [action for action, _ in frames] == ["BootNotification"] * len(frames)
+    assert len(frames) >= 3
+    gaps = [(b - a).total_seconds() for (_, a), (_, b) in itertools.pairwise(frames)]
+    assert min(gaps) >= 0.95  # the interval given (1 s), honoured
+    stored = await orm(ChargePoint.objects.get, identity=cp.identity)
+    assert stored.registration_status == RegistrationStatus.ACCEPTED
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+async def test_pending_registration_is_retried_after_its_interval_until_accepted(
+    quick_retry_server: DaphneProcess, fleet_of: Callable[..., Fleet]
+) -> None:
+    fleet = await fleet_of(quick_retry_server.ws_url, count=1)
+    identity = fleet.charge_points[0].identity
+    await orm(
+        ChargePoint.objects.filter(identity=identity).update,
+        registration_status=RegistrationStatus.PENDING,
+    )
+    await fleet.start()
+    try:
+        assert await fleet.wait_until(lambda: fleet.stats.pending_boots >= 1, within=10)
+        await asyncio.sleep(0.2)
+        assert not fleet.charge_points[0].online
+        await orm(
+            ChargePoint.objects.filter(identity=identity).update,
+            registration_status=RegistrationStatus.ACCEPTED,
+        )
+        booted = await fleet.wait_until(fleet.settled, within=10)
+    finally:
+        await fleet.stop()
+
+    assert booted, fleet.summary()
+    actions = [action for action, _ in await orm(boots_logged, identity)]
+    first_other = next(i for i, action in enumerate(actions) if action != "BootNotification")
+    assert first_other >= 2  # booted again (after the interval) before anything else
+    assert actions[first_other] == "StatusNotification"
