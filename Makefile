@@ -36,5 +36,10 @@ test: lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
+# Issue 9's performance goals, measured on this machine against PostgreSQL + Redis (a fresh
+# csms_bench database, Redis db 11): prints one table and writes docs/benchmarks.md.
+bench: venv
+	$(PY) -m benchmarks.bench
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

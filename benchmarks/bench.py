@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,9 @@ import django  # noqa: E402
 django.setup()
 
 from benchmarks import report  # noqa: E402
+from benchmarks.hot_path import queries_per_frame  # noqa: E402
 from benchmarks.scenarios import (  # noqa: E402
+    PREFIX,
     TENANT,
     Bench,
     command_round_trip,
@@ -41,8 +44,9 @@ from benchmarks.scenarios import (  # noqa: E402
 FLEET = 10_000
 
 
-def prepare(scale: float) -> tuple[str, str, str]:
-    """A fresh database with the fleet provisioned; (API token, PostgreSQL, Redis versions)."""
+def prepare(scale: float) -> tuple[str, str, str, list[str]]:
+    """A fresh database with the fleet provisioned; the API token, the PostgreSQL and Redis
+    versions, and the statements per inbound CALL (Markdown)."""
     env = stack.environment()
     stack.database_recreate(env["DATABASE_URL"])
     stack.redis_flush(env["REDIS_URL"])
@@ -55,9 +59,15 @@ def prepare(scale: float) -> tuple[str, str, str]:
     from csms.tenancy.services import api_token_issue
 
     call_command("migrate", verbosity=0)
-    fleet = FleetConfig(count=max(10, int(FLEET * scale)), prefix="BENCH-", id_tag_prefix="BTAG-")
+    fleet = FleetConfig(count=max(10, int(FLEET * scale)), prefix=PREFIX, id_tag_prefix="BTAG-")
     provisioned = fleet_provision(tenant_slug=TENANT, config=fleet)
     token = api_token_issue(tenant=provisioned.tenant, label="bench").raw
+    # One more charge point, outside the simulated fleet, for the statement counts.
+    probe = replace(fleet, prefix="PROBE-", id_tag_prefix="PTAG-", count=1)
+    fleet_provision(tenant_slug=TENANT, config=probe)
+    statements = queries_per_frame(
+        tenant_slug=TENANT, identity=probe.identity(0), id_tag=probe.id_tag(0)
+    )
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         postgres = f"PostgreSQL {cursor.fetchone()[0]}"
@@ -67,7 +77,18 @@ def prepare(scale: float) -> tuple[str, str, str]:
         redis_version = client.info("server")["redis_version"]
     finally:
         client.close()
-    return token, postgres, redis_version
+    hot_path = [
+        "### Statements per inbound CALL",
+        "",
+        "What one call costs the database when it is handled alone (a batch shares its "
+        "transaction and its message-log insert); BEGIN/COMMIT not counted.",
+        "",
+        "| action | statements |",
+        "| --- | ---: |",
+        *(f"| {action} | {count} |" for action, count in statements),
+        "",
+    ]
+    return token, postgres, redis_version, hot_path
 
 
 async def run(bench: Bench) -> None:
@@ -104,7 +125,7 @@ def main() -> None:
     load_before = report.load_average()
     if os.getloadavg()[0] > 1:
         print(f"warning: load average {load_before}: figures will be disturbed", flush=True)
-    token, postgres, redis_version = prepare(args.scale)
+    token, postgres, redis_version, hot_path = prepare(args.scale)
     logs = ROOT / "var" / "bench"
     shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True)
@@ -124,7 +145,7 @@ def main() -> None:
     if not args.no_doc and args.scale >= 1:
         report.write_doc(
             rows=bench.rows,
-            details=bench.details,
+            details=[*bench.details, *hot_path],
             machine_lines=report.machine(postgres, redis_version),
             settings_lines=settings_lines(len(servers.servers)),
             load_before=load_before,

@@ -10,7 +10,7 @@ from datetime import datetime
 from django.db import connections
 from django.db.models import Count
 
-from chargepoints.models import ConnectorStatusChange, MessageDirection, OcppMessage
+from chargepoints.models import MessageDirection, OcppMessage
 from csms.simulator.session import Session
 from transactions.models import MeterValue, Transaction, UnmatchedTransactionMessage
 
@@ -131,20 +131,14 @@ def sessions_check(
         connections.close_all()
 
 
-def inbound_calls_logged(*, tenant_slug: str) -> int:
-    """CALLs from charge points in the message log (one row per CALL received)."""
+def inbound_calls_logged(*, tenant_slug: str, prefix: str) -> int:
+    """CALLs from these charge points in the message log (one row per CALL received)."""
     try:
         return OcppMessage.objects.filter(
             charge_point__tenant__slug=tenant_slug,
+            charge_point__identity__startswith=prefix,
             direction=MessageDirection.IN,
             message_type=2,
         ).count()
-    finally:
-        connections.close_all()
-
-
-def status_changes_stored(*, tenant_slug: str) -> int:
-    try:
-        return ConnectorStatusChange.objects.filter(charge_point__tenant__slug=tenant_slug).count()
     finally:
         connections.close_all()

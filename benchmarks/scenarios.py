@@ -25,6 +25,7 @@ from csms.simulator.load import RateDriver
 from csms.simulator.stats import Stats, Window, percentile
 
 TENANT = "bench"
+PREFIX = "BENCH-"
 KIB = 1024
 
 
@@ -75,7 +76,7 @@ def fleet_config(
     return FleetConfig(
         urls=tuple(f"{server.ws_url}/ocpp/{TENANT}/" for server in bench.stack.servers),
         count=count,
-        prefix="BENCH-",
+        prefix=PREFIX,
         start_index=start,
         id_tag_prefix="BTAG-",
         connectors=2,
@@ -114,7 +115,7 @@ async def connections_held(bench: Bench, *, total: int = 10_000, idle_seconds: i
     stack = bench.stack
     rss_before = total_rss(stack.pids)
     half = total // 2
-    ramp = max(10.0, total / 250)
+    ramp = max(10.0, total / 170)  # about what the stack boots per second here
     fleets = [
         Fleet(fleet_config(bench, start=0, count=half, seed=1, ramp=ramp), stats=bench.stats),
         Fleet(
@@ -298,7 +299,7 @@ class Step:
 
 
 async def throughput(
-    bench: Bench, *, rates: tuple[int, ...] = (250, 500, 750, 1000, 1250, 1500, 1750, 2000)
+    bench: Bench, *, rates: tuple[int, ...] = (250, 500, 750, 1000, 1250, 1500, 1750)
 ) -> None:
     online = [cp for fleet in bench.fleets for cp in fleet.charge_points if cp.online]
     pool = online[:: max(1, len(online) // bench.n(3000))]
@@ -327,10 +328,14 @@ async def throughput(
     in_flight = sum(cp.pending is not None for fleet in bench.fleets for cp in fleet.charge_points)
     ledger = [session for fleet in bench.fleets for session in fleet.ledger]
     stored = await asyncio.to_thread(checks.sessions_check, tenant_slug=TENANT, sessions=ledger)
-    logged = await asyncio.to_thread(checks.inbound_calls_logged, tenant_slug=TENANT)
+    logged = await asyncio.to_thread(checks.inbound_calls_logged, tenant_slug=TENANT, prefix=PREFIX)
     answered, errors = bench.stats.total_answered, bench.stats.total_errors
     log_ok = answered <= logged <= answered + errors + in_flight
     persisted = stored.ok and log_ok
+    bench.say(
+        f"  database: {stored}; message log {logged:,} CALLs for {answered:,} answered "
+        f"(+{errors} errors, {in_flight} in flight)"
+    )
     sustained = [s for s in steps if s.sustained()]
     best = max((s.rate for s in sustained), default=0)
     bench.add(
@@ -460,6 +465,8 @@ async def reconnect_storm(
     took = time.monotonic() - started
     window = bench.stats.new_window()
     bench.say(f"{storm_fleet.progress_line()} (storm took {took:.1f} s)")
+    for line in _latency_lines(window):
+        bench.say(f"  {line}")
     bench.say_errors()
     sessions = storm_fleet.ledger[marker:]
     earlier = frozenset(

@@ -8,8 +8,8 @@ while this process is saturated a BootNotification is answered ``Pending`` with 
 before booting again and sends nothing else meanwhile (OCPP 1.6 §4.2), and the fleet comes
 back in waves the database can absorb.
 
-The saturation signal is local and free: how long this process's database work takes now (a
-moving average over the calls and hops just finished, queueing included) and how much of it is
+The saturation signal is local and free: how long this process takes to answer a CALL now (a
+moving average over the calls just answered, queueing included) and how much database work is
 under way. Each process decides for itself, like its own connection pool. Nothing here touches
 the database.
 """
@@ -44,9 +44,11 @@ class Admission:
         self.in_flight += 1
         return time.monotonic()
 
-    def leave(self, started: float) -> None:
+    def leave(self, started: float | None) -> None:
+        """One item done; ``started`` feeds the latency (None: not a sample of it)."""
         self.in_flight -= 1
-        self.latency += SMOOTHING * (time.monotonic() - started - self.latency)
+        if started is not None:
+            self.latency += SMOOTHING * (time.monotonic() - started - self.latency)
 
     @property
     def saturated(self) -> bool:

@@ -11,6 +11,7 @@ rolled back and its calls are handled again one by one, each with its own answer
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 from chargepoints.db_hops import admission, db_hop
@@ -26,8 +27,9 @@ class CallBatcher(Generic[Item]):
         parallel: int,
         max_batch: int,
     ) -> None:
-        self._hop = db_hop(run_batch, counted=False)
         self.parallel = max(1, parallel)
+        executor = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="ocpp-calls")
+        self._hop = db_hop(run_batch, counted=False, executor=executor)
         self.max_batch = max(1, max_batch)
         self.pending: list[tuple[Item, asyncio.Future[str]]] = []
         self.running = 0

@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -77,7 +78,7 @@ class Backend:
         )
         if previous_channel and previous_channel != channel_name:
             # The charger lost its old socket without a close: that connection must go.
-            await get_channel_layer().send(previous_channel, {"type": "ocpp.takeover"})
+            await _take_over(previous_channel, session.identity)
         return session
 
     async def close_session(self, session: ChargePointSession, *, channel_name: str) -> None:
@@ -143,6 +144,21 @@ class Backend:
         return await db_hop(outbox.charge_points_with_queued_commands)(
             channel_prefix=channel_prefix
         )
+
+
+async def _take_over(previous_channel: str, identity: str) -> None:
+    """Tell the connection that held the charge point to close; never fail the handshake.
+
+    After a crash or a restart every charge point's presence still names a channel of the old
+    process. Nobody reads those any more, and the reconnect storm fills them (channels-redis
+    refuses more than ``capacity`` messages per process): there is nothing to take over from.
+    """
+    try:
+        await get_channel_layer().send(previous_channel, {"type": "ocpp.takeover"})
+    except ChannelFull:
+        logger.info("%s: previous connection's channel is full (its process is gone)", identity)
+    except Exception:
+        logger.warning("%s: could not reach the previous connection", identity, exc_info=True)
 
 
 def _now_iso() -> str:

@@ -1,9 +1,11 @@
 """Database work of the OCPP path, off the event loop: its threads, and how much is under way.
 
 The consumer awaits one hop per frame; the hops of different charge points overlap in threads
-of their own — one per pooled database connection (more would only wait for a connection,
-fewer would leave connections idle) — instead of queueing on the single thread-sensitive one
-or behind whatever else uses the loop's default executor. The number of hops under way is
+of their own — together one per pooled database connection (more would only wait for a
+connection, fewer would leave connections idle) — instead of queueing on the single
+thread-sensitive one or behind whatever else uses the loop's default executor. Inbound CALLs
+have threads of their own (chargepoints.call_batches): in a reconnect storm they must not
+queue behind thousands of handshakes. How long the work takes, and how much is under way, is
 admission control's saturation signal (chargepoints.admission).
 """
 
@@ -31,27 +33,36 @@ def admission() -> Admission:
 
 
 def hop_executor() -> ThreadPoolExecutor:
+    """Threads for handshakes, closes and the outbox: those the CALL batches leave."""
     global _executor
     if _executor is None:
         _executor = ThreadPoolExecutor(
-            max_workers=settings.OCPP_DB_THREADS, thread_name_prefix="ocpp-db"
+            max_workers=max(1, settings.OCPP_DB_THREADS - settings.OCPP_CALL_BATCH_PARALLEL),
+            thread_name_prefix="ocpp-db",
         )
     return _executor
 
 
-def db_hop(function: Callable[P, R], *, counted: bool = True) -> Callable[P, Awaitable[R]]:
+def db_hop(
+    function: Callable[P, R],
+    *,
+    counted: bool = True,
+    executor: ThreadPoolExecutor | None = None,
+) -> Callable[P, Awaitable[R]]:
     """``function`` in a database thread (connections cleaned up before and after, as
     Channels does); counted as work under way unless the caller counts it itself."""
-    hop = database_sync_to_async(function, thread_sensitive=False, executor=hop_executor())
+    hop = database_sync_to_async(
+        function, thread_sensitive=False, executor=executor or hop_executor()
+    )
     if not counted:
         return hop
     gate = admission()
 
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        started = gate.enter()
+        gate.enter()
         try:
             return await hop(*args, **kwargs)
         finally:
-            gate.leave(started)
+            gate.leave(None)  # handshakes queue in a storm: boots are not what to hold back
 
     return run

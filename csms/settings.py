@@ -267,6 +267,8 @@ GC_FREEZE_AFTER_STARTUP = env.bool("GC_FREEZE_AFTER_STARTUP", default=True)
 # WebSocket pings keep idle connections honest; OCPP's own Heartbeat does the rest.
 OCPP_WEBSOCKET_PING_INTERVAL = env.int("OCPP_WEBSOCKET_PING_INTERVAL", default=90)
 OCPP_WEBSOCKET_PING_TIMEOUT = env.int("OCPP_WEBSOCKET_PING_TIMEOUT", default=30)
+# Seconds a WebSocket handshake may take (chargers themselves wait 30-60 s); daphne's is 5.
+OCPP_WEBSOCKET_CONNECT_TIMEOUT = env.int("OCPP_WEBSOCKET_CONNECT_TIMEOUT", default=30)
 OCPP_BACKEND = "chargepoints.connection.Backend"
 # Frames longer than this are answered with a FormationViolation and not parsed.
 OCPP_MAX_FRAME_SIZE = env.int("OCPP_MAX_FRAME_SIZE", default=65536)
@@ -284,10 +286,11 @@ OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
 OCPP_CALL_TIMEOUT_SECONDS = env.float("OCPP_CALL_TIMEOUT_SECONDS", default=30.0)
 OCPP_COMMAND_TTL_SECONDS = env.int("OCPP_COMMAND_TTL_SECONDS", default=300)
 OCPP_OUTBOX_POLL_SECONDS = env.float("OCPP_OUTBOX_POLL_SECONDS", default=2.0)
-# Threads that run the OCPP path's database work (one hop per frame): one per pooled connection.
+# Threads that run the OCPP path's database work, one per pooled connection: the CALL batches
+# (below) and the rest for handshakes, closes and the outbox.
 OCPP_DB_THREADS = env.int(
     "OCPP_DB_THREADS",
-    default=_db.get("OPTIONS", {}).get("pool", {}).get("max_size", 4) if not EMBEDDED else 4,
+    default=_db.get("OPTIONS", {}).get("pool", {}).get("max_size", 6) if not EMBEDDED else 6,
 )
 # Group commit (chargepoints.call_batches): at most this many batches of inbound CALLs in
 # flight per process, each of at most this many calls; calls that arrive while all are busy go

@@ -33,6 +33,10 @@ def daphne_command(*, host: str, port: int, backlog: int) -> list[str]:
         str(settings.OCPP_WEBSOCKET_PING_INTERVAL),
         "--ping-timeout",
         str(settings.OCPP_WEBSOCKET_PING_TIMEOUT),
+        # daphne drops a handshake not completed within 5 s; in a reconnect storm thousands
+        # queue for longer, and dropping them wastes the work done and brings them back again.
+        "--websocket_connect_timeout",
+        str(settings.OCPP_WEBSOCKET_CONNECT_TIMEOUT),
         "--proxy-headers",
         "csms.asgi:application",
     ]

@@ -1,0 +1,78 @@
+"""Statements per inbound CALL on the hot path (STYLE §6: one or two queries per frame).
+
+Runs the backend's own ``handle_call`` for one charge point, in this process, and counts what
+reaches the database; BEGIN/COMMIT/SAVEPOINT are transaction control and not counted.
+"""
+
+import json
+import uuid
+from typing import Any
+
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from chargepoints import connection as backend
+from csms.ocpp import protocol
+from csms.ocpp.frames import Call
+from csms.ocpp.router import CallContext
+from transactions.models import Transaction
+
+CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
+def _now() -> str:
+    return timezone.now().isoformat()
+
+
+def queries_per_frame(*, tenant_slug: str, identity: str, id_tag: str) -> list[tuple[str, int]]:
+    """(action, statements) for a steady-state frame of each kind, in session order."""
+    session, _ = backend.open_session(
+        tenant_slug=tenant_slug,
+        identity=identity,
+        authorization=None,
+        channel_name="bench!hot-path",
+        client="",
+    )
+
+    def run(action: str, payload: dict[str, Any]) -> int:
+        call = Call(uuid.uuid4().hex[:20], action, payload)
+        route = protocol.admit_call(call, session)
+        snake, quirks = protocol.validated_request(action, dict(payload), session.switches)
+        ctx = CallContext(session, call.message_id, action, timezone.now(), quirks)
+        with CaptureQueriesContext(connection) as captured:
+            answer = backend.handle_call(
+                route, ctx, snake, json.dumps([2, call.message_id, action, payload])
+            )
+        assert answer.startswith("[3"), answer
+        return sum(not q["sql"].startswith(CONTROL) for q in captured.captured_queries)
+
+    def status(state: str) -> dict[str, Any]:
+        return {"connectorId": 1, "errorCode": "NoError", "status": state, "timestamp": _now()}
+
+    try:
+        boot = {"chargePointVendor": "Bench", "chargePointModel": "B1"}
+        rows = [("BootNotification", run("BootNotification", boot))]
+        run("StatusNotification", status("Available"))  # the first one creates the connector
+        rows.append(("StatusNotification", run("StatusNotification", status("Preparing"))))
+        rows.append(("Heartbeat", run("Heartbeat", {})))
+        rows.append(("Authorize", run("Authorize", {"idTag": id_tag})))
+        start = {"connectorId": 1, "idTag": id_tag, "meterStart": 0, "timestamp": _now()}
+        rows.append(("StartTransaction", run("StartTransaction", start)))
+        tx = Transaction.objects.filter(charge_point_id=session.charge_point_id).latest("pk")
+        sampled = [
+            {"value": "10", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+            {"value": "7200", "measurand": "Power.Active.Import", "unit": "W"},
+        ]
+        values = {
+            "connectorId": 1,
+            "transactionId": tx.pk,
+            "meterValue": [{"timestamp": _now(), "sampledValue": sampled}],
+        }
+        rows.append(("MeterValues", run("MeterValues", values)))
+        stop = {"transactionId": tx.pk, "meterStop": 10, "timestamp": _now()}
+        rows.append(("StopTransaction", run("StopTransaction", stop)))
+        return rows
+    finally:
+        backend.close_session(session=session, channel_name="bench!hot-path")
+        connections.close_all()
