@@ -427,7 +427,7 @@ def _throughput_details(
 
 
 async def reconnect_storm(
-    bench: Bench, *, samples: int = 3, flaky_share: float = 0.1, within: float = 180
+    bench: Bench, *, samples: int = 2, flaky_share: float = 0.1, within: float = 180
 ) -> None:
     storm_fleet, other = bench.fleets[0], bench.fleets[1]
     bench.say(f"scenario 4: closing {len(other.charge_points):,} charge points")

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -78,18 +78,21 @@ def id_tag_verdict(
     now: datetime | None = None,
 ) -> IdTagVerdict:
     """Accepted, Blocked, Expired or Invalid for ``id_tag`` in this tenant, at this charge point
-    (an idTag that may not charge there is unknown there: Invalid). One query."""
-    tags = id_tags_matching(tenant_id=tenant_id, id_tag=id_tag).only(
-        "status", "expiry_date", "parent_id_tag", "max_active_transactions"
+    (an idTag that may not charge there is unknown there: Invalid). One query; a second one only
+    for a restricted idTag (Authorize, StartTransaction and StopTransaction of every session ask:
+    the allowed-here subqueries cost ten times the plain lookup to build)."""
+    tag = (
+        id_tags_matching(tenant_id=tenant_id, id_tag=id_tag)
+        .only("status", "expiry_date", "parent_id_tag", "max_active_transactions", "restricted")
+        .first()
     )
-    if charge_point_id is not None:
-        tags = tags.annotate(
-            allowed_here=ExpressionWrapper(
-                id_tags_allowed_at(charge_point_id=charge_point_id), output_field=BooleanField()
-            )
-        )
-    tag = tags.first()
-    if tag is None or not getattr(tag, "allowed_here", True):
+    if tag is None or (
+        tag.restricted
+        and charge_point_id is not None
+        and not IdTag.objects.filter(pk=tag.pk)
+        .filter(id_tags_allowed_at(charge_point_id=charge_point_id))
+        .exists()
+    ):
         return IdTagVerdict(AuthorizationStatus.INVALID)
     status = id_tag_status(tag, now or timezone.now())
     return IdTagVerdict(

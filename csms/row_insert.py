@@ -16,9 +16,26 @@ from typing import Any
 
 from django.db import connections, models
 
+try:
+    from psycopg import _queries as psycopg_queries
+except ImportError:  # SQLite-only installation
+    psycopg_queries = None
+
 MAX_ROWS_PER_STATEMENT = 500
 # Bound parameters per statement: SQLite allows 32,766 (PostgreSQL 65,535).
 MAX_PARAMETERS = 30_000
+
+
+if psycopg_queries is not None and hasattr(psycopg_queries, "MAX_CACHED_STATEMENT_PARAMS"):
+    # psycopg parses a statement's ``%s`` placeholders with a regular expression and caches the
+    # result only for statements of at most 50 parameters. These have hundreds (nine sampled
+    # values of 14 columns; two log rows per call of a batch) and are the same few statements
+    # over and over: re-parsing them was a quarter of the database threads' CPU (cProfile of
+    # the realistic mix, make bench). Statements here are cached by their text, so the cache
+    # holds a bounded number of them.
+    psycopg_queries.MAX_CACHED_STATEMENT_PARAMS = max(
+        psycopg_queries.MAX_CACHED_STATEMENT_PARAMS, MAX_PARAMETERS
+    )
 
 
 @lru_cache(maxsize=512)

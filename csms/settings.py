@@ -262,6 +262,7 @@ LOGGING = {
 # Python's defaults) and whether to freeze the start-up heap. Measured by ``make bench``.
 GC_THRESHOLDS = tuple(env.list("GC_THRESHOLDS", cast=int, default=[50_000, 20, 100]))
 GC_FREEZE_AFTER_STARTUP = env.bool("GC_FREEZE_AFTER_STARTUP", default=True)
+GC_LOG_SLOW_MS = env.float("GC_LOG_SLOW_MS", default=0.0)
 
 # --- OCPP -------------------------------------------------------------------------------------
 # WebSocket pings keep idle connections honest; OCPP's own Heartbeat does the rest.
@@ -303,9 +304,9 @@ OCPP_CALL_BATCH_MAX = env.int("OCPP_CALL_BATCH_MAX", default=50)
 # drawn from RETRY_MIN..RETRY_MAX seconds, so the fleet comes back in waves. MAX_IN_FLIGHT 0
 # defers every boot; a negative value turns admission control off.
 OCPP_ADMISSION_MAX_IN_FLIGHT = env.int("OCPP_ADMISSION_MAX_IN_FLIGHT", default=5000)
-OCPP_ADMISSION_MAX_LATENCY_SECONDS = env.float("OCPP_ADMISSION_MAX_LATENCY_SECONDS", default=5.0)
+OCPP_ADMISSION_MAX_LATENCY_SECONDS = env.float("OCPP_ADMISSION_MAX_LATENCY_SECONDS", default=15.0)
 OCPP_ADMISSION_RETRY_MIN_SECONDS = env.int("OCPP_ADMISSION_RETRY_MIN_SECONDS", default=10)
-OCPP_ADMISSION_RETRY_MAX_SECONDS = env.int("OCPP_ADMISSION_RETRY_MAX_SECONDS", default=40)
+OCPP_ADMISSION_RETRY_MAX_SECONDS = env.int("OCPP_ADMISSION_RETRY_MAX_SECONDS", default=30)
 
 # --- Firmware campaigns and diagnostics (firmware app) ----------------------------------------
 # The address charge points reach this platform at: GetDiagnostics is sent an upload location

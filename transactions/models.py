@@ -1,6 +1,7 @@
 """Charging sessions and the meter values reported for them."""
 
 from django.db import models
+from django.db.models.functions import Upper
 
 from chargepoints.models import ChargePoint
 from csms.tenancy.models import Tenant
@@ -52,6 +53,14 @@ class Transaction(models.Model):
         indexes = [
             models.Index(fields=["tenant", "-started_at"]),
             models.Index(fields=["tenant", "id_tag", "stopped_at"]),
+            # Every StartTransaction counts the idTag's active sessions, case-insensitively
+            # (CiString20): without this the count scans all of the tenant's transactions.
+            models.Index(
+                "tenant",
+                Upper("id_tag"),
+                condition=models.Q(stopped_at__isnull=True),
+                name="tx_active_id_tag_ci",
+            ),
         ]
 
     def __str__(self) -> str:

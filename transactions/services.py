@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from chargepoints.authorization import (
@@ -254,12 +254,10 @@ def meter_values_record(*, ctx: CallContext, payload: dict[str, Any]) -> None:
     reported_id = payload.get("transaction_id")
     transaction_id = known_transaction_id(reported_id)
     tx = None
-    if transaction_id is not None:
-        tx = (
-            Transaction.objects.filter(pk=transaction_id, charge_point_id=ctx.charge_point_id)
-            .only("pk", "connector_id")
-            .first()
-        )
+    if transaction_id is not None and _is_own_transaction(
+        transaction_id=transaction_id, charge_point_id=ctx.charge_point_id
+    ):
+        tx = Transaction(pk=transaction_id, charge_point_id=ctx.charge_point_id)
     meter_values_store(
         ctx=ctx,
         connector_id=payload["connector_id"],
@@ -267,6 +265,19 @@ def meter_values_record(*, ctx: CallContext, payload: dict[str, Any]) -> None:
         reported_transaction_id=reported_id,
         meter_values=payload["meter_value"],
     )
+
+
+def _is_own_transaction(*, transaction_id: int, charge_point_id: int) -> bool:
+    """Whether the transaction exists and is this charge point's. Every MeterValues frame asks:
+    a plain statement costs a fifth of the ORM query (compiling it was most of the frame's
+    CPU after the inserts; measured for make bench)."""
+    table = connection.ops.quote_name(Transaction._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE id = %s AND charge_point_id = %s",  # noqa: S608
+            [transaction_id, charge_point_id],
+        )
+        return cursor.fetchone() is not None
 
 
 def meter_values_store(

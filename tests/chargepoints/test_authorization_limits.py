@@ -138,13 +138,20 @@ def test_verdict_without_a_charge_point_ignores_the_limit(
     assert id_tag_verdict(tenant_id=tenant.pk, id_tag="TAG-1").status == "Accepted"
 
 
-def test_verdict_is_one_query(tenant: Tenant, here: ChargePoint) -> None:
-    id_tag_create(tenant=tenant, id_tag="TAG-1", allowed_charge_points=[here])
+def test_verdict_is_one_query_and_a_second_only_for_a_restricted_tag(
+    tenant: Tenant, here: ChargePoint
+) -> None:
+    id_tag_create(tenant=tenant, id_tag="TAG-1")
+    id_tag_create(tenant=tenant, id_tag="TAG-2", allowed_charge_points=[here])
 
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as unrestricted:
         id_tag_verdict(tenant_id=tenant.pk, id_tag="TAG-1", charge_point_id=here.pk)
+    with CaptureQueriesContext(connection) as restricted:
+        id_tag_verdict(tenant_id=tenant.pk, id_tag="TAG-2", charge_point_id=here.pk)
 
-    assert len(queries) == 1
+    # Every session asks three times (Authorize, Start, Stop): the common case stays one
+    # plain lookup; the allowed-here subqueries only run for a restricted idTag.
+    assert (len(unrestricted), len(restricted)) == (1, 2)
 
 
 # --- idTag API ----------------------------------------------------------------------------------

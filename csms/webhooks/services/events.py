@@ -1,5 +1,8 @@
 """The one place events are emitted (STYLE §3), and replays of stored events."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,13 +16,37 @@ from csms.webhooks.event_types import subscribes
 from csms.webhooks.models import Delivery, Event, WebhookEndpoint
 from csms.webhooks.services.outbox import deliveries_create, outbox_rescan_enqueue
 
+# Within one batch of OCPP calls (chargepoints.call_batches: the frames of many charge points
+# in one database transaction) a tenant's endpoints are read once, not once per frame.
+_shared_endpoints: ContextVar[dict[int, list[tuple[int, Any]]] | None] = ContextVar(
+    "webhook_endpoints_of_this_batch", default=None
+)
+
+
+@contextmanager
+def event_subscribers_shared() -> Iterator[None]:
+    """Inside this block, :func:`event_subscribers` reads each tenant's endpoints only once
+    (one transaction: an endpoint changed meanwhile takes effect on the next batch)."""
+    token = _shared_endpoints.set({})
+    try:
+        yield
+    finally:
+        _shared_endpoints.reset(token)
+
 
 def event_subscribers(*, tenant_id: int, type: str) -> list[int]:
     """Ids of the tenant's active endpoints that receive ``type``. One query, no cache: an
-    endpoint created or disabled takes effect on the very next event."""
-    rows = WebhookEndpoint.objects.filter(tenant_id=tenant_id, active=True).values_list(
-        "pk", "event_types"
-    )
+    endpoint created or disabled takes effect on the very next event (or batch of calls)."""
+    shared = _shared_endpoints.get()
+    rows = shared.get(tenant_id) if shared is not None else None
+    if rows is None:
+        rows = list(
+            WebhookEndpoint.objects.filter(tenant_id=tenant_id, active=True).values_list(
+                "pk", "event_types"
+            )
+        )
+        if shared is not None:
+            shared[tenant_id] = rows
     return [pk for pk, event_types in rows if subscribes(event_types, type)]
 
 
