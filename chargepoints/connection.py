@@ -42,7 +42,6 @@ from csms.ocpp.protocol import response_payload
 from csms.ocpp.router import CallContext, ChargePointSession, Route
 from csms.tenancy.models import Tenant, UnknownChargePointPolicy
 from csms.webhooks.emitters import charge_point_connected_emit, charge_point_disconnected_emit
-from csms.webhooks.services.events import event_subscribers_shared
 
 logger = logging.getLogger(__name__)
 security_log = logging.getLogger("csms.security")
@@ -306,7 +305,7 @@ def handle_calls(calls: list[PendingCall]) -> list[str]:
     try:
         log: list[LogRow] = []
         answers = []
-        with transaction.atomic(), event_subscribers_shared():
+        with transaction.atomic():
             for route, ctx, payload, raw_frame in calls:
                 result = route.handler(ctx, payload)
                 answer = result_frame(ctx.message_id, response_payload(ctx.action, result))

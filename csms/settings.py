@@ -343,6 +343,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 )
 
 # --- Webhooks (csms.webhooks) -----------------------------------------------------------------
+# How long a process may answer "who listens to this tenant's events" from memory (the hot OCPP
+# path asks on every emitting frame); changes made in the same process apply at once.
+WEBHOOKS_SUBSCRIBERS_CACHE_SECONDS = env.float("WEBHOOKS_SUBSCRIBERS_CACHE_SECONDS", default=5.0)
 # Every delivery attempt gives up after this long (connect, send, and each read).
 WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)
 # SSRF guard: endpoint URLs that resolve to private, loopback, link-local, multicast or reserved

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from csms.celery import app as celery_app
 from csms.tenancy.models import Tenant
 from csms.tenancy.services import api_token_issue
+from csms.webhooks.services.events import event_subscribers_forget
 from tests.factories import TenantFactory
 
 
@@ -16,6 +17,13 @@ def _celery_eager() -> None:
     # Unit tests run tasks inline; tests/csms/test_celery.py drives a real worker and broker.
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture(autouse=True)
+def _webhook_subscribers_forgotten() -> None:
+    # Each test's rolled-back rows may share ids with the next test's (SQLite reuses them): no
+    # process-cached endpoints may outlive the test that created them.
+    event_subscribers_forget()
 
 
 @pytest.fixture

@@ -9,5 +9,6 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         # Boot and transaction events come from the other apps' hook lists.
         from csms.webhooks import hooks
+        from csms.webhooks.services import events  # noqa: F401 - connects the cache's signals
 
         hooks.register()

@@ -1,13 +1,14 @@
 """The one place events are emitted (STYLE §3), and replays of stored events."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+import time
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from csms.api.exceptions import DomainError
@@ -16,38 +17,43 @@ from csms.webhooks.event_types import subscribes
 from csms.webhooks.models import Delivery, Event, WebhookEndpoint
 from csms.webhooks.services.outbox import deliveries_create, outbox_rescan_enqueue
 
-# Within one batch of OCPP calls (chargepoints.call_batches: the frames of many charge points
-# in one database transaction) a tenant's endpoints are read once, not once per frame.
-_shared_endpoints: ContextVar[dict[int, list[tuple[int, Any]]] | None] = ContextVar(
-    "webhook_endpoints_of_this_batch", default=None
-)
-
-
-@contextmanager
-def event_subscribers_shared() -> Iterator[None]:
-    """Inside this block, :func:`event_subscribers` reads each tenant's endpoints only once
-    (one transaction: an endpoint changed meanwhile takes effect on the next batch)."""
-    token = _shared_endpoints.set({})
-    try:
-        yield
-    finally:
-        _shared_endpoints.reset(token)
+# A tenant's active endpoints, per process, for a few seconds: every StatusNotification,
+# MeterValues and transaction frame asks whether anyone listens, and the answer rarely changes.
+# A change made in this process clears its entry at once (signals below); other processes see it
+# within WEBHOOKS_SUBSCRIBERS_CACHE_SECONDS. ``event_emit`` re-checks the cached ids against the
+# table before writing deliveries, so a just-deleted endpoint never breaks the emitting change.
+_endpoints_by_tenant: dict[int, tuple[float, list[tuple[int, list[str]]]]] = {}
 
 
 def event_subscribers(*, tenant_id: int, type: str) -> list[int]:
-    """Ids of the tenant's active endpoints that receive ``type``. One query, no cache: an
-    endpoint created or disabled takes effect on the very next event (or batch of calls)."""
-    shared = _shared_endpoints.get()
-    rows = shared.get(tenant_id) if shared is not None else None
-    if rows is None:
+    """Ids of the tenant's active endpoints that receive ``type``: no query while this process
+    read them less than ``WEBHOOKS_SUBSCRIBERS_CACHE_SECONDS`` ago, one otherwise."""
+    now = time.monotonic()
+    cached = _endpoints_by_tenant.get(tenant_id)
+    if cached is None or now - cached[0] >= settings.WEBHOOKS_SUBSCRIBERS_CACHE_SECONDS:
         rows = list(
             WebhookEndpoint.objects.filter(tenant_id=tenant_id, active=True).values_list(
                 "pk", "event_types"
             )
         )
-        if shared is not None:
-            shared[tenant_id] = rows
-    return [pk for pk, event_types in rows if subscribes(event_types, type)]
+        cached = (now, rows)
+        _endpoints_by_tenant[tenant_id] = cached
+    return [pk for pk, event_types in cached[1] if subscribes(event_types, type)]
+
+
+def event_subscribers_forget(tenant_id: int | None = None) -> None:
+    """Drop this process's cached endpoints of ``tenant_id`` (of every tenant when None)."""
+    if tenant_id is None:
+        _endpoints_by_tenant.clear()
+    else:
+        _endpoints_by_tenant.pop(tenant_id, None)
+
+
+@receiver([post_save, post_delete], sender=WebhookEndpoint)
+def _endpoint_changed(sender: type[WebhookEndpoint], instance: WebhookEndpoint, **_: Any) -> None:
+    event_subscribers_forget(instance.tenant_id)
+    # Again once committed: a read racing the change may have cached the old rows meanwhile.
+    transaction.on_commit(partial(event_subscribers_forget, instance.tenant_id))
 
 
 def event_emit(
@@ -63,13 +69,22 @@ def event_emit(
     change it describes: a rolled-back change then sends nothing, and the deliveries are queued
     only after commit.
 
-    A tenant with no active endpoint subscribed to ``type`` pays one query and nothing is stored.
+    A tenant with no active endpoint subscribed to ``type`` pays at most one query (none while
+    its endpoints are cached) and nothing is stored.
     ``endpoint_ids`` (from :func:`event_subscribers`) skips that query when the caller already
     asked; ``charge_point_id`` keeps that charge point's events in order per endpoint.
     ``data`` may hold datetimes, decimals and UUIDs (stored as JSON strings).
     """
     if endpoint_ids is None:
         endpoint_ids = event_subscribers(tenant_id=tenant_id, type=type)
+    if not endpoint_ids:
+        return None
+    # The ids may come from another moment (the cache above): only endpoints still active.
+    endpoint_ids = list(
+        WebhookEndpoint.objects.filter(pk__in=endpoint_ids, active=True).values_list(
+            "pk", flat=True
+        )
+    )
     if not endpoint_ids:
         return None
     now = now or timezone.now()
