@@ -15,11 +15,14 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 
 try:
+    import psycopg
     from psycopg import _queries as psycopg_queries
 except ImportError:  # SQLite-only installation
-    psycopg_queries = None
+    psycopg = psycopg_queries = None
 
 MAX_ROWS_PER_STATEMENT = 500
 # Bound parameters per statement: SQLite allows 32,766 (PostgreSQL 65,535).
@@ -95,9 +98,28 @@ def rows_insert(
             for row in rows
         ]
     per_statement = min(MAX_ROWS_PER_STATEMENT, MAX_PARAMETERS // len(fields))
-    with connection.cursor() as cursor:
+    with _cursor(connection) as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             sql = _statement(model, fields, len(chunk), ignore_conflicts, using)
             cursor.execute(sql, [value for row in chunk for value in row])
     return len(rows)
+
+
+def _cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """A cursor that binds on the server where that is cheaper.
+
+    Django's psycopg cursors bind on the client: each value is quoted into the statement text by
+    Python code, one parameter at a time — for hundreds of parameters a tenth of a daphne
+    process's CPU under the realistic mix. A server-binding cursor sends them apart, dumped in
+    one call of psycopg's C code. Wrapped like Django's own, so statements are still logged and
+    counted.
+    """
+    if connection.vendor != "postgresql" or psycopg is None:
+        return connection.cursor()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)

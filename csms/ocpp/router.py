@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from csms.ocpp.compat import CompatSwitches
@@ -109,6 +110,7 @@ def route_for(action: str) -> Route | None:
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
+@lru_cache(maxsize=1024)  # the same few dozen keys, in every frame
 def _snake(key: str) -> str:
     return _CAMEL_BOUNDARY.sub("_", key).lower()
 

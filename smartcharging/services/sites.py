@@ -154,10 +154,15 @@ def charging_site_rebalance_request(*, site_id: int) -> None:
 
 
 def charging_site_rebalance_request_for(*, charge_point_id: int) -> None:
-    site_id = (
-        ChargingSiteMembership.objects.filter(charge_point_id=charge_point_id)
-        .values_list("site_id", flat=True)
-        .first()
+    # Every StartTransaction and StopTransaction asks: no ordering (the model's default would
+    # join the site and charge point tables for nothing), at most one row (one site per CP).
+    site_id = next(
+        iter(
+            ChargingSiteMembership.objects.filter(charge_point_id=charge_point_id)
+            .order_by()
+            .values_list("site_id", flat=True)[:1]
+        ),
+        None,
     )
     if site_id is not None:
         charging_site_rebalance_request(site_id=site_id)
