@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorWrapper
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 try:
     import psycopg
@@ -121,5 +121,14 @@ def _cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
     connection.validate_thread_sharing()
     raw = psycopg.Cursor(connection.connection)
     if connection.queries_logged:
-        return connection.make_debug_cursor(raw)
+        return _ServerBindingDebugCursor(raw, connection)
     return connection.make_cursor(raw)
+
+
+class _ServerBindingDebugCursor(CursorDebugWrapper):
+    """Logs the statement as given: once psycopg prepared it, its record of the executed text
+    (what Django logs by default) is empty."""
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        with self.debug_sql(sql, params, use_last_executed_query=False):
+            return self._execute_with_wrappers(sql, params, many=False, executor=self._execute)

@@ -131,7 +131,15 @@ elif _db["ENGINE"] in ("django.db.backends.postgresql", "django.db.backends.post
     # No persistent connections under ASGI (each ORM hop may run in another thread); the pool
     # keeps them cheap instead (Django >= 5.1).
     _db["CONN_MAX_AGE"] = 0
-    _db.setdefault("OPTIONS", {})["pool"] = {
+    # Statements run this many times on a connection are prepared: only those bound on the
+    # server (csms.row_insert: the message log, meter values, status history — the same few
+    # statements thousands of times) since Django's own cursors bind on the client. Empty
+    # turns it off (a PgBouncer in transaction mode cannot keep prepared statements).
+    _prepare_threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+    _db.setdefault("OPTIONS", {})["prepare_threshold"] = (
+        int(_prepare_threshold) if _prepare_threshold else None
+    )
+    _db["OPTIONS"]["pool"] = {
         "min_size": env.int("DATABASE_POOL_MIN", default=1),
         "max_size": env.int("DATABASE_POOL_MAX", default=10),
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
@@ -296,7 +304,7 @@ OCPP_DB_THREADS = env.int(
 # Group commit (chargepoints.call_batches): at most this many batches of inbound CALLs in
 # flight per process, each of at most this many calls; calls that arrive while all are busy go
 # together in the next one (one transaction, one message-log insert).
-OCPP_CALL_BATCH_PARALLEL = env.int("OCPP_CALL_BATCH_PARALLEL", default=4)
+OCPP_CALL_BATCH_PARALLEL = env.int("OCPP_CALL_BATCH_PARALLEL", default=2)
 OCPP_CALL_BATCH_MAX = env.int("OCPP_CALL_BATCH_MAX", default=50)
 # Admission control in reconnect storms (chargepoints.admission): while a process's database
 # work takes longer than MAX_LATENCY seconds (queueing included; chargers give up after ~30 s)
