@@ -3,7 +3,18 @@
 Garbage-collection pauses set the p99, not CPU (PERFORMANCE.md). Everything loaded at start-up
 (Django, the apps, the compiled schemas) lives as long as the process: frozen, the collector
 never scans it again. Higher thresholds let the many short-lived objects of ORM work die young
-instead of being promoted and scanned again with the connections' long-lived ones. With
+instead of being promoted and scanned again with the connections' long-lived ones.
+
+A process holding thousands of connections keeps a million or more container objects alive (each
+connection's protocol, transport, consumer and session); a full collection scans all of them —
+over half a second at 5,000 connections here, every couple of minutes, which is the p99 of every
+call in flight meanwhile (measured by ``make bench``). So what survives a full collection is
+frozen as well (``GC_FREEZE_SURVIVORS``): later full collections scan only what is newer. Cyclic
+garbage among frozen objects (a connection closed since) waits for the next thaw, every
+``GC_THAW_SECONDS``, when one full collection scans everything again. The first full collection
+after thousands of charge points connected is the expensive one: :class:`HeapSettler` runs it
+(and the freeze) as soon as a burst of new connections is over, rather than let it fall at a
+random moment under load. With
 ``GC_LOG_SLOW_MS`` set, every collection slower than that is logged (to measure, not to keep).
 """
 
@@ -24,8 +35,63 @@ def tune_garbage_collector() -> None:
     if settings.GC_FREEZE_AFTER_STARTUP:
         gc.collect()
         gc.freeze()
+    if settings.GC_FREEZE_SURVIVORS:
+        gc.callbacks.append(SurvivorFreezer(thaw_every=settings.GC_THAW_SECONDS))
     if settings.GC_LOG_SLOW_MS > 0:
         gc.callbacks.append(_SlowCollectionLog(settings.GC_LOG_SLOW_MS / 1000))
+
+
+class HeapSettler:
+    """Collects and freezes once a burst of connections has settled: ticked by the process's
+    outbox poller with its connection count. A burst is growth by a quarter (and at least
+    ``minimum`` connections) since the last settling; it is over when a tick sees no growth."""
+
+    def __init__(self, *, minimum: int = 500) -> None:
+        self.minimum = minimum
+        self.settled_at = 0
+        self.previous = 0
+
+    def tick(self, connections: int) -> bool:
+        """Whether it collected now."""
+        grown = connections >= max(self.minimum, self.settled_at * 5 // 4)
+        still_growing = connections > self.previous
+        self.previous = connections
+        if not grown or still_growing or not settings.GC_FREEZE_SURVIVORS:
+            return False
+        started = time.perf_counter()
+        gc.collect()
+        gc.freeze()
+        self.settled_at = connections
+        logger.info(
+            "heap settled at %d connections: full collection and freeze in %.0f ms",
+            connections,
+            (time.perf_counter() - started) * 1000,
+        )
+        return True
+
+
+heap_settler = HeapSettler()
+
+
+class SurvivorFreezer:
+    """A ``gc.callbacks`` entry: freezes what survived each full collection, and thaws
+    everything every ``thaw_every`` seconds so that the next full collection reclaims the
+    cycles that formed among frozen objects."""
+
+    def __init__(self, *, thaw_every: float, clock: Any = time.monotonic) -> None:
+        self.thaw_every = thaw_every
+        self.clock = clock
+        self.thawed_at = clock()
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase != "stop" or info.get("generation") != 2:
+            return
+        # The collection is over: freezing only moves the generations' lists.
+        gc.freeze()
+        now = self.clock()
+        if now - self.thawed_at >= self.thaw_every:
+            self.thawed_at = now
+            gc.unfreeze()  # into the oldest generation: the next full collection sees all
 
 
 class _SlowCollectionLog:

@@ -267,9 +267,12 @@ LOGGING = {
 
 # --- Server process ---------------------------------------------------------------------------
 # Garbage collector of daphne processes (csms.runtime): thresholds (gen0, gen1, gen2; empty:
-# Python's defaults) and whether to freeze the start-up heap. Measured by ``make bench``.
+# Python's defaults), whether to freeze the start-up heap and what survives each full collection
+# (thawed every GC_THAW_SECONDS to reclaim cycles among them). Measured by ``make bench``.
 GC_THRESHOLDS = tuple(env.list("GC_THRESHOLDS", cast=int, default=[50_000, 20, 100]))
 GC_FREEZE_AFTER_STARTUP = env.bool("GC_FREEZE_AFTER_STARTUP", default=True)
+GC_FREEZE_SURVIVORS = env.bool("GC_FREEZE_SURVIVORS", default=True)
+GC_THAW_SECONDS = env.float("GC_THAW_SECONDS", default=1800.0)
 GC_LOG_SLOW_MS = env.float("GC_LOG_SLOW_MS", default=0.0)
 
 # --- OCPP -------------------------------------------------------------------------------------

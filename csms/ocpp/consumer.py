@@ -30,6 +30,7 @@ from csms.ocpp.frames import (
     redacted_payload,
 )
 from csms.ocpp.router import CallContext, ChargePointSession
+from csms.runtime import heap_settler
 
 logger = logging.getLogger(__name__)
 security_log = logging.getLogger("csms.security")
@@ -390,6 +391,7 @@ async def _poll_outboxes(channel_prefix: str) -> None:
     backend = get_backend()
     while True:
         await asyncio.sleep(settings.OCPP_OUTBOX_POLL_SECONDS)
+        heap_settler.tick(len(_local_connections))
         if not _local_connections:
             continue
         try:
