@@ -168,6 +168,17 @@ def _now_iso() -> str:
 # --- Connections --------------------------------------------------------------------------------
 
 
+# What a handshake reads of its charge point (a reconnect storm does thousands at once).
+SESSION_FIELDS = (
+    "compat_overrides",
+    "password_hash",
+    "connected",
+    "channel_name",
+    "registration_status",
+    "heartbeat_interval",
+)
+
+
 def open_session(
     *,
     tenant_slug: str,
@@ -185,7 +196,9 @@ def open_session(
     if tenant is None:
         security_log.warning("refused %s/%s from %s: unknown tenant", tenant_slug, identity, client)
         raise ConnectionRefusedError(404, "Unknown tenant")
-    charge_point = ChargePoint.objects.filter(tenant=tenant, identity=identity).first()
+    charge_point = (
+        ChargePoint.objects.filter(tenant=tenant, identity=identity).only(*SESSION_FIELDS).first()
+    )
     switches = CompatSwitches.merged(
         tenant.compat_defaults, charge_point.compat_overrides if charge_point else None
     )

@@ -351,8 +351,20 @@ def local_list_after_boot(ctx: CallContext, boot: dict[str, Any]) -> None:
     LocalListState.objects.filter(charge_point_id=charge_point_id, not_supported=True).update(
         not_supported=False
     )
-    if ctx.session.registration_status == RegistrationStatus.ACCEPTED:
+    if ctx.session.registration_status == RegistrationStatus.ACCEPTED and _boot_sync_needed(
+        tenant_id=ctx.tenant_id, charge_point_id=charge_point_id
+    ):
         transaction.on_commit(lambda: _enqueue_boot_sync(charge_point_id), robust=True)
+
+
+def _boot_sync_needed(*, tenant_id: int, charge_point_id: int) -> bool:
+    """Whether a rebooted charge point may need its list: the tenant keeps idTags in local
+    lists, or we sent this charge point one before (it may have to be emptied). A tenant that
+    does not use local lists pays no task per boot (thousands in a reconnect storm)."""
+    return (
+        IdTag.objects.filter(tenant_id=tenant_id, in_local_list=True).exists()
+        or LocalListState.objects.filter(charge_point_id=charge_point_id, version__gt=0).exists()
+    )
 
 
 def _enqueue_boot_sync(charge_point_id: int) -> None:

@@ -200,6 +200,12 @@ class IdTag(models.Model):
             # IdToken is case-insensitive (OCPP 1.6 §7.28): "abc" and "ABC" are one tag.
             models.UniqueConstraint("tenant", Lower("id_tag"), name="uniq_id_tag_ci")
         ]
+        indexes = [
+            # Every accepted BootNotification asks whether the tenant uses local lists.
+            models.Index(
+                fields=["tenant"], condition=models.Q(in_local_list=True), name="idtag_local_list"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.id_tag

@@ -4,13 +4,13 @@ import logging
 import zlib
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from chargepoints.local_list_sync import local_list_sync_request
@@ -111,6 +111,45 @@ _STATUS_CHANGE_FIELDS = (
 )
 
 
+def _connector_status_update(*, charge_point_id: int, connector_id: int, values: list[Any]) -> int:
+    """The connector's current status: one plain UPDATE, its text built once. Every
+    StatusNotification runs it (three per boot in a reconnect storm); building the ORM's
+    update was most of the frame's CPU. ``values`` in the order of the columns below."""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _connector_status_sql(connection.alias),
+            [
+                *(adapt(v) if isinstance(v, datetime) else v for v in values),
+                charge_point_id,
+                connector_id,
+            ],
+        )
+        return cursor.rowcount
+
+
+@lru_cache(maxsize=4)
+def _connector_status_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    columns = ", ".join(
+        f"{quote(Connector._meta.get_field(name).column)} = %s"
+        for name in (
+            "status",
+            "error_code",
+            "info",
+            "vendor_id",
+            "vendor_error_code",
+            "status_timestamp",
+            "updated_at",
+        )
+    )
+    # Only quoted identifiers from the model's metadata and placeholders: values are bound.
+    return (
+        f"UPDATE {quote(Connector._meta.db_table)} SET {columns} "  # noqa: S608
+        f"WHERE {quote('charge_point_id')} = %s AND {quote('connector_id')} = %s"
+    )
+
+
 def connector_status_record(
     *, charge_point_id: int, report: dict[str, Any], ctx: CallContext | None = None
 ) -> None:
@@ -126,9 +165,11 @@ def connector_status_record(
         "vendor_error_code": report.get("vendor_error_code") or "",
     }
     timestamp = parse_timestamp(report.get("timestamp"))
-    updated = Connector.objects.filter(
-        charge_point_id=charge_point_id, connector_id=connector_id
-    ).update(**values, status_timestamp=timestamp, updated_at=timezone.now())
+    updated = _connector_status_update(
+        charge_point_id=charge_point_id,
+        connector_id=connector_id,
+        values=[*values.values(), timestamp, timezone.now()],
+    )
     if not updated:
         try:
             with transaction.atomic():

@@ -360,6 +360,36 @@ def test_pending_boot_clears_not_supported_but_starts_no_sync(
     assert not Command.objects.exists()
 
 
+def test_a_boot_starts_no_sync_for_a_tenant_without_local_lists(
+    charge_point: ChargePoint, django_capture_on_commit_callbacks: Any
+) -> None:
+    IdTagFactory(tenant=charge_point.tenant, in_local_list=False)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        boot_notification(
+            call_context(charge_point, "BootNotification"),
+            {"charge_point_vendor": "V", "charge_point_model": "M"},
+        )
+
+    assert callbacks == []  # no task queued per boot (thousands in a reconnect storm)
+    assert not Command.objects.exists()
+
+
+def test_a_boot_syncs_a_charge_point_that_holds_a_list_we_sent(
+    charge_point: ChargePoint, django_capture_on_commit_callbacks: Any
+) -> None:
+    # The tenant stopped using local lists: the list we sent must still be emptied.
+    LocalListState.objects.create(charge_point=charge_point, version=3)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        boot_notification(
+            call_context(charge_point, "BootNotification"),
+            {"charge_point_vendor": "V", "charge_point_model": "M"},
+        )
+
+    assert pending(charge_point).action == "GetLocalListVersion"
+
+
 # --- One sync at a time -------------------------------------------------------------------------
 
 
