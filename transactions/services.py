@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chargepoints.authorization import (
@@ -84,7 +85,24 @@ def transaction_start(
         "started_at": started_at,
         "meter_start": meter_start,
     }
-    existing = Transaction.objects.filter(**identity).first()
+    # One read for both questions about this connector: is this a retry of a start we stored
+    # (same idTag, timestamp and meter value), and which sessions are still open on it.
+    on_connector = list(
+        Transaction.objects.select_for_update()
+        .filter(charge_point_id=ctx.charge_point_id, connector_id=connector_id)
+        .filter(
+            Q(stopped_at=None) | Q(id_tag=id_tag, started_at=started_at, meter_start=meter_start)
+        )
+        .order_by("pk")
+    )
+    existing = next(
+        (
+            tx
+            for tx in on_connector
+            if (tx.id_tag, tx.started_at, tx.meter_start) == (id_tag, started_at, meter_start)
+        ),
+        None,
+    )
     if existing is not None:
         return StartOutcome(existing, _stored_verdict(existing))
 
@@ -110,7 +128,11 @@ def transaction_start(
     now = timezone.now()
     if _is_future(started_at, now):
         flags.append("start_timestamp_in_future")
-    _close_stale_transactions(ctx=ctx, connector_id=connector_id, superseded_at=started_at)
+    _close_stale_transactions(
+        ctx=ctx,
+        stale=[tx for tx in on_connector if tx.stopped_at is None],
+        superseded_at=started_at,
+    )
     try:
         with transaction.atomic():
             created = Transaction.objects.create(
@@ -135,12 +157,10 @@ def _stored_verdict(tx: Transaction) -> IdTagVerdict:
 
 
 def _close_stale_transactions(
-    *, ctx: CallContext, connector_id: int, superseded_at: datetime | None
+    *, ctx: CallContext, stale: list[Transaction], superseded_at: datetime | None
 ) -> None:
-    """A connector has one active transaction: one never stopped is closed and flagged."""
-    stale = Transaction.objects.select_for_update().filter(
-        charge_point_id=ctx.charge_point_id, connector_id=connector_id, stopped_at=None
-    )
+    """A connector has one active transaction: one never stopped (``stale``, read locked) is
+    closed and flagged."""
     for tx in stale:
         tx.stopped_at = max(superseded_at or timezone.now(), tx.started_at)
         tx.stop_reason = "Other"
