@@ -8,6 +8,7 @@ PERFORMANCE.md). Calls that queue while the threads are busy share one hop and o
 (chargepoints.call_batches).
 """
 
+import asyncio
 import json
 import logging
 import time
@@ -146,6 +147,12 @@ class Backend:
         )
 
 
+# A storm's thousands of takeovers at once would each open a Redis connection of their own
+# (the layer's pool grows with concurrent sends, and redis-py reads its package metadata for
+# every new connection: a tenth of a storm's CPU). A few at a time reuse the pooled ones.
+_takeover_sends = asyncio.Semaphore(8)
+
+
 async def _take_over(previous_channel: str, identity: str) -> None:
     """Tell the connection that held the charge point to close; never fail the handshake.
 
@@ -154,7 +161,8 @@ async def _take_over(previous_channel: str, identity: str) -> None:
     refuses more than ``capacity`` messages per process): there is nothing to take over from.
     """
     try:
-        await get_channel_layer().send(previous_channel, {"type": "ocpp.takeover"})
+        async with _takeover_sends:
+            await get_channel_layer().send(previous_channel, {"type": "ocpp.takeover"})
     except ChannelFull:
         logger.info("%s: previous connection's channel is full (its process is gone)", identity)
     except Exception:
