@@ -200,7 +200,11 @@ def open_session(
 
     Every refusal comes before the first write, so a refused handshake changes nothing.
     """
-    tenant = Tenant.objects.filter(slug=tenant_slug).first()
+    tenant = (
+        Tenant.objects.filter(slug=tenant_slug)
+        .only("slug", "compat_defaults", "unknown_charge_point_policy", "heartbeat_interval")
+        .first()
+    )
     if tenant is None:
         security_log.warning("refused %s/%s from %s: unknown tenant", tenant_slug, identity, client)
         raise ConnectionRefusedError(404, "Unknown tenant")

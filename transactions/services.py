@@ -110,17 +110,11 @@ def transaction_start(
         tenant_id=ctx.tenant_id, id_tag=id_tag, charge_point_id=ctx.charge_point_id
     )
     if verdict.accepted:
-        active_elsewhere = (
-            # Only sessions we accepted count: a refused attempt that the charger never
-            # stopped must not lock the tag out everywhere else.
-            Transaction.objects.filter(
-                tenant_id=ctx.tenant_id,
-                id_tag__iexact=id_tag,
-                stopped_at=None,
-                id_tag_status=AuthorizationStatus.ACCEPTED,
-            )
-            .exclude(charge_point_id=ctx.charge_point_id, connector_id=connector_id)
-            .count()
+        active_elsewhere = _active_sessions_elsewhere(
+            tenant_id=ctx.tenant_id,
+            id_tag=id_tag,
+            charge_point_id=ctx.charge_point_id,
+            connector_id=connector_id,
         )
         verdict = with_concurrency(verdict, active_elsewhere=active_elsewhere)
 
@@ -150,6 +144,24 @@ def transaction_start(
         existing = Transaction.objects.get(**identity)
         return StartOutcome(existing, _stored_verdict(existing))
     return StartOutcome(created, verdict)
+
+
+def _active_sessions_elsewhere(
+    *, tenant_id: int, id_tag: str, charge_point_id: int, connector_id: int
+) -> int:
+    """The idTag's open sessions (case-insensitive, CiString20) on other connectors. Only
+    sessions we accepted count: a refused attempt that the charger never stopped must not lock
+    the tag out everywhere else. A plain statement (served by the ``tx_active_id_tag_ci``
+    index): building the ORM's count was a quarter of a StartTransaction's CPU."""
+    table = connection.ops.quote_name(Transaction._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE tenant_id = %s AND UPPER(id_tag) = UPPER(%s) "  # noqa: S608
+            "AND stopped_at IS NULL AND id_tag_status = %s "
+            "AND NOT (charge_point_id = %s AND connector_id = %s)",
+            [tenant_id, id_tag, AuthorizationStatus.ACCEPTED, charge_point_id, connector_id],
+        )
+        return cursor.fetchone()[0]
 
 
 def _stored_verdict(tx: Transaction) -> IdTagVerdict:
