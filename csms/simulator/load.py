@@ -50,12 +50,11 @@ class RateDriver:
             (self.charging if busy else self.idle).append(cp)
         self.target_charging = round(charging_share * len(charge_points))
         self.in_flight: set[asyncio.Task[None]] = set()
+        self.charging_in_flight = 0  # steps under way that leave their charge point charging
 
     @property
     def charging_count(self) -> int:
-        return len(self.charging) + sum(
-            1 for task in self.in_flight if getattr(task, "csms_charging", False)
-        )
+        return len(self.charging) + self.charging_in_flight
 
     async def warm_up(self, rate: float, within: float = 120.0) -> None:
         """Start sessions until the charging share is reached, at about ``rate`` CALLs/s."""
@@ -107,12 +106,18 @@ class RateDriver:
             cp = pool.popleft()
             if cp.online and not cp.outbox:
                 task = asyncio.create_task(self._step(cp, kind))
-                task.csms_charging = kind in ("meter", "start")  # type: ignore[attr-defined]
                 self.in_flight.add(task)
                 task.add_done_callback(self.in_flight.discard)
+                if kind in ("meter", "start"):
+                    # Counted, not searched for: every start-or-stop draw asks.
+                    self.charging_in_flight += 1
+                    task.add_done_callback(self._charging_step_done)
                 return True
             pool.append(cp)
         return False
+
+    def _charging_step_done(self, _: asyncio.Task[None]) -> None:
+        self.charging_in_flight -= 1
 
     async def _step(self, cp: SimulatedChargePoint, kind: str) -> None:
         connector = cp.connectors[0]
