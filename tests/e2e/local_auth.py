@@ -9,8 +9,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ocpp.routing import on
 from ocpp.v16 import call_result
@@ -120,12 +121,15 @@ async def _is_online(identity: str) -> bool:
     return await orm(ChargePoint.objects.filter(identity=identity, connected=True).exists)
 
 
+ClientT = TypeVar("ClientT", bound=Client)
+
+
 @contextlib.asynccontextmanager
-async def online(url: str, identity: str) -> AsyncIterator[LocalAuthChargePoint]:
-    """Connected (and seen online by the server); on exit closed and seen offline, so the
-    server's clean-up cannot overlap the next test."""
+async def online_as(client_class: type[ClientT], url: str, identity: str) -> AsyncIterator[ClientT]:
+    """A ``client_class`` connected (and seen online by the server); on exit closed and seen
+    offline, so the server's clean-up cannot overlap the next test."""
     async with open_socket(url) as ws:
-        cp = LocalAuthChargePoint(identity, ws)
+        cp = client_class(identity, ws)
         reader = asyncio.create_task(cp.start())
         try:
             assert await eventually(lambda: _is_online(identity))
@@ -139,6 +143,10 @@ async def online(url: str, identity: str) -> AsyncIterator[LocalAuthChargePoint]
         return not await _is_online(identity)
 
     await eventually(offline)
+
+
+def online(url: str, identity: str) -> AbstractAsyncContextManager[LocalAuthChargePoint]:
+    return online_as(LocalAuthChargePoint, url, identity)
 
 
 async def until(probe: Callable[[], Awaitable[Any]], *, within: float = 10) -> Any:

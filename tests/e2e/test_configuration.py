@@ -8,10 +8,9 @@ answer RebootRequired and take effect at the next boot. The e2e daphne has no Ce
 the test runs the task the boot enqueued, as the worker would.
 """
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
@@ -24,8 +23,8 @@ from chargepoints.models import ChargePoint, Command, ConfigurationApplyState
 from chargepoints.tasks import apply_configuration_baseline, apply_configuration_baselines
 from csms.tenancy.models import Tenant
 from csms.tenancy.services import api_token_issue
-from tests.e2e.clients import ANSWER_TIMEOUT, Client, eventually, open_socket, orm
-from tests.e2e.local_auth import WAIT, HttpApi, http_url, until
+from tests.e2e.clients import ANSWER_TIMEOUT, Client, orm
+from tests.e2e.local_auth import WAIT, HttpApi, http_url, online_as, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -100,27 +99,8 @@ class ConfigurableChargePoint(Client):
         return call_result.ChangeConfiguration(status=status)
 
 
-async def _is_online(identity: str) -> bool:
-    return await orm(ChargePoint.objects.filter(identity=identity, connected=True).exists)
-
-
-@contextlib.asynccontextmanager
-async def online(url: str, identity: str) -> AsyncIterator[ConfigurableChargePoint]:
-    async with open_socket(url) as ws:
-        cp = ConfigurableChargePoint(identity, ws)
-        reader = asyncio.create_task(cp.start())
-        try:
-            assert await eventually(lambda: _is_online(identity))
-            yield cp
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
-
-    async def offline() -> bool:
-        return not await _is_online(identity)
-
-    await eventually(offline)
+def online(url: str, identity: str) -> AbstractAsyncContextManager[ConfigurableChargePoint]:
+    return online_as(ConfigurableChargePoint, url, identity)
 
 
 @pytest.fixture
