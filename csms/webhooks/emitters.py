@@ -1,7 +1,8 @@
 """What the platform's changes look like as events: one function per emission point.
 
 Each is called inside the transaction of the change (the OCPP handler's, the service's) and
-costs one query when the tenant has no subscribed endpoint. ``data`` uses snake_case and names
+costs no query when the tenant has no subscribed endpoint (its endpoints are cached per process
+for a few seconds: ``event_subscribers``). ``data`` uses snake_case and names
 a charge point by its identity, like the REST API.
 """
 
