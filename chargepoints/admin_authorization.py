@@ -21,7 +21,7 @@ from chargepoints.models import (
 from chargepoints.reservations import reservation_cancel
 from chargepoints.services import id_tag_limits_set
 from csms.admin import ReadOnlyAdminMixin
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 
 
 def _same_tenant(cleaned: dict[str, Any], *relations: str) -> None:

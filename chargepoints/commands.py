@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chargepoints.models import ChargePoint, Command
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 from csms.ocpp import schemas
 from csms.ocpp.errors import OcppError
 from csms.ocpp.router import CHARGE_POINT_ACTIONS

@@ -18,7 +18,7 @@ from chargepoints.models import (
     ConfigurationBaseline,
     ConfigurationBaselineEntry,
 )
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 from csms.tenancy.models import Tenant
 
 KEY_MAX_LENGTH = 50  # ChangeConfiguration.req key: CiString50

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from chargepoints.local_list_sync import local_list_sync_request
 from chargepoints.models import ChargePoint, ChargePointGroup
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 from csms.tenancy.models import Tenant
 
 GROUP_DUPLICATE = "A charge point group with this name already exists."

@@ -28,7 +28,7 @@ from chargepoints.models import (
     ReservationSequence,
     ReservationStatus,
 )
-from csms.api.exceptions import ConflictError, DomainError
+from csms.errors import ConflictError, DomainError
 from csms.ocpp.compat import INT32_MAX
 from csms.ocpp.router import CallContext
 from csms.tenancy.models import ApiToken

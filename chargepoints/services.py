@@ -26,7 +26,7 @@ from chargepoints.models import (
     SecurityEvent,
 )
 from chargepoints.passwords import hash_password
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 from csms.ocpp.router import CallContext
 from csms.row_insert import rows_insert
 from csms.tenancy.models import Tenant

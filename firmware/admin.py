@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 
 from chargepoints.models import ChargePoint
 from csms.admin import LimitedInlineFormSet, ReadOnlyAdminMixin, ReadOnlyInline
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 from firmware import admin_diagnostics  # noqa: F401 - registers the diagnostics admin
 from firmware.models import FirmwareJob, FirmwareUpdate, StatusReport
 from firmware.selectors import charge_points_targeted, firmware_update_summaries

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from csms.admin import LimitedInlineFormSet, ReadOnlyAdminMixin, ReadOnlyInline
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 from csms.webhooks.addresses import UnsafeUrlError, url_check
 from csms.webhooks.event_types import SUBSCRIBABLE_CHOICES
 from csms.webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint

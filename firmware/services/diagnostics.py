@@ -20,7 +20,7 @@ from django.utils.text import get_valid_filename
 
 from chargepoints.commands import command_dispatch, command_failure_hook, command_result_hook
 from chargepoints.models import ChargePoint, Command, CommandStatus
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 from csms.tenancy.models import ApiToken, Tenant
 from firmware.models import DiagnosticsRequest, DiagnosticsRequestStatus
 from firmware.models.diagnostics import diagnostics_file_path

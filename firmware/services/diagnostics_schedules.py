@@ -12,7 +12,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 from django_celery_beat.validators import crontab_validator
 
 from chargepoints.models import ChargePoint
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 from csms.tenancy.models import Tenant
 from firmware.models import DiagnosticsRequest, DiagnosticsSchedule
 from firmware.services.diagnostics import diagnostics_request_create, upload_location_problem

@@ -16,7 +16,7 @@ from django.utils import timezone
 from chargepoints.commands import command_dispatch, command_failure_hook, command_result_hook
 from chargepoints.models import ChargePoint, Command, CommandStatus
 from chargepoints.outbox import command_withdraw
-from csms.api.exceptions import ConflictError, DomainError
+from csms.errors import ConflictError, DomainError
 from csms.tenancy.models import ApiToken, Tenant
 from firmware.models import (
     FirmwareJob,

@@ -11,7 +11,7 @@ from chargepoints.services import (
     id_tag_create,
     id_tag_update,
 )
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 from csms.tenancy.models import Tenant
 from tests.factories import ChargePointFactory, IdTagFactory
 

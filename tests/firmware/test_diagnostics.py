@@ -14,7 +14,7 @@ from django_celery_beat.models import PeriodicTask
 
 from chargepoints.models import ChargePoint
 from chargepoints.outbox import expire_due_commands
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 from csms.tenancy.models import Tenant
 from firmware.models import DiagnosticsRequest, DiagnosticsSchedule
 from firmware.services.diagnostics import diagnostics_request_create, diagnostics_requests_advance

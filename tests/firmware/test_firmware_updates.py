@@ -12,7 +12,7 @@ from django_celery_beat.models import PeriodicTask
 
 from chargepoints.models import ChargePoint, CommandStatus
 from chargepoints.outbox import expire_due_commands
-from csms.api.exceptions import ConflictError, DomainError
+from csms.errors import ConflictError, DomainError
 from csms.tenancy.models import Tenant
 from firmware.models import FirmwareJob, FirmwareUpdate
 from firmware.services.firmware_rollout import firmware_updates_advance

@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 from csms.tenancy.models import Tenant
 from csms.webhooks.addresses import UnsafeUrlError, url_check
 from csms.webhooks.event_types import SUBSCRIBABLE_TYPES, EventType

@@ -11,7 +11,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from csms.api.exceptions import DomainError
+from csms.errors import DomainError
 from csms.tenancy.models import Tenant
 from csms.webhooks.event_types import subscribes
 from csms.webhooks.models import Delivery, Event, WebhookEndpoint
