@@ -7,8 +7,6 @@ write goes through :mod:`chargepoints.services`.
 from datetime import datetime
 from typing import Any
 
-from django import forms
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
@@ -43,35 +41,12 @@ from chargepoints.services import (
     id_tag_delete,
     id_tag_update,
 )
+from csms.api.filters import StrictBooleanFilter
 from csms.api.viewsets import TenantScopedViewSet
 from csms.ocpp.compat import INT32_MAX
 
 CHARGE_POINT_DUPLICATE = "A charge point with this identity already exists."
 EXPIRED = "Expired"
-
-# --- Shared filter -----------------------------------------------------------------------------
-
-
-class StrictBooleanField(forms.Field):
-    """``true``/``false`` (or ``1``/``0``); anything else is a 400, not an ignored filter."""
-
-    def to_python(self, value: Any) -> bool | None:
-        if value in (None, ""):
-            return None
-        lowered = str(value).lower()
-        if lowered in ("true", "1"):
-            return True
-        if lowered in ("false", "0"):
-            return False
-        raise DjangoValidationError("Use true or false.", code="invalid")
-
-
-class StrictBooleanFilter(filters.BooleanFilter):
-    field_class = StrictBooleanField
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("widget", forms.TextInput)
-        super().__init__(*args, **kwargs)
 
 
 def _printable_without_slash(value: str) -> None:

@@ -30,6 +30,7 @@ from csms.errors import DomainError
 from csms.ocpp.router import CallContext
 from csms.row_insert import rows_insert
 from csms.tenancy.models import Tenant
+from csms.timestamps import parse_timestamp
 from csms.webhooks.emitters import (
     charge_points_registration_emit,
     connector_status_changed_emit,
@@ -51,13 +52,6 @@ _BOOT_FIELDS = {
 }
 
 logger = logging.getLogger(__name__)
-
-
-def parse_timestamp(value: str | None) -> datetime | None:
-    """An OCPP timestamp, already schema-checked (and repaired by the compat layer)."""
-    if not value:
-        return None
-    return datetime.fromisoformat(value)
 
 
 def jittered_interval(interval: int, identity: str) -> int:

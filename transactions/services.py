@@ -21,10 +21,10 @@ from chargepoints.authorization import (
     id_tag_verdict,
     with_concurrency,
 )
-from chargepoints.services import parse_timestamp
 from csms.ocpp.compat import INT32_MAX
 from csms.ocpp.router import CallContext
 from csms.row_insert import rows_insert
+from csms.timestamps import parse_timestamp
 from transactions.models import MeterValue, Transaction, UnmatchedTransactionMessage
 
 # OCPP 1.6 §7.45 SampledValue defaults

@@ -28,7 +28,7 @@ from smartcharging.api.views import (
     ChargingSiteViewSet,
     CompositeScheduleView,
 )
-from transactions.api import TransactionViewSet
+from transactions.api.views import TransactionViewSet
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from chargepoints.api import StrictBooleanFilter
+from csms.api.filters import StrictBooleanFilter
 from csms.api.viewsets import TenantScopedReadOnlyViewSet
 from transactions.models import MeterValue, Transaction
 from transactions.selectors import transaction_meter_values

@@ -1,0 +1,1 @@
+"""Tenant API of the transactions app (routes registered in ``csms.api.urls``)."""
