@@ -1,13 +1,40 @@
-"""Configuration baselines and their apply state (imported by ``chargepoints.models``, whose
-module already holds every other model of the app)."""
+"""A charge point's configuration: the mirror of its keys, the baselines a tenant wants, and
+what applying them did."""
 
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
 from chargepoints.config_drift import ApplyStatus
-from chargepoints.models import ChargePoint, Command
+from chargepoints.models.charge_points import ChargePoint
+from chargepoints.models.commands import Command
 from csms.tenancy.models import Tenant
+
+
+class ConfigurationKey(models.Model):
+    """Mirror of a charge point's configuration, from GetConfiguration/ChangeConfiguration."""
+
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="configuration"
+    )
+    key = models.CharField(max_length=50)
+    # None: the charge point reported the key without a value (distinct from "").
+    value = models.TextField(null=True, blank=True)  # noqa: DJ001
+    readonly = models.BooleanField(null=True)
+    # The charge point listed the key under unknownKey.
+    unknown = models.BooleanField(default=False)
+    last_read_at = models.DateTimeField(null=True, blank=True)
+    last_change_status = models.CharField(max_length=20, blank=True)
+    last_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["charge_point", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["charge_point", "key"], name="uniq_config_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
 
 
 class ConfigurationBaseline(models.Model):

@@ -1,0 +1,64 @@
+"""Models of the chargepoints app, one module per subject; every model is importable from here
+(``from chargepoints.models import ChargePoint``), which also registers them with Django."""
+
+from chargepoints.models.authorization import (
+    ChargePointGroup,
+    IdTag,
+    IdTagStatus,
+    LocalListResult,
+    LocalListState,
+    LocalListSyncRequest,
+)
+from chargepoints.models.charge_points import (
+    BOOT_REPORTED_FIELDS,
+    ChargePoint,
+    ChargePointStatus,
+    CompatAbsorption,
+    Connector,
+    ConnectorStatusChange,
+    RegistrationStatus,
+)
+from chargepoints.models.commands import Command, CommandStatus
+from chargepoints.models.configuration import (
+    ConfigurationApplyState,
+    ConfigurationBaseline,
+    ConfigurationBaselineEntry,
+    ConfigurationKey,
+)
+from chargepoints.models.messages import MessageDirection, OcppMessage
+from chargepoints.models.reports import (
+    CertificateSigningRequest,
+    DataTransferMessage,
+    SecurityEvent,
+)
+from chargepoints.models.reservations import Reservation, ReservationSequence, ReservationStatus
+
+__all__ = [
+    "BOOT_REPORTED_FIELDS",
+    "CertificateSigningRequest",
+    "ChargePoint",
+    "ChargePointGroup",
+    "ChargePointStatus",
+    "Command",
+    "CommandStatus",
+    "CompatAbsorption",
+    "ConfigurationApplyState",
+    "ConfigurationBaseline",
+    "ConfigurationBaselineEntry",
+    "ConfigurationKey",
+    "Connector",
+    "ConnectorStatusChange",
+    "DataTransferMessage",
+    "IdTag",
+    "IdTagStatus",
+    "LocalListResult",
+    "LocalListState",
+    "LocalListSyncRequest",
+    "MessageDirection",
+    "OcppMessage",
+    "RegistrationStatus",
+    "Reservation",
+    "ReservationSequence",
+    "ReservationStatus",
+    "SecurityEvent",
+]
