@@ -14,7 +14,11 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from chargepoints.commands import CENTRAL_SYSTEM_ACTIONS, CommandRejectedError, command_dispatch
+from chargepoints.commands.dispatch import (
+    CENTRAL_SYSTEM_ACTIONS,
+    CommandRejectedError,
+    command_dispatch,
+)
 from chargepoints.configuration import configuration_change_check
 from chargepoints.models import ChargePoint, Command
 from csms.admin import LimitedInlineFormSet, ReadOnlyAdminMixin

@@ -16,7 +16,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from chargepoints.commands import CENTRAL_SYSTEM_ACTIONS, command_dispatch, command_wait
+from chargepoints.commands.dispatch import CENTRAL_SYSTEM_ACTIONS, command_dispatch
+from chargepoints.commands.waiting import command_wait
 from chargepoints.models import ChargePoint, Command
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
 from csms.tenancy.authentication import TenantClient

@@ -7,12 +7,8 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from chargepoints.commands import (
-    CommandRejectedError,
-    command_dispatch,
-    command_payload_check,
-    command_result_hook,
-)
+from chargepoints.commands.dispatch import CommandRejectedError, command_dispatch
+from chargepoints.commands.hooks import command_payload_check, command_result_hook
 from chargepoints.config_catalogue import configuration_change_problem
 from chargepoints.models import ChargePoint, Command, ConfigurationKey
 from chargepoints.passwords import hash_password, password_problem

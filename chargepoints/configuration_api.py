@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chargepoints.command_api import MAX_WAIT_SECONDS, CommandSerializer, wait_seconds
-from chargepoints.commands import command_wait
+from chargepoints.commands.waiting import command_wait
 from chargepoints.config_catalogue import CATALOGUE, Access, Profile, catalogue_key
 from chargepoints.config_drift import ApplyStatus, DriftStatus
 from chargepoints.configuration import configuration_key_change

@@ -19,12 +19,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chargepoints.commands import (
-    CommandRejectedError,
-    command_dispatch,
-    command_failure_hook,
-    command_result_hook,
-)
+from chargepoints.commands.dispatch import CommandRejectedError, command_dispatch
+from chargepoints.commands.hooks import command_failure_hook, command_result_hook
 from chargepoints.config_catalogue import configuration_value_problem
 from chargepoints.config_drift import (
     ApplyStatus,

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from chargepoints import local_list
 from chargepoints.authorization import id_tag_status, id_tags_allowed_at
-from chargepoints.commands import command_dispatch, command_failure_hook, command_result_hook
+from chargepoints.commands.dispatch import command_dispatch
+from chargepoints.commands.hooks import command_failure_hook, command_result_hook
 from chargepoints.models import (
     ChargePoint,
     Command,

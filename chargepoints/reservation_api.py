@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from chargepoints.command_api import MAX_WAIT_SECONDS, CommandSerializer, wait_seconds
-from chargepoints.commands import command_wait
+from chargepoints.commands.waiting import command_wait
 from chargepoints.group_api import TenantChargePointField
 from chargepoints.models import Reservation, ReservationStatus
 from chargepoints.reservations import reservation_cancel, reservation_create

@@ -17,7 +17,8 @@ from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from chargepoints.authorization import id_tag_verdict
-from chargepoints.commands import command_dispatch, command_result_hook
+from chargepoints.commands.dispatch import command_dispatch
+from chargepoints.commands.hooks import command_result_hook
 from chargepoints.local_list import wire_datetime
 from chargepoints.models import (
     ChargePoint,

@@ -6,7 +6,8 @@ from typing import Any
 from celery import shared_task
 from django.db import transaction
 
-from chargepoints.commands import command_dispatch
+from chargepoints.commands.dispatch import command_dispatch
+from chargepoints.commands.outbox import expire_due_commands
 from chargepoints.configuration_apply import (
     configuration_baseline_apply,
     configuration_baseline_apply_all,
@@ -18,7 +19,6 @@ from chargepoints.local_list_sync import (
 )
 from chargepoints.message_log import message_log_cutoff, message_log_purge
 from chargepoints.models import ChargePoint, RegistrationStatus
-from chargepoints.outbox import expire_due_commands
 from chargepoints.reservations import reservations_expire
 
 logger = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from chargepoints.commands import command_payload_check, command_result_hook
+from chargepoints.commands.hooks import command_payload_check, command_result_hook
 from chargepoints.models import Command
 from csms.ocpp.router import CallContext
 from smartcharging.profile_rules import remote_start_profile_problems, set_charging_profile_problems

@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from chargepoints.commands import command_dispatch, command_failure_hook, command_result_hook
+from chargepoints.commands.dispatch import command_dispatch
+from chargepoints.commands.hooks import command_failure_hook, command_result_hook
 from chargepoints.models import ChargePoint, Command, CommandStatus
 from csms.errors import DomainError
 from csms.tenancy.models import ApiToken, Tenant

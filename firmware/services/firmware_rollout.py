@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from chargepoints.commands import command_dispatch
+from chargepoints.commands.dispatch import command_dispatch
 from firmware.models import FirmwareJob, FirmwareJobStatus, FirmwareUpdate, FirmwareUpdateStatus
 from firmware.rollout import failure_rate_exceeded, in_flight_room, quiet_since, silence_verdict
 from firmware.selectors import firmware_update_outcomes

@@ -13,9 +13,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from chargepoints.commands import command_dispatch, command_failure_hook, command_result_hook
+from chargepoints.commands.dispatch import command_dispatch
+from chargepoints.commands.hooks import command_failure_hook, command_result_hook
+from chargepoints.commands.outbox import command_withdraw
 from chargepoints.models import ChargePoint, Command, CommandStatus
-from chargepoints.outbox import command_withdraw
 from csms.errors import ConflictError, DomainError
 from csms.tenancy.models import ApiToken, Tenant
 from firmware.models import (

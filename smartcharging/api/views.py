@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from chargepoints.command_api import CommandSerializer
-from chargepoints.commands import command_wait
+from chargepoints.commands.waiting import command_wait
 from chargepoints.models import ChargePoint, Command
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
 from csms.tenancy.authentication import TenantClient

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
-from chargepoints.commands import command_dispatch
+from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.models import ChargePoint, Command
 from csms.ocpp import schemas
 from csms.ocpp.errors import OcppError

@@ -7,8 +7,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from chargepoints.commands.outbox import outbox_complete, outbox_fail
 from chargepoints.models import ChargePoint, Command, CommandStatus
-from chargepoints.outbox import outbox_complete, outbox_fail
 from csms.ocpp.router import CallContext, ChargePointSession
 
 

@@ -11,15 +11,16 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chargepoints import outbox
-from chargepoints.commands import command_dispatch, command_failure_hook, failure_hooks_for
-from chargepoints.models import ChargePoint, Command, CommandStatus
-from chargepoints.outbox import (
+from chargepoints.commands import outbox
+from chargepoints.commands.dispatch import command_dispatch
+from chargepoints.commands.hooks import command_failure_hook, failure_hooks_for
+from chargepoints.commands.outbox import (
     command_withdraw,
     expire_due_commands,
     outbox_complete,
     outbox_fail,
 )
+from chargepoints.models import ChargePoint, Command, CommandStatus
 from csms.tenancy.models import Tenant
 from tests.factories import ChargePointFactory
 
@@ -202,7 +203,7 @@ def test_a_crashing_hook_is_logged_and_undoes_neither_the_status_nor_the_other_h
     )
     command = sent(charge_point)
 
-    with caplog.at_level(logging.ERROR, logger="chargepoints.outbox"):
+    with caplog.at_level(logging.ERROR, logger="chargepoints.commands.outbox"):
         outbox_fail(
             command_id=command.pk, status=CommandStatus.FAILED, code="InternalError", description=""
         )

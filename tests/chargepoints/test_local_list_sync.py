@@ -9,7 +9,8 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
 
-from chargepoints.commands import command_dispatch
+from chargepoints.commands.dispatch import command_dispatch
+from chargepoints.commands.outbox import expire_due_commands, outbox_fail
 from chargepoints.handlers import boot_notification
 from chargepoints.local_list_sync import local_list_sync, local_list_sync_all
 from chargepoints.models import (
@@ -21,7 +22,6 @@ from chargepoints.models import (
     LocalListState,
     LocalListSyncRequest,
 )
-from chargepoints.outbox import expire_due_commands, outbox_fail
 from chargepoints.services import id_tag_create, id_tag_delete, id_tag_update
 from chargepoints.tasks import sync_local_lists
 from csms.tenancy.models import Tenant

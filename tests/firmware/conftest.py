@@ -10,9 +10,9 @@ from django.db import transaction as db_transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from chargepoints.commands.outbox import outbox_complete, outbox_fail
 from chargepoints.handlers import boot_notification
 from chargepoints.models import ChargePoint, Command, CommandStatus
-from chargepoints.outbox import outbox_complete, outbox_fail
 from csms.ocpp.router import CallContext, ChargePointSession
 from csms.tenancy.models import Tenant
 from firmware.handlers import diagnostics_status_notification, firmware_status_notification

@@ -12,8 +12,8 @@ from django.test import Client
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from chargepoints.commands.outbox import expire_due_commands
 from chargepoints.models import ChargePoint
-from chargepoints.outbox import expire_due_commands
 from csms.errors import DomainError
 from csms.tenancy.models import Tenant
 from firmware.models import DiagnosticsRequest, DiagnosticsSchedule

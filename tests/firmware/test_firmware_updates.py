@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from chargepoints.commands.outbox import expire_due_commands
 from chargepoints.models import ChargePoint, CommandStatus
-from chargepoints.outbox import expire_due_commands
 from csms.errors import ConflictError, DomainError
 from csms.tenancy.models import Tenant
 from firmware.models import FirmwareJob, FirmwareUpdate

@@ -7,8 +7,8 @@ import pytest
 from django.db import transaction as db_transaction
 from django.utils import timezone
 
+from chargepoints.commands.outbox import outbox_complete
 from chargepoints.models import ChargePoint, Command, CommandStatus
-from chargepoints.outbox import outbox_complete
 from csms.ocpp.router import CallContext, ChargePointSession
 from csms.tenancy.models import Tenant
 

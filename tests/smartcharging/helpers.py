@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from chargepoints.commands import command_dispatch
+from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.models import ChargePoint, Command
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from chargepoints.commands import command_dispatch
+from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.models import ChargePoint, Command
 from smartcharging.models import ChargingProfile, InstalledChargingProfile
 from tests.factories import TransactionFactory

@@ -13,10 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from chargepoints import handlers as cp_handlers
-from chargepoints.commands import command_dispatch
+from chargepoints.commands.dispatch import command_dispatch
+from chargepoints.commands.outbox import expire_due_commands, outbox_complete, outbox_fail
 from chargepoints.connection import close_session, open_session
 from chargepoints.models import ChargePoint, Command, CommandStatus, IdTag
-from chargepoints.outbox import expire_due_commands, outbox_complete, outbox_fail
 from chargepoints.services import charge_point_registration_set, charge_point_update
 from csms.tenancy.models import Tenant
 from csms.webhooks.event_types import EventType

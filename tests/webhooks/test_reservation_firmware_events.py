@@ -11,8 +11,8 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from chargepoints.commands.outbox import outbox_complete
 from chargepoints.models import ChargePoint, Command, CommandStatus, Reservation
-from chargepoints.outbox import outbox_complete
 from chargepoints.reservations import reservation_cancel, reservation_create, reservations_expire
 from csms.tenancy.models import Tenant
 from csms.webhooks.event_types import EventType

@@ -10,19 +10,13 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chargepoints.commands import (
-    ALLOWED_WHILE_PENDING,
-    command_group,
-    failure_hook_actions,
-    failure_hooks_for,
-    result_hooks_for,
-)
+from chargepoints.commands.dispatch import ALLOWED_WHILE_PENDING
+from chargepoints.commands.hooks import failure_hook_actions, failure_hooks_for, result_hooks_for
+from chargepoints.commands.waiting import notify_waiters
 from chargepoints.models import Command, CommandStatus, RegistrationStatus
 from csms.ocpp import schemas
 from csms.ocpp.backend import OutboundCall
@@ -245,12 +239,3 @@ def charge_points_with_queued_commands(*, channel_prefix: str) -> list[int]:
 def _notify_each(command_ids: list[int]) -> None:
     for command_id in command_ids:
         notify_waiters(command_id=command_id)
-
-
-def notify_waiters(*, command_id: int) -> None:
-    try:
-        async_to_sync(get_channel_layer().group_send)(
-            command_group(command_id), {"type": "command.done", "command_id": command_id}
-        )
-    except Exception:  # waiters re-read the row every second anyway
-        logger.warning("could not notify waiters of command %s", command_id, exc_info=True)

@@ -1,0 +1,54 @@
+"""Waiting for a command's answer: API requests with ``?wait=`` await it here.
+
+Waiters are woken through a channel-layer group per command; since the layer may drop messages,
+they re-read the row too (the row is the truth).
+"""
+
+import asyncio
+import contextlib
+import logging
+
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+
+from chargepoints.models import Command
+
+logger = logging.getLogger(__name__)
+
+
+def command_group(command_id: int) -> str:
+    return f"ocpp.command.{command_id}"
+
+
+async def command_wait(*, command_id: int, timeout: float) -> Command:  # noqa: ASYNC109
+    # (A deadline re-checked per loop, not asyncio.timeout: a cancelled ORM read helps nobody.)
+    """Wait up to ``timeout`` seconds for the command to finish; the row as it then is."""
+    layer = get_channel_layer()
+    # The default prefix on purpose: channels-redis reads all of a process's channels through one
+    # blocking pop on the list of that prefix; a channel of another prefix is only read while
+    # no consumer holds that reader, so wake-ups came after the 1 s re-read instead of at once.
+    channel = await layer.new_channel()
+    group = command_group(command_id)
+    await layer.group_add(group, channel)
+    get = sync_to_async(Command.objects.select_related("charge_point").get)
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            command = await get(pk=command_id)
+            remaining = deadline - asyncio.get_running_loop().time()
+            if command.finished or remaining <= 0:
+                return command
+            # Re-read at least every second: the wake-up may have been dropped.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(layer.receive(channel), timeout=min(remaining, 1.0))
+    finally:
+        await layer.group_discard(group, channel)
+
+
+def notify_waiters(*, command_id: int) -> None:
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            command_group(command_id), {"type": "command.done", "command_id": command_id}
+        )
+    except Exception:  # waiters re-read the row every second anyway
+        logger.warning("could not notify waiters of command %s", command_id, exc_info=True)
