@@ -19,7 +19,7 @@ from chargepoints.commands.dispatch import (
     CommandRejectedError,
     command_dispatch,
 )
-from chargepoints.configuration import configuration_change_check
+from chargepoints.configuration.mirror import configuration_change_check
 from chargepoints.models import ChargePoint, Command
 from csms.admin import LimitedInlineFormSet, ReadOnlyAdminMixin
 

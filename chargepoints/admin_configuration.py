@@ -12,14 +12,14 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from chargepoints.config_catalogue import catalogue_key
-from chargepoints.configuration_apply import configuration_baseline_apply
-from chargepoints.configuration_baselines import (
+from chargepoints.configuration.apply import configuration_baseline_apply
+from chargepoints.configuration.baselines import (
     BaselineError,
     configuration_baseline_entry_clean,
     configuration_baselines_changed,
 )
-from chargepoints.configuration_overview import configuration_overview
+from chargepoints.configuration.catalogue import catalogue_key
+from chargepoints.configuration.overview import configuration_overview
 from chargepoints.models import (
     ChargePoint,
     ConfigurationApplyState,

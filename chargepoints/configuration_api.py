@@ -19,15 +19,15 @@ from rest_framework.response import Response
 
 from chargepoints.command_api import MAX_WAIT_SECONDS, CommandSerializer, wait_seconds
 from chargepoints.commands.waiting import command_wait
-from chargepoints.config_catalogue import CATALOGUE, Access, Profile, catalogue_key
-from chargepoints.config_drift import ApplyStatus, DriftStatus
-from chargepoints.configuration import configuration_key_change
-from chargepoints.configuration_baselines import (
+from chargepoints.configuration.baselines import (
     configuration_baseline_create,
     configuration_baseline_delete,
     configuration_baseline_update,
 )
-from chargepoints.configuration_overview import ConfigurationRow, configuration_overview
+from chargepoints.configuration.catalogue import CATALOGUE, Access, Profile, catalogue_key
+from chargepoints.configuration.drift import ApplyStatus, DriftStatus
+from chargepoints.configuration.mirror import configuration_key_change
+from chargepoints.configuration.overview import ConfigurationRow, configuration_overview
 from chargepoints.models import ChargePoint, Command, ConfigurationBaseline
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
 from csms.tenancy.authentication import TenantClient

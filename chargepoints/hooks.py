@@ -4,7 +4,7 @@ Command result hooks register on import of their modules (local_list_sync, reser
 configuration_apply).
 """
 
-from chargepoints.configuration_apply import configuration_after_boot
+from chargepoints.configuration.apply import configuration_after_boot
 from chargepoints.local_list_sync import local_list_after_boot
 from chargepoints.reservations import reservation_used_by
 from chargepoints.services import charge_point_booted_hooks

@@ -8,7 +8,7 @@ from django.db import transaction
 
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.commands.outbox import expire_due_commands
-from chargepoints.configuration_apply import (
+from chargepoints.configuration.apply import (
     configuration_baseline_apply,
     configuration_baseline_apply_all,
 )

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from chargepoints.config_drift import ApplyStatus
+from chargepoints.configuration.drift import ApplyStatus
 from chargepoints.models.charge_points import ChargePoint
 from chargepoints.models.commands import Command
 from csms.tenancy.models import Tenant
@@ -106,7 +106,7 @@ class ConfigurationBaselineEntry(models.Model):
 
 class ConfigurationApplyState(models.Model):
     """The last ChangeConfiguration a baseline sent for one key of one charge point: what
-    decides whether it is sent again (``chargepoints.config_drift.configuration_change_due``)."""
+    decides whether it is sent again (``configuration.drift.configuration_change_due``)."""
 
     charge_point = models.ForeignKey(
         ChargePoint, on_delete=models.CASCADE, related_name="configuration_apply_states"

@@ -8,14 +8,14 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from chargepoints.config_catalogue import (
+from chargepoints.configuration.catalogue import (
     CATALOGUE,
     catalogue_key,
     configuration_change_problem,
     configuration_value_problem,
     configuration_values_equal,
 )
-from chargepoints.config_types import measurands
+from chargepoints.configuration.types import measurands
 from chargepoints.models import ChargePoint, Command, ConfigurationKey
 from csms.tenancy.models import Tenant
 from tests.factories import ChargePointFactory

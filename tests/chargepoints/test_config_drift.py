@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chargepoints.config_drift import (
+from chargepoints.configuration.drift import (
     ApplyStatus,
     Attempt,
     DriftStatus,

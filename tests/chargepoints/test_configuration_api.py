@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from chargepoints.configuration_apply import configuration_baseline_apply
-from chargepoints.configuration_baselines import configuration_baseline_create
+from chargepoints.configuration.apply import configuration_baseline_apply
+from chargepoints.configuration.baselines import configuration_baseline_create
 from chargepoints.models import (
     ChargePoint,
     Command,

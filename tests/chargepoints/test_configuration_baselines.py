@@ -9,11 +9,8 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from chargepoints.configuration_apply import (
-    BASELINE_JOB,
-    configuration_baseline_apply,
-)
-from chargepoints.configuration_baselines import (
+from chargepoints.configuration.apply import BASELINE_JOB, configuration_baseline_apply
+from chargepoints.configuration.baselines import (
     BaselineError,
     configuration_baseline_create,
     configuration_baseline_update,

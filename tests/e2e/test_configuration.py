@@ -18,7 +18,7 @@ from ocpp.routing import on
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
-from chargepoints.configuration_apply import BASELINE_JOB
+from chargepoints.configuration.apply import BASELINE_JOB
 from chargepoints.models import ChargePoint, Command, ConfigurationApplyState
 from chargepoints.tasks import apply_configuration_baseline, apply_configuration_baselines
 from csms.tenancy.models import Tenant

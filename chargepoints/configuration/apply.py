@@ -2,14 +2,14 @@
 
 A run sends GetConfiguration (all keys, which also refreshes the mirror). Its answer (a command
 result hook, inside the completing transaction) is compared with the charge point's baselines
-(``config_drift``) and a ChangeConfiguration is queued for each key that differs and is due:
-once per key, desired value and boot; Rejected/NotSupported not again until the desired value
+(``drift``) and a ChangeConfiguration is queued for each key that differs and is due: once per
+key, desired value and boot; Rejected/NotSupported not again until the desired value
 or the firmware changes; RebootRequired recorded and shown, never followed by a Reset. Each
 ChangeConfiguration answer (or failure) is recorded in the key's apply state.
 
 Triggers: an accepted BootNotification, the beat schedule
 (``chargepoints.apply_configuration_baselines``), a baseline change
-(``configuration_baselines``), staff in the admin.
+(``baselines``), staff in the admin.
 """
 
 import logging
@@ -21,8 +21,9 @@ from django.utils import timezone
 
 from chargepoints.commands.dispatch import CommandRejectedError, command_dispatch
 from chargepoints.commands.hooks import command_failure_hook, command_result_hook
-from chargepoints.config_catalogue import configuration_value_problem
-from chargepoints.config_drift import (
+from chargepoints.configuration.baselines import configuration_desired
+from chargepoints.configuration.catalogue import configuration_value_problem
+from chargepoints.configuration.drift import (
     ApplyStatus,
     Attempt,
     KeyDrift,
@@ -30,7 +31,6 @@ from chargepoints.config_drift import (
     configuration_change_due,
     configuration_drift,
 )
-from chargepoints.configuration_baselines import configuration_desired
 from chargepoints.models import (
     ChargePoint,
     Command,

@@ -1,6 +1,6 @@
 """Configuration drift: what a baseline wants against what a charge point reports, and whether a
 ChangeConfiguration is due. Pure functions, no ORM; the apply flow
-(``chargepoints.configuration_apply``) feeds them from the mirror and the apply states.
+(``chargepoints.configuration.apply``) feeds them from the mirror and the apply states.
 """
 
 from collections.abc import Mapping
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from chargepoints.config_catalogue import catalogue_key, configuration_values_equal
+from chargepoints.configuration.catalogue import catalogue_key, configuration_values_equal
 
 
 class DriftStatus(StrEnum):

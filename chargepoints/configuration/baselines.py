@@ -11,8 +11,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
-from chargepoints.config_catalogue import catalogue_key, configuration_change_problem
-from chargepoints.configuration import SECRET_KEYS
+from chargepoints.configuration.catalogue import catalogue_key, configuration_change_problem
+from chargepoints.configuration.mirror import SECRET_KEYS
 from chargepoints.models import (
     ChargePoint,
     ConfigurationBaseline,

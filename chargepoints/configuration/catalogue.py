@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from chargepoints.config_types import (
+from chargepoints.configuration.types import (
     BooleanValue,
     IntegerValue,
     ListValue,

@@ -3,17 +3,17 @@ catalogue declaration, what its baselines want, the drift and the last change th
 
 from dataclasses import dataclass
 
-from chargepoints.config_catalogue import ConfigKeySpec, catalogue_key
-from chargepoints.config_drift import (
+from chargepoints.configuration.apply import apply_state_attempt, apply_state_status
+from chargepoints.configuration.baselines import DesiredValue, configuration_desired
+from chargepoints.configuration.catalogue import ConfigKeySpec, catalogue_key
+from chargepoints.configuration.drift import (
     ApplyStatus,
     DriftStatus,
     Reported,
     configuration_drift,
     drift_with_attempt,
 )
-from chargepoints.configuration import configuration_mirror_by_key
-from chargepoints.configuration_apply import apply_state_attempt, apply_state_status
-from chargepoints.configuration_baselines import DesiredValue, configuration_desired
+from chargepoints.configuration.mirror import configuration_mirror_by_key
 from chargepoints.models import ChargePoint, ConfigurationApplyState, ConfigurationKey
 
 

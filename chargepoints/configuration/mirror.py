@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from chargepoints.commands.dispatch import CommandRejectedError, command_dispatch
 from chargepoints.commands.hooks import command_payload_check, command_result_hook
-from chargepoints.config_catalogue import configuration_change_problem
+from chargepoints.configuration.catalogue import configuration_change_problem
 from chargepoints.models import ChargePoint, Command, ConfigurationKey
 from chargepoints.passwords import hash_password, password_problem
 from csms.ocpp.frames import redacted_payload
