@@ -27,7 +27,7 @@ from chargepoints.models import (
     SecurityEvent,
 )
 from chargepoints.passwords import password_problem
-from chargepoints.services import charge_point_registration_set, charge_point_update
+from chargepoints.services.charge_points import charge_point_registration_set, charge_point_update
 from csms.admin import LimitedInlineFormSet, ReadOnlyAdminMixin, ReadOnlyInline
 from csms.ocpp.compat import SWITCH_NAMES
 

@@ -9,17 +9,11 @@ from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from chargepoints.groups import charge_point_group_update
-from chargepoints.local_list_sync import local_list_sync, local_list_sync_request
-from chargepoints.models import (
-    ChargePoint,
-    ChargePointGroup,
-    IdTag,
-    LocalListState,
-    Reservation,
-)
-from chargepoints.reservations import reservation_cancel
-from chargepoints.services import id_tag_limits_set
+from chargepoints.authorization.groups import charge_point_group_update
+from chargepoints.authorization.id_tags import id_tag_limits_set
+from chargepoints.authorization.local_list_sync import local_list_sync, local_list_sync_request
+from chargepoints.models import ChargePoint, ChargePointGroup, IdTag, LocalListState, Reservation
+from chargepoints.reservations.services import reservation_cancel
 from csms.admin import ReadOnlyAdminMixin
 from csms.errors import DomainError
 

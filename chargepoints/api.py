@@ -17,7 +17,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers
 
-from chargepoints.authorization import id_tag_status, id_tags_matching
+from chargepoints.authorization.id_tags import (
+    ID_TAG_DUPLICATE,
+    id_tag_create,
+    id_tag_delete,
+    id_tag_update,
+)
+from chargepoints.authorization.verdicts import id_tag_status, id_tags_matching
 from chargepoints.group_api import TenantChargePointField, TenantGroupField
 from chargepoints.local_list_api import LocalListStateSerializer, local_list_state_of
 from chargepoints.models import (
@@ -31,15 +37,11 @@ from chargepoints.models import (
     ReservationStatus,
 )
 from chargepoints.passwords import password_problem
-from chargepoints.reservations import connector_shown_status, reserved_connector_ids
-from chargepoints.services import (
-    ID_TAG_DUPLICATE,
+from chargepoints.selectors import connector_shown_status, reserved_connector_ids
+from chargepoints.services.charge_points import (
     charge_point_create,
     charge_point_delete,
     charge_point_update,
-    id_tag_create,
-    id_tag_delete,
-    id_tag_update,
 )
 from csms.api.filters import StrictBooleanFilter
 from csms.api.viewsets import TenantScopedViewSet

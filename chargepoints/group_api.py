@@ -6,7 +6,7 @@ from typing import Any
 from django.db.models import Model, QuerySet
 from rest_framework import mixins, serializers
 
-from chargepoints.groups import (
+from chargepoints.authorization.groups import (
     GROUP_DUPLICATE,
     charge_point_group_create,
     charge_point_group_delete,

@@ -4,9 +4,15 @@ from typing import Any
 
 from django.utils import timezone
 
-from chargepoints import services
-from chargepoints.authorization import id_tag_verdict
-from chargepoints.data_transfer import data_transfer_answer
+from chargepoints.authorization.verdicts import id_tag_verdict
+from chargepoints.services.charge_points import charge_point_boot
+from chargepoints.services.connectors import connector_status_record
+from chargepoints.services.data_transfer import data_transfer_answer
+from chargepoints.services.reports import (
+    certificate_request_record,
+    data_transfer_record,
+    security_event_record,
+)
 from csms.ocpp.router import CallContext, ocpp_action
 from csms.webhooks.emitters import authorization_denied_emit, data_transfer_received_emit
 
@@ -17,7 +23,7 @@ def now_iso() -> str:
 
 @ocpp_action("BootNotification")
 def boot_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    status, interval = services.charge_point_boot(ctx=ctx, boot=payload)
+    status, interval = charge_point_boot(ctx=ctx, boot=payload)
     return {"status": status, "current_time": now_iso(), "interval": interval}
 
 
@@ -28,7 +34,7 @@ def heartbeat(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
 
 @ocpp_action("StatusNotification")
 def status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    services.connector_status_record(charge_point_id=ctx.charge_point_id, report=payload, ctx=ctx)
+    connector_status_record(charge_point_id=ctx.charge_point_id, report=payload, ctx=ctx)
     return {}
 
 
@@ -52,7 +58,7 @@ def data_transfer(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
         payload.get("data"),
     )
     answer = data_transfer_answer(ctx, vendor_id=vendor_id, message_id=message_id, data=data)
-    services.data_transfer_record(
+    data_transfer_record(
         charge_point_id=ctx.charge_point_id,
         vendor_id=vendor_id,
         message_id=message_id,
@@ -68,11 +74,11 @@ def data_transfer(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
 
 @ocpp_action("SecurityEventNotification")
 def security_event_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    services.security_event_record(ctx=ctx, event=payload)
+    security_event_record(ctx=ctx, event=payload)
     return {}
 
 
 @ocpp_action("SignCertificate")
 def sign_certificate(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    services.certificate_request_record(charge_point_id=ctx.charge_point_id, csr=payload["csr"])
+    certificate_request_record(charge_point_id=ctx.charge_point_id, csr=payload["csr"])
     return {"status": "Accepted"}

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chargepoints.local_list_sync import local_list_sync
+from chargepoints.authorization.local_list_sync import local_list_sync
 from chargepoints.models import ChargePoint, LocalListResult, LocalListState
 from csms.api.viewsets import TenantScopedMixin
 from csms.tenancy.authentication import TenantClient

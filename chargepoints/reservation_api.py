@@ -21,7 +21,7 @@ from chargepoints.command_api import MAX_WAIT_SECONDS, CommandSerializer, wait_s
 from chargepoints.commands.waiting import command_wait
 from chargepoints.group_api import TenantChargePointField
 from chargepoints.models import Reservation, ReservationStatus
-from chargepoints.reservations import reservation_cancel, reservation_create
+from chargepoints.reservations.services import reservation_cancel, reservation_create
 from csms.api.viewsets import TenantScopedMixin
 from csms.ocpp.compat import INT32_MAX
 from csms.tenancy.authentication import TenantClient

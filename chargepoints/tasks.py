@@ -6,20 +6,20 @@ from typing import Any
 from celery import shared_task
 from django.db import transaction
 
+from chargepoints.authorization.local_list_sync import (
+    local_list_sync,
+    local_list_sync_all,
+    local_list_sync_tenant,
+)
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.commands.outbox import expire_due_commands
 from chargepoints.configuration.apply import (
     configuration_baseline_apply,
     configuration_baseline_apply_all,
 )
-from chargepoints.local_list_sync import (
-    local_list_sync,
-    local_list_sync_all,
-    local_list_sync_tenant,
-)
 from chargepoints.message_log import message_log_cutoff, message_log_purge
 from chargepoints.models import ChargePoint, RegistrationStatus
-from chargepoints.reservations import reservations_expire
+from chargepoints.reservations.services import reservations_expire
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def sync_local_lists() -> int:
 
 @shared_task(name="chargepoints.sync_local_lists_of_tenant")
 def sync_local_lists_of_tenant(tenant_id: int) -> int:
-    """Debounced after idTag changes (chargepoints.local_list_sync.local_list_sync_request)."""
+    """Debounced after idTag changes (authorization.local_list_sync.local_list_sync_request)."""
     return local_list_sync_tenant(tenant_id=tenant_id)
 
 

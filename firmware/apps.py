@@ -5,7 +5,7 @@ class FirmwareConfig(AppConfig):
     name = "firmware"
 
     def ready(self) -> None:
-        from chargepoints.services import charge_point_booted_hooks
+        from chargepoints.services.charge_points import charge_point_booted_hooks
         from firmware import handlers  # registers the OCPP actions it answers
         from firmware.services import diagnostics, firmware_updates  # noqa: F401 - result hooks
 

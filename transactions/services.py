@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chargepoints.authorization import (
+from chargepoints.authorization.verdicts import (
     AuthorizationStatus,
     IdTagVerdict,
     id_tag_verdict,

@@ -354,7 +354,8 @@ def security_event_received_emit(*, ctx: CallContext, event: dict[str, Any]) -> 
 
 
 def reservation_changed_emit(*, reservation: Reservation) -> None:
-    """For chargepoints.reservations: after a reservation's status changed (same transaction)."""
+    """For chargepoints.reservations.services: after a reservation's status changed (same
+    transaction)."""
     endpoint_ids = event_subscribers(
         tenant_id=reservation.tenant_id, type=EventType.RESERVATION_CHANGED
     )

@@ -1,6 +1,6 @@
 """Events from the other apps' hook lists (registered in apps.ready, idempotently)."""
 
-from chargepoints.services import charge_point_booted_hooks
+from chargepoints.services.charge_points import charge_point_booted_hooks
 from csms.webhooks.emitters import (
     charge_point_booted_emit,
     transaction_started_emit,

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from chargepoints.authorization import id_tag_verdict
+from chargepoints.authorization.verdicts import id_tag_verdict
 from chargepoints.models import ChargePoint, IdTag, RegistrationStatus
 from chargepoints.passwords import password_matches
 from csms.tenancy.models import Tenant

@@ -8,11 +8,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from chargepoints.authorization import id_tag_verdict
-from chargepoints.groups import charge_point_group_delete
+from chargepoints.authorization.groups import charge_point_group_delete
+from chargepoints.authorization.id_tags import id_tag_create
+from chargepoints.authorization.verdicts import id_tag_verdict
 from chargepoints.handlers import authorize
 from chargepoints.models import ChargePoint, ChargePointGroup, IdTag
-from chargepoints.services import charge_point_delete, id_tag_create
+from chargepoints.services.charge_points import charge_point_delete
 from csms.tenancy.models import Tenant
 from tests.chargepoints.conftest import call_context
 from tests.factories import ChargePointFactory, ChargePointGroupFactory

@@ -4,13 +4,9 @@ from typing import Any
 
 import pytest
 
+from chargepoints.authorization.id_tags import id_tag_create, id_tag_update
 from chargepoints.models import ChargePoint, IdTag
-from chargepoints.services import (
-    charge_point_delete,
-    charge_point_registration_set,
-    id_tag_create,
-    id_tag_update,
-)
+from chargepoints.services.charge_points import charge_point_delete, charge_point_registration_set
 from csms.errors import DomainError
 from csms.tenancy.models import Tenant
 from tests.factories import ChargePointFactory, IdTagFactory

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chargepoints.local_list import (
+from chargepoints.authorization.local_list import (
     DIFFERENTIAL,
     FULL,
     id_tag_info,

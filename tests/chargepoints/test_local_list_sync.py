@@ -9,10 +9,11 @@ from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
 
+from chargepoints.authorization.id_tags import id_tag_create, id_tag_delete, id_tag_update
+from chargepoints.authorization.local_list_sync import local_list_sync, local_list_sync_all
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.commands.outbox import expire_due_commands, outbox_fail
 from chargepoints.handlers import boot_notification
-from chargepoints.local_list_sync import local_list_sync, local_list_sync_all
 from chargepoints.models import (
     ChargePoint,
     Command,
@@ -22,7 +23,6 @@ from chargepoints.models import (
     LocalListState,
     LocalListSyncRequest,
 )
-from chargepoints.services import id_tag_create, id_tag_delete, id_tag_update
 from chargepoints.tasks import sync_local_lists
 from csms.tenancy.models import Tenant
 from tests.chargepoints.conftest import call_context

@@ -11,7 +11,7 @@ from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
 
 from chargepoints.models import ChargePoint, Command, CommandStatus, Reservation
-from chargepoints.reservations import reservation_create
+from chargepoints.reservations.services import reservation_create
 from chargepoints.tasks import expire_reservations
 from csms.tenancy.models import Tenant
 from tests.chargepoints.conftest import call_context

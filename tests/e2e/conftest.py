@@ -21,7 +21,7 @@ import pytest
 from django.conf import settings
 
 from chargepoints.models import ChargePoint
-from chargepoints.services import charge_point_create
+from chargepoints.services.charge_points import charge_point_create
 from csms.tenancy.models import Tenant
 from tests.e2e.clients import ocpp_url
 from tests.e2e.live_server import LiveServer

@@ -35,7 +35,7 @@ from websockets.exceptions import InvalidStatus
 
 from chargepoints.models import ChargePoint, Command, CommandStatus
 from chargepoints.models import RegistrationStatus as CpRegistration
-from chargepoints.services import charge_point_registration_set
+from chargepoints.services.charge_points import charge_point_registration_set
 from chargepoints.tasks import expire_commands, send_command
 from csms.celery import app as celery_app
 from csms.tenancy.models import Tenant

@@ -12,7 +12,7 @@ from ocpp.v16 import call
 from standardwebhooks import Webhook
 
 from chargepoints.models import IdTag
-from chargepoints.services import charge_point_create
+from chargepoints.services.charge_points import charge_point_create
 from csms.tenancy.models import Tenant
 from csms.webhooks.services.endpoints import webhook_endpoint_create
 from tests.e2e.clients import eventually, ocpp_client, orm

@@ -13,7 +13,11 @@ from django.utils import timezone
 
 from chargepoints.commands.outbox import outbox_complete
 from chargepoints.models import ChargePoint, Command, CommandStatus, Reservation
-from chargepoints.reservations import reservation_cancel, reservation_create, reservations_expire
+from chargepoints.reservations.services import (
+    reservation_cancel,
+    reservation_create,
+    reservations_expire,
+)
 from csms.tenancy.models import Tenant
 from csms.webhooks.event_types import EventType
 from csms.webhooks.models import Delivery, Event, WebhookEndpoint

@@ -20,8 +20,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chargepoints import local_list
-from chargepoints.authorization import id_tag_status, id_tags_allowed_at
+from chargepoints.authorization import local_list
+from chargepoints.authorization.verdicts import id_tag_status, id_tags_allowed_at
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.commands.hooks import command_failure_hook, command_result_hook
 from chargepoints.models import (

@@ -5,7 +5,6 @@ accepted reservation ends ``used`` by the StartTransaction that names it, ``canc
 accepted CancelReservation, or ``expired`` at its expiry date (swept by a beat task).
 """
 
-from collections.abc import Iterable
 from datetime import datetime
 from math import ceil
 from typing import Any
@@ -16,13 +15,12 @@ from django.db import transaction
 from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
-from chargepoints.authorization import id_tag_verdict
+from chargepoints.authorization.local_list import wire_datetime
+from chargepoints.authorization.verdicts import id_tag_verdict
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.commands.hooks import command_result_hook
-from chargepoints.local_list import wire_datetime
 from chargepoints.models import (
     ChargePoint,
-    ChargePointStatus,
     Command,
     RegistrationStatus,
     Reservation,
@@ -44,8 +42,6 @@ _ANSWERS = {
     "Rejected": ReservationStatus.REJECTED,
     "Unavailable": ReservationStatus.UNAVAILABLE,
 }
-# What the connector reports that a reservation shows through (it is free otherwise).
-_SHOWN_AS_RESERVED = frozenset({"", ChargePointStatus.AVAILABLE, ChargePointStatus.RESERVED})
 
 
 def _next_reservation_id(*, tenant_id: int) -> int:
@@ -230,23 +226,3 @@ def reservation_used_by(tx: Transaction, ctx: CallContext) -> None:
         status=ReservationStatus.USED,
         transaction=tx,
     )
-
-
-# --- Selectors ----------------------------------------------------------------------------------
-
-
-def reserved_connector_ids(
-    reservations: Iterable[Reservation], *, now: datetime | None = None
-) -> set[int]:
-    """Connectors held by an accepted, unexpired reservation (0: the charge point as a whole)."""
-    now = now or timezone.now()
-    return {
-        r.connector_id
-        for r in reservations
-        if r.status == ReservationStatus.ACCEPTED and r.expiry_date > now
-    }
-
-
-def connector_shown_status(reported: str, *, reserved: bool) -> str:
-    """A reserved connector reads Reserved until it reports something that outranks it."""
-    return ChargePointStatus.RESERVED if reserved and reported in _SHOWN_AS_RESERVED else reported

@@ -1,0 +1,92 @@
+"""Writes on idTags: create, change, delete, and where a tag may charge; a change of a tag in
+the local lists asks for a sync."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chargepoints.authorization.local_list_sync import local_list_sync_request
+from chargepoints.models import ChargePoint, ChargePointGroup, IdTag
+from csms.errors import DomainError
+from csms.tenancy.models import Tenant
+
+ID_TAG_DUPLICATE = "An idTag with this value already exists."
+
+
+def id_tag_create(
+    *,
+    tenant: Tenant,
+    id_tag: str,
+    allowed_charge_points: Iterable[ChargePoint] | None = None,
+    allowed_groups: Iterable[ChargePointGroup] | None = None,
+    **fields: Any,
+) -> IdTag:
+    try:
+        with transaction.atomic():
+            tag = IdTag.objects.create(tenant=tenant, id_tag=id_tag, **fields)
+            id_tag_limits_set(tag=tag, charge_points=allowed_charge_points, groups=allowed_groups)
+    except IntegrityError as exc:  # lost a race with another create of the same value
+        raise DomainError(ID_TAG_DUPLICATE, code="duplicate") from exc
+    if tag.in_local_list:
+        local_list_sync_request(tenant_id=tag.tenant_id)
+    return tag
+
+
+def id_tag_update(
+    *,
+    tag: IdTag,
+    allowed_charge_points: Iterable[ChargePoint] | None = None,
+    allowed_groups: Iterable[ChargePointGroup] | None = None,
+    **changes: Any,
+) -> IdTag:
+    was_local = tag.in_local_list
+    for field, value in changes.items():
+        setattr(tag, field, value)
+    try:
+        with transaction.atomic():
+            if changes:
+                tag.save(update_fields=[*changes, "updated_at"])
+            limited = id_tag_limits_set(
+                tag=tag, charge_points=allowed_charge_points, groups=allowed_groups
+            )
+    except IntegrityError as exc:
+        raise DomainError(ID_TAG_DUPLICATE, code="duplicate") from exc
+    if (changes or limited) and (was_local or tag.in_local_list):
+        local_list_sync_request(tenant_id=tag.tenant_id)
+    return tag
+
+
+def id_tag_limits_set(
+    *,
+    tag: IdTag,
+    charge_points: Iterable[ChargePoint] | None = None,
+    groups: Iterable[ChargePointGroup] | None = None,
+) -> bool:
+    """Set where the tag may charge (None: unchanged); restricted when any limit remains.
+    Returns whether anything was given."""
+    if charge_points is None and groups is None:
+        return False
+    if charge_points is not None:
+        charge_points = list(charge_points)
+        if any(cp.tenant_id != tag.tenant_id for cp in charge_points):
+            raise DomainError("Unknown charge point.", code="invalid_charge_point")
+        tag.allowed_charge_points.set(charge_points)
+    if groups is not None:
+        groups = list(groups)
+        if any(group.tenant_id != tag.tenant_id for group in groups):
+            raise DomainError("Unknown charge point group.", code="invalid_group")
+        tag.allowed_groups.set(groups)
+    restricted = tag.allowed_charge_points.exists() or tag.allowed_groups.exists()
+    if restricted != tag.restricted:
+        tag.restricted = restricted
+        IdTag.objects.filter(pk=tag.pk).update(restricted=restricted, updated_at=timezone.now())
+    return True
+
+
+def id_tag_delete(*, tag: IdTag) -> None:
+    was_local, tenant_id = tag.in_local_list, tag.tenant_id
+    tag.delete()
+    if was_local:
+        local_list_sync_request(tenant_id=tenant_id)

@@ -1,0 +1,166 @@
+"""Writes on charge points: staff and API create, change, accept/reject and delete them;
+BootNotification stores what a charge point says of itself."""
+
+import logging
+import zlib
+from collections.abc import Callable, Iterable
+from functools import partial
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from chargepoints.models import ChargePoint, RegistrationStatus
+from chargepoints.passwords import hash_password
+from csms.errors import DomainError
+from csms.ocpp.router import CallContext
+from csms.tenancy.models import Tenant
+from csms.webhooks.emitters import charge_points_registration_emit
+
+# BootNotification.req field -> ChargePoint field (snake_case, as handlers receive them).
+_BOOT_FIELDS = {
+    "charge_point_vendor": "vendor",
+    "charge_point_model": "model",
+    "charge_point_serial_number": "serial_number",
+    "charge_box_serial_number": "charge_box_serial_number",
+    "firmware_version": "firmware_version",
+    "iccid": "iccid",
+    "imsi": "imsi",
+    "meter_type": "meter_type",
+    "meter_serial_number": "meter_serial_number",
+}
+
+logger = logging.getLogger(__name__)
+
+
+def jittered_interval(interval: int, identity: str) -> int:
+    """``interval`` plus a stable per-charger 0-10 %, so a fleet's heartbeats do not line up."""
+    return interval + zlib.crc32(identity.encode()) % (interval // 10 + 1)
+
+
+# --- OCPP ---------------------------------------------------------------------------------------
+
+
+BootHook = Callable[[CallContext, dict[str, Any]], None]
+# Other apps react to a BootNotification inside its transaction (firmware verification,
+# local-list sync, configuration baselines); the registration status is in ctx.session.
+charge_point_booted_hooks: list[BootHook] = []
+
+
+def charge_point_boot(*, ctx: CallContext, boot: dict[str, Any]) -> tuple[str, int]:
+    """Store what the charge point says of itself; the registration status and interval."""
+    values = {field: boot.get(key) or "" for key, field in _BOOT_FIELDS.items()}
+    ChargePoint.objects.filter(pk=ctx.charge_point_id).update(
+        **values, last_boot_at=ctx.received_at
+    )
+    row = (
+        ChargePoint.objects.filter(pk=ctx.charge_point_id)
+        .values("registration_status", "heartbeat_interval", "tenant__heartbeat_interval")
+        .get()
+    )
+    session = ctx.session
+    session.registration_status = row["registration_status"]
+    session.heartbeat_interval = row["heartbeat_interval"] or row["tenant__heartbeat_interval"]
+    for hook in charge_point_booted_hooks:
+        hook(ctx, boot)
+    if session.registration_status == RegistrationStatus.ACCEPTED:
+        return session.registration_status, jittered_interval(
+            session.heartbeat_interval, session.identity
+        )
+    # Pending/Rejected: the interval is when to boot again (OCPP 1.6 §4.2).
+    return session.registration_status, settings.OCPP_BOOT_RETRY_INTERVAL
+
+
+# --- Staff and API ------------------------------------------------------------------------------
+
+
+def charge_point_create(
+    *,
+    tenant: Tenant,
+    identity: str,
+    name: str = "",
+    password: str | None = None,
+    registration_status: str = RegistrationStatus.ACCEPTED,
+    **fields: Any,
+) -> ChargePoint:
+    """Created by staff or the API: Accepted unless said otherwise (SPEC §3.3)."""
+    return ChargePoint.objects.create(
+        tenant=tenant,
+        identity=identity,
+        name=name,
+        password_hash=hash_password(password) if password else "",
+        registration_status=registration_status,
+        **fields,
+    )
+
+
+def charge_point_update(*, charge_point: ChargePoint, **changes: Any) -> ChargePoint:
+    if "password" in changes:
+        password = changes.pop("password")
+        charge_point.password_hash = hash_password(password) if password else ""
+        changes["password_hash"] = charge_point.password_hash
+    for field, value in changes.items():
+        setattr(charge_point, field, value)
+    if changes:
+        with transaction.atomic():
+            if "registration_status" in changes:  # reads the stored status: before the save
+                charge_points_registration_emit(
+                    charge_point_ids=[charge_point.pk],
+                    registration_status=charge_point.registration_status,
+                )
+            charge_point.save(update_fields=[*changes, "updated_at"])
+        if SESSION_FIELDS.intersection(changes):
+            _refresh_live_sessions(charge_point_ids=[charge_point.pk])
+    return charge_point
+
+
+# Fields a live connection keeps in its session: it re-reads them when staff change them.
+SESSION_FIELDS = frozenset({"registration_status", "heartbeat_interval", "compat_overrides"})
+
+
+def _refresh_live_sessions(*, charge_point_ids: list[int]) -> None:
+    channels = list(
+        ChargePoint.objects.filter(pk__in=charge_point_ids, connected=True)
+        .exclude(channel_name="")
+        .values_list("channel_name", flat=True)
+    )
+    for channel_name in channels:
+        transaction.on_commit(partial(_send_to_connection, channel_name, "ocpp.refresh"))
+
+
+def charge_point_delete(*, charge_point: ChargePoint) -> None:
+    """Delete a charge point with everything it reported; a live socket of it is closed."""
+    channel_name = charge_point.channel_name if charge_point.connected else ""
+    charge_point.delete()
+    if channel_name:
+        # Its consumer would otherwise go on writing rows for a charge point that is gone.
+        transaction.on_commit(partial(_send_to_connection, channel_name, "ocpp.takeover"))
+
+
+def _send_to_connection(channel_name: str, event_type: str) -> None:
+    # Network I/O: only after commit, and a broken channel layer must not fail the caller.
+    try:
+        async_to_sync(get_channel_layer().send)(channel_name, {"type": event_type})
+    except Exception:
+        logger.exception("could not send %s to channel %s", event_type, channel_name)
+
+
+def charge_point_registration_set(
+    *, charge_point_ids: Iterable[int], registration_status: str
+) -> int:
+    """Accept or reject charge points (staff); live connections re-read their status."""
+    if registration_status not in RegistrationStatus.values:
+        raise DomainError(f"Unknown registration status {registration_status!r}.")
+    ids = list(charge_point_ids)
+    with transaction.atomic():
+        charge_points_registration_emit(
+            charge_point_ids=ids, registration_status=registration_status
+        )
+        updated = ChargePoint.objects.filter(pk__in=ids).update(
+            registration_status=registration_status, updated_at=timezone.now()
+        )
+    _refresh_live_sessions(charge_point_ids=ids)
+    return updated

@@ -1,0 +1,109 @@
+"""Connector status: the current status per connector and the history of every
+StatusNotification."""
+
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from django.db import IntegrityError, connection, connections, transaction
+from django.utils import timezone
+
+from chargepoints.models import Connector, ConnectorStatusChange
+from csms.ocpp.router import CallContext
+from csms.row_insert import rows_insert
+from csms.timestamps import parse_timestamp
+from csms.webhooks.emitters import connector_status_changed_emit, connector_status_watch
+
+_STATUS_CHANGE_FIELDS = (
+    "charge_point",
+    "connector_id",
+    "status",
+    "error_code",
+    "info",
+    "vendor_id",
+    "vendor_error_code",
+    "timestamp",
+    "received_at",
+)
+
+
+def _connector_status_update(*, charge_point_id: int, connector_id: int, values: list[Any]) -> int:
+    """The connector's current status: one plain UPDATE, its text built once. Every
+    StatusNotification runs it (three per boot in a reconnect storm); building the ORM's
+    update was most of the frame's CPU. ``values`` in the order of the columns below."""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _connector_status_sql(connection.alias),
+            [
+                *(adapt(v) if isinstance(v, datetime) else v for v in values),
+                charge_point_id,
+                connector_id,
+            ],
+        )
+        return cursor.rowcount
+
+
+@lru_cache(maxsize=4)
+def _connector_status_sql(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    columns = ", ".join(
+        f"{quote(Connector._meta.get_field(name).column)} = %s"
+        for name in (
+            "status",
+            "error_code",
+            "info",
+            "vendor_id",
+            "vendor_error_code",
+            "status_timestamp",
+            "updated_at",
+        )
+    )
+    # Only quoted identifiers from the model's metadata and placeholders: values are bound.
+    return (
+        f"UPDATE {quote(Connector._meta.db_table)} SET {columns} "  # noqa: S608
+        f"WHERE {quote('charge_point_id')} = %s AND {quote('connector_id')} = %s"
+    )
+
+
+def connector_status_record(
+    *, charge_point_id: int, report: dict[str, Any], ctx: CallContext | None = None
+) -> None:
+    """Current status per connector (created on first sight) plus the full history; from an
+    OCPP call (``ctx``), a real change of status is also a webhook event."""
+    connector_id = report["connector_id"]
+    watch = connector_status_watch(ctx=ctx, connector_id=connector_id) if ctx else None
+    values = {
+        "status": report["status"],
+        "error_code": report["error_code"],
+        "info": report.get("info") or "",
+        "vendor_id": report.get("vendor_id") or "",
+        "vendor_error_code": report.get("vendor_error_code") or "",
+    }
+    timestamp = parse_timestamp(report.get("timestamp"))
+    updated = _connector_status_update(
+        charge_point_id=charge_point_id,
+        connector_id=connector_id,
+        values=[*values.values(), timestamp, timezone.now()],
+    )
+    if not updated:
+        try:
+            with transaction.atomic():
+                Connector.objects.create(
+                    charge_point_id=charge_point_id,
+                    connector_id=connector_id,
+                    status_timestamp=timestamp,
+                    **values,
+                )
+        except IntegrityError:
+            Connector.objects.filter(
+                charge_point_id=charge_point_id, connector_id=connector_id
+            ).update(**values, status_timestamp=timestamp)
+    # One plain INSERT: a model save's per-field preparation is most of this frame's cost.
+    rows_insert(
+        ConnectorStatusChange,
+        _STATUS_CHANGE_FIELDS,
+        [(charge_point_id, connector_id, *values.values(), timestamp, timezone.now())],
+    )
+    if ctx is not None:
+        connector_status_changed_emit(ctx=ctx, watch=watch, report=report)
