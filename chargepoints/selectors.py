@@ -6,7 +6,13 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from chargepoints.models import ChargePointStatus, Reservation, ReservationStatus
+from chargepoints.models import (
+    ChargePoint,
+    ChargePointStatus,
+    LocalListState,
+    Reservation,
+    ReservationStatus,
+)
 
 # What the connector reports that a reservation shows through (it is free otherwise).
 _SHOWN_AS_RESERVED = frozenset({"", ChargePointStatus.AVAILABLE, ChargePointStatus.RESERVED})
@@ -27,3 +33,11 @@ def reserved_connector_ids(
 def connector_shown_status(reported: str, *, reserved: bool) -> str:
     """A reserved connector reads Reserved until it reports something that outranks it."""
     return ChargePointStatus.RESERVED if reserved and reported in _SHOWN_AS_RESERVED else reported
+
+
+def local_list_state_of(charge_point: ChargePoint) -> LocalListState:
+    """Its state, or the state of a charge point never synced (version 0, empty)."""
+    try:
+        return charge_point.local_list_state
+    except LocalListState.DoesNotExist:
+        return LocalListState(charge_point=charge_point)

@@ -7,16 +7,17 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from rest_framework.routers import DefaultRouter
 
-from chargepoints.api import ChargePointViewSet, IdTagViewSet
-from chargepoints.command_api import ChargePointCommandsView, CommandViewSet
-from chargepoints.configuration_api import (
+from chargepoints.api.charge_points import ChargePointViewSet
+from chargepoints.api.commands import ChargePointCommandsView, CommandViewSet
+from chargepoints.api.configuration import (
     ChargePointConfigurationView,
     ConfigurationBaselineViewSet,
     ConfigurationKeyCatalogueViewSet,
 )
-from chargepoints.group_api import ChargePointGroupViewSet
-from chargepoints.local_list_api import LocalListSyncView
-from chargepoints.reservation_api import ReservationDetailView, ReservationListView
+from chargepoints.api.groups import ChargePointGroupViewSet
+from chargepoints.api.id_tags import IdTagViewSet
+from chargepoints.api.local_list import LocalListSyncView
+from chargepoints.api.reservations import ReservationDetailView, ReservationListView
 from csms.api.views import CurrentTenantView
 from csms.webhooks.api.views import EventViewSet, WebhookEndpointViewSet
 from firmware.api.diagnostics import DiagnosticsRequestViewSet

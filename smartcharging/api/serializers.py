@@ -6,7 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from chargepoints.command_api import CommandSerializer
+from chargepoints.api.commands import CommandSerializer
 from chargepoints.models import ChargePoint
 from smartcharging.composite import RateUnit
 from smartcharging.models import (

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from chargepoints.command_api import CommandSerializer
+from chargepoints.api.commands import CommandSerializer
 from chargepoints.commands.waiting import command_wait
 from chargepoints.models import ChargePoint, Command
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet

@@ -13,12 +13,11 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from chargepoints.command_api import MAX_WAIT_SECONDS, CommandSerializer, wait_seconds
-from chargepoints.commands.waiting import command_wait
+from chargepoints.api.commands import CommandSerializer, command_answer
 from chargepoints.configuration.baselines import (
     configuration_baseline_create,
     configuration_baseline_delete,
@@ -30,6 +29,7 @@ from chargepoints.configuration.mirror import configuration_key_change
 from chargepoints.configuration.overview import ConfigurationRow, configuration_overview
 from chargepoints.models import ChargePoint, Command, ConfigurationBaseline
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
+from csms.api.waiting import WAIT_PARAMETER, wait_seconds
 from csms.tenancy.authentication import TenantClient
 
 # --- The catalogue ------------------------------------------------------------------------------
@@ -175,23 +175,12 @@ class ChargePointConfigurationView(TenantScopedMixin, AsyncAPIView):
     @extend_schema(
         request=ConfigurationChangeSerializer,
         responses={201: CommandSerializer, 202: CommandSerializer},
-        parameters=[
-            OpenApiParameter(
-                "wait",
-                float,
-                description=f"Seconds (≤ {MAX_WAIT_SECONDS}) to wait for the charge point's answer",
-            )
-        ],
+        parameters=[WAIT_PARAMETER],
     )
     async def patch(self, request: Request, identity: str) -> Response:
         wait = wait_seconds(request)
         command = await sync_to_async(self._change)(request, identity)
-        if wait and not command.finished:
-            command = await command_wait(command_id=command.pk, timeout=wait)
-        data = await sync_to_async(lambda: CommandSerializer(command).data)()
-        return Response(
-            data, status=status.HTTP_201_CREATED if command.finished else status.HTTP_202_ACCEPTED
-        )
+        return await command_answer(command, wait=wait)
 
     def _change(self, request: Request, identity: str) -> Command:
         serializer = ConfigurationChangeSerializer(data=request.data)

@@ -1,7 +1,8 @@
-"""Commands API: send any Central-System-initiated action and see what the charge point said.
+"""Tenant API: commands. Send any Central-System-initiated action and see what the charge
+point said.
 
 The create view is async so that ``?wait=`` awaits the answer without holding the thread that
-sync views and ORM work share under ASGI.
+sync views and ORM work share under ASGI (``csms.api.waiting``).
 """
 
 from typing import Any
@@ -10,19 +11,16 @@ from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, serializers, status
-from rest_framework.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chargepoints.commands.dispatch import CENTRAL_SYSTEM_ACTIONS, command_dispatch
-from chargepoints.commands.waiting import command_wait
 from chargepoints.models import ChargePoint, Command
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
+from csms.api.waiting import WAIT_PARAMETER, answer_after_wait, wait_seconds
 from csms.tenancy.authentication import TenantClient
-
-MAX_WAIT_SECONDS = 60
 
 
 class CommandErrorSerializer(serializers.Serializer):
@@ -69,16 +67,14 @@ class CommandRequestSerializer(serializers.Serializer):
     payload = serializers.JSONField(default=dict)
 
 
-def wait_seconds(request: Request) -> float:
-    """The `?wait=` of a request that sends a command: 0-60 seconds, else 400."""
-    raw = request.query_params.get("wait", "0")
-    try:
-        wait = float(raw)
-    except ValueError:
-        raise ValidationError({"wait": "must be a number of seconds"}) from None
-    if not 0 <= wait <= MAX_WAIT_SECONDS:
-        raise ValidationError({"wait": f"must be between 0 and {MAX_WAIT_SECONDS}"})
-    return wait
+async def command_answer(command: Command, *, wait: float) -> Response:
+    """The command once the charge point answered it (201) or ``wait`` seconds passed (202)."""
+    return await answer_after_wait(
+        command,
+        wait=wait,
+        command_of=lambda sent: sent,
+        represent=lambda sent: CommandSerializer(sent).data,
+    )
 
 
 class ChargePointCommandsView(TenantScopedMixin, AsyncAPIView):
@@ -102,23 +98,12 @@ class ChargePointCommandsView(TenantScopedMixin, AsyncAPIView):
     @extend_schema(
         request=CommandRequestSerializer,
         responses={201: CommandSerializer, 202: CommandSerializer},
-        parameters=[
-            OpenApiParameter(
-                "wait",
-                float,
-                description=f"Seconds (≤ {MAX_WAIT_SECONDS}) to wait for the charge point's answer",
-            )
-        ],
+        parameters=[WAIT_PARAMETER],
     )
     async def post(self, request: Request, identity: str) -> Response:
         wait = wait_seconds(request)
         command = await sync_to_async(self._dispatch)(request, identity)
-        if wait and not command.finished:
-            command = await command_wait(command_id=command.pk, timeout=wait)
-        data = await sync_to_async(lambda: CommandSerializer(command).data)()
-        return Response(
-            data, status=status.HTTP_201_CREATED if command.finished else status.HTTP_202_ACCEPTED
-        )
+        return await command_answer(command, wait=wait)
 
     def _dispatch(self, request: Request, identity: str) -> Command:
         serializer = CommandRequestSerializer(data=request.data)

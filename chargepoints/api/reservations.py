@@ -1,9 +1,12 @@
 """Tenant API: reservations (``/reservations/``).
 
 POST sends ReserveNow and DELETE sends CancelReservation through the command outbox; both take
-``?wait=N`` like the commands API and are async views for the same reason: waiting for a charge
-point must not hold the thread that sync views and ORM work share under ASGI.
+``?wait=N`` like the commands API (``csms.api.waiting``) and are async views for the same
+reason: waiting for a charge point must not hold the thread that sync views and ORM work share
+under ASGI.
 """
+
+from operator import attrgetter
 
 from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import sync_to_async
@@ -17,20 +20,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from chargepoints.command_api import MAX_WAIT_SECONDS, CommandSerializer, wait_seconds
-from chargepoints.commands.waiting import command_wait
-from chargepoints.group_api import TenantChargePointField
+from chargepoints.api.commands import CommandSerializer
+from chargepoints.api.groups import TenantChargePointField
 from chargepoints.models import Reservation, ReservationStatus
 from chargepoints.reservations.services import reservation_cancel, reservation_create
 from csms.api.viewsets import TenantScopedMixin
+from csms.api.waiting import WAIT_PARAMETER, answer_after_wait, wait_seconds
 from csms.ocpp.compat import INT32_MAX
 from csms.tenancy.authentication import TenantClient
-
-WAIT_PARAMETER = OpenApiParameter(
-    "wait",
-    float,
-    description=f"Seconds (≤ {MAX_WAIT_SECONDS}) to wait for the charge point's answer",
-)
 
 
 class ReservationCommandSerializer(CommandSerializer):
@@ -99,16 +96,15 @@ class _ReservationView(TenantScopedMixin, AsyncAPIView):
         def read() -> Reservation:
             return _reservations().get(pk=reservation_id)
 
-        reservation = await sync_to_async(read)()
-        command_id = getattr(reservation, f"{command}_id")
-        if wait and command_id is not None:
+        return await answer_after_wait(
+            await sync_to_async(read)(),
+            wait=wait,
+            command_of=attrgetter(command),
+            represent=lambda reservation: ReservationSerializer(reservation).data,
             # The result hook ran in the transaction that finished the command: re-read.
-            await command_wait(command_id=command_id, timeout=wait)
-            reservation = await sync_to_async(read)()
-        sent = getattr(reservation, command)
-        data = await sync_to_async(lambda: ReservationSerializer(reservation).data)()
-        finished = sent is not None and sent.finished
-        return Response(data, status=done if finished else status.HTTP_202_ACCEPTED)
+            reread=read,
+            done=done,
+        )
 
 
 class ReservationListView(_ReservationView):

@@ -44,14 +44,6 @@ class LocalListStateSerializer(serializers.ModelSerializer):
         return state.command is not None and not state.command.finished
 
 
-def local_list_state_of(charge_point: ChargePoint) -> LocalListState:
-    """Its state, or the state of a charge point never synced (version 0, empty)."""
-    try:
-        return charge_point.local_list_state
-    except LocalListState.DoesNotExist:
-        return LocalListState(charge_point=charge_point)
-
-
 class LocalListSyncView(TenantScopedMixin, APIView):
     """``/charge-points/{identity}/local-list/sync/``: start a sync now (202), even for a
     charge point that answered NotSupported before; a sync under way is not started twice."""

@@ -1,0 +1,1 @@
+"""Tenant API of the chargepoints app (routes registered in ``csms.api.urls``)."""
