@@ -1,10 +1,10 @@
-"""Admin of charge point groups, local-list states and reservations (imported by
-``chargepoints.admin``). Writes go through the same services as the API."""
+"""Staff admin of who may charge where: idTags and their limits, charge point groups, and the
+local-list state of each charge point. Writes go through the same services as the API."""
 
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -12,10 +12,8 @@ from django.http import HttpRequest
 from chargepoints.authorization.groups import charge_point_group_update
 from chargepoints.authorization.id_tags import id_tag_limits_set
 from chargepoints.authorization.local_list_sync import local_list_sync, local_list_sync_request
-from chargepoints.models import ChargePoint, ChargePointGroup, IdTag, LocalListState, Reservation
-from chargepoints.reservations.services import reservation_cancel
+from chargepoints.models import ChargePoint, ChargePointGroup, IdTag, LocalListState
 from csms.admin import ReadOnlyAdminMixin
-from csms.errors import DomainError
 
 
 def _same_tenant(cleaned: dict[str, Any], *relations: str) -> None:
@@ -63,7 +61,7 @@ class ChargePointGroupAdmin(admin.ModelAdmin):
             self.save_formset(request, form, formset, change=change)
 
 
-# --- IdTag limits (the IdTag admin's form and save, see chargepoints.admin) ----------------------
+# --- IdTags ------------------------------------------------------------------------------------
 
 
 class IdTagAdminForm(forms.ModelForm):
@@ -87,11 +85,26 @@ class IdTagAdminForm(forms.ModelForm):
         return cleaned
 
 
-class IdTagLimitsAdminMixin:
-    """Mixed into IdTagAdmin: the limits go through the idTag service's rule (restricted when
-    any remains), and a change reaches the local lists."""
+@admin.register(IdTag)
+class IdTagAdmin(admin.ModelAdmin):
+    """The limits go through the idTag service's rule (restricted when any remains), and a
+    change reaches the local lists."""
 
     form = IdTagAdminForm
+    list_display = [
+        "id_tag",
+        "tenant",
+        "status",
+        "expiry_date",
+        "parent_id_tag",
+        "in_local_list",
+        "max_active_transactions",
+        "restricted",
+    ]
+    list_filter = ["tenant", "status", "in_local_list", "restricted"]
+    search_fields = ["id_tag", "parent_id_tag"]
+    list_select_related = ["tenant"]
+    readonly_fields = ["restricted", "created_at", "updated_at"]
     filter_horizontal = ["allowed_charge_points", "allowed_groups"]
 
     def save_related(
@@ -109,13 +122,13 @@ class IdTagLimitsAdminMixin:
             local_list_sync_request(tenant_id=tag.tenant_id)
 
     def delete_model(self, request: HttpRequest, obj: IdTag) -> None:
-        super().delete_model(request, obj)  # type: ignore[misc]
+        super().delete_model(request, obj)
         if obj.in_local_list:
             local_list_sync_request(tenant_id=obj.tenant_id)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[IdTag]) -> None:
         tenants = set(queryset.filter(in_local_list=True).values_list("tenant_id", flat=True))
-        super().delete_queryset(request, queryset)  # type: ignore[misc]
+        super().delete_queryset(request, queryset)
         for tenant_id in tenants:
             local_list_sync_request(tenant_id=tenant_id)
 
@@ -167,51 +180,3 @@ class LocalListStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "command",
         "plan",
     ]
-
-
-# --- Reservations -------------------------------------------------------------------------------
-
-
-@admin.register(Reservation)
-class ReservationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "reservation_id",
-        "tenant",
-        "charge_point",
-        "connector_id",
-        "id_tag",
-        "status",
-        "expiry_date",
-        "created_at",
-    ]
-    list_filter = ["status", "tenant"]
-    search_fields = ["charge_point__identity", "id_tag", "reservation_id"]
-    list_select_related = ["tenant", "charge_point"]
-    actions = ["cancel_reservations"]
-    readonly_fields = [
-        "tenant",
-        "charge_point",
-        "connector_id",
-        "id_tag",
-        "parent_id_tag",
-        "expiry_date",
-        "reservation_id",
-        "status",
-        "reserve_command",
-        "cancel_command",
-        "transaction",
-        "created_at",
-        "updated_at",
-    ]
-
-    @admin.action(description="Cancel selected reservations (CancelReservation)")
-    def cancel_reservations(self, request: HttpRequest, queryset: QuerySet[Reservation]) -> None:
-        sent = 0
-        for reservation in queryset.filter(status__in=Reservation.ACTIVE_STATUSES):
-            try:
-                reservation_cancel(reservation=reservation, requested_by_user=request.user)
-            except DomainError as exc:
-                self.message_user(request, f"{reservation}: {exc.message}", messages.WARNING)
-            else:
-                sent += 1
-        self.message_user(request, f"CancelReservation sent for {sent} reservation(s).")

@@ -1,4 +1,5 @@
-"""Staff admin of charge points and what they report (CPO staff see every tenant)."""
+"""Staff admin of charge points and their connectors (CPO staff see every tenant). The charge
+point page gathers what the other admin modules add: commands, configuration, local-list sync."""
 
 from typing import Any
 
@@ -10,21 +11,16 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
-from chargepoints.admin_authorization import IdTagLimitsAdminMixin, sync_local_list
-from chargepoints.admin_commands import ChargePointCommandsAdminMixin, CommandInline
-from chargepoints.admin_configuration import ChargePointConfigurationAdminMixin
+from chargepoints.admin.authorization import sync_local_list
+from chargepoints.admin.commands import ChargePointCommandsAdminMixin, CommandInline
+from chargepoints.admin.configuration import ChargePointConfigurationAdminMixin
 from chargepoints.models import (
     BOOT_REPORTED_FIELDS,
-    CertificateSigningRequest,
     ChargePoint,
-    CompatAbsorption,
     Connector,
     ConnectorStatusChange,
-    DataTransferMessage,
-    IdTag,
     OcppMessage,
     RegistrationStatus,
-    SecurityEvent,
 )
 from chargepoints.passwords import password_problem
 from chargepoints.services.charge_points import charge_point_registration_set, charge_point_update
@@ -32,10 +28,9 @@ from csms.admin import LimitedInlineFormSet, ReadOnlyAdminMixin, ReadOnlyInline
 from csms.ocpp.compat import SWITCH_NAMES
 
 MESSAGE_LOG_INLINE_LIMIT = 20
+
+
 FRAME_EXCERPT_LENGTH = 200
-
-
-# --- Charge points -----------------------------------------------------------------------------
 
 
 class ChargePointAdminForm(forms.ModelForm):
@@ -273,98 +268,3 @@ class ConnectorStatusChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["charge_point__identity"]
     list_select_related = ["charge_point__tenant"]
     show_full_result_count = False
-
-
-# --- IdTags ------------------------------------------------------------------------------------
-
-
-@admin.register(IdTag)
-class IdTagAdmin(IdTagLimitsAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "id_tag",
-        "tenant",
-        "status",
-        "expiry_date",
-        "parent_id_tag",
-        "in_local_list",
-        "max_active_transactions",
-        "restricted",
-    ]
-    list_filter = ["tenant", "status", "in_local_list", "restricted"]
-    search_fields = ["id_tag", "parent_id_tag"]
-    list_select_related = ["tenant"]
-    readonly_fields = ["restricted", "created_at", "updated_at"]
-
-
-# --- What charge points report ------------------------------------------------------------------
-
-
-@admin.register(OcppMessage)
-class OcppMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "created_at",
-        "charge_point",
-        "charge_point__tenant",
-        "direction",
-        "message_type",
-        "action",
-        "message_id",
-    ]
-    list_filter = ["direction", "action", "charge_point__tenant"]
-    search_fields = ["charge_point__identity", "message_id"]
-    list_select_related = ["charge_point__tenant"]
-    # The log is the biggest table: no COUNT(*) of all of it on every page.
-    show_full_result_count = False
-
-
-@admin.register(CompatAbsorption)
-class CompatAbsorptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "charge_point",
-        "charge_point__tenant",
-        "quirk",
-        "count",
-        "first_seen",
-        "last_seen",
-    ]
-    list_filter = ["quirk", "charge_point__tenant"]
-    search_fields = ["charge_point__identity", "quirk"]
-    list_select_related = ["charge_point__tenant"]
-
-
-@admin.register(SecurityEvent)
-class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "timestamp",
-        "tenant",
-        "identity",
-        "type",
-        "tech_info",
-        "reported_by_charge_point",
-    ]
-    list_filter = ["tenant", "type", "reported_by_charge_point"]
-    search_fields = ["identity", "type", "tech_info"]
-    list_select_related = ["tenant"]
-
-
-@admin.register(DataTransferMessage)
-class DataTransferMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "received_at",
-        "charge_point",
-        "charge_point__tenant",
-        "vendor_id",
-        "message_id",
-        "answer_status",
-    ]
-    list_filter = ["answer_status", "charge_point__tenant"]
-    search_fields = ["charge_point__identity", "vendor_id", "message_id"]
-    list_select_related = ["charge_point__tenant"]
-
-
-@admin.register(CertificateSigningRequest)
-class CertificateSigningRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["received_at", "charge_point", "charge_point__tenant"]
-    list_filter = ["charge_point__tenant"]
-    search_fields = ["charge_point__identity"]
-    list_select_related = ["charge_point__tenant"]

@@ -1,0 +1,84 @@
+"""Staff admin of what charge points report: the message log, compatibility absorptions,
+security events, DataTransfer messages and certificate signing requests (read only)."""
+
+from django.contrib import admin
+
+from chargepoints.models import (
+    CertificateSigningRequest,
+    CompatAbsorption,
+    DataTransferMessage,
+    OcppMessage,
+    SecurityEvent,
+)
+from csms.admin import ReadOnlyAdminMixin
+
+
+@admin.register(OcppMessage)
+class OcppMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "charge_point",
+        "charge_point__tenant",
+        "direction",
+        "message_type",
+        "action",
+        "message_id",
+    ]
+    list_filter = ["direction", "action", "charge_point__tenant"]
+    search_fields = ["charge_point__identity", "message_id"]
+    list_select_related = ["charge_point__tenant"]
+    # The log is the biggest table: no COUNT(*) of all of it on every page.
+    show_full_result_count = False
+
+
+@admin.register(CompatAbsorption)
+class CompatAbsorptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "charge_point",
+        "charge_point__tenant",
+        "quirk",
+        "count",
+        "first_seen",
+        "last_seen",
+    ]
+    list_filter = ["quirk", "charge_point__tenant"]
+    search_fields = ["charge_point__identity", "quirk"]
+    list_select_related = ["charge_point__tenant"]
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "timestamp",
+        "tenant",
+        "identity",
+        "type",
+        "tech_info",
+        "reported_by_charge_point",
+    ]
+    list_filter = ["tenant", "type", "reported_by_charge_point"]
+    search_fields = ["identity", "type", "tech_info"]
+    list_select_related = ["tenant"]
+
+
+@admin.register(DataTransferMessage)
+class DataTransferMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "received_at",
+        "charge_point",
+        "charge_point__tenant",
+        "vendor_id",
+        "message_id",
+        "answer_status",
+    ]
+    list_filter = ["answer_status", "charge_point__tenant"]
+    search_fields = ["charge_point__identity", "vendor_id", "message_id"]
+    list_select_related = ["charge_point__tenant"]
+
+
+@admin.register(CertificateSigningRequest)
+class CertificateSigningRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["received_at", "charge_point", "charge_point__tenant"]
+    list_filter = ["charge_point__tenant"]
+    search_fields = ["charge_point__identity"]
+    list_select_related = ["charge_point__tenant"]
