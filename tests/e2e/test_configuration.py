@@ -24,7 +24,8 @@ from chargepoints.tasks import apply_configuration_baseline, apply_configuration
 from csms.tenancy.models import Tenant
 from csms.tenancy.services import api_token_issue
 from tests.e2e.clients import ANSWER_TIMEOUT, Client, orm
-from tests.e2e.local_auth import WAIT, HttpApi, http_url, online_as, until
+from tests.e2e.http_api import WAIT, HttpApi, http_url
+from tests.e2e.local_auth_charge_point import online_as, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

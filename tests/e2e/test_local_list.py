@@ -13,7 +13,8 @@ from chargepoints.tasks import sync_local_lists
 from csms.tenancy.models import Tenant
 from csms.tenancy.services import api_token_issue
 from tests.e2e.clients import orm
-from tests.e2e.local_auth import WAIT, HttpApi, http_url, online, until
+from tests.e2e.http_api import WAIT, HttpApi, http_url
+from tests.e2e.local_auth_charge_point import online, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

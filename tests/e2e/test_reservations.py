@@ -14,7 +14,8 @@ from chargepoints.tasks import expire_reservations
 from csms.tenancy.models import Tenant
 from csms.tenancy.services import api_token_issue
 from tests.e2e.clients import orm
-from tests.e2e.local_auth import WAIT, HttpApi, LocalAuthChargePoint, http_url, online
+from tests.e2e.http_api import WAIT, HttpApi, http_url
+from tests.e2e.local_auth_charge_point import LocalAuthChargePoint, online
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
