@@ -3,14 +3,22 @@
 Served by a real daphne on our ``csms-tls:`` endpoint, with the TLS server patch installed as
 ``csms.asgi`` installs it, so a test sees exactly the ``scope["extensions"]`` the product's
 consumers will see. HTTP answers the JSON; a WebSocket is accepted and sent the JSON once.
+``scope_tls`` is what ``csms.tls.scope.scope_tls`` makes of the scope, trusting the proxies in
+``ECHO_TRUSTED_PROXIES`` (comma-separated; for the test behind nginx).
 """
 
 import json
+import os
 from typing import Any
 
 from csms.server_patches import daphne_tls
+from csms.tls.proxy import trusted_proxy_networks
+from csms.tls.scope import scope_tls
 
 daphne_tls.install()
+TRUSTED_PROXIES = trusted_proxy_networks(
+    value for value in os.environ.get("ECHO_TRUSTED_PROXIES", "").split(",") if value
+)
 
 
 def _facts(scope: dict[str, Any]) -> bytes:
@@ -20,6 +28,7 @@ def _facts(scope: dict[str, Any]) -> bytes:
             "scheme": scope.get("scheme"),
             "client": scope.get("client"),
             "extensions": scope.get("extensions", {}),
+            "scope_tls": scope_tls(scope, trusted_proxies=TRUSTED_PROXIES),
         }
     ).encode()
 

@@ -47,6 +47,10 @@ class TlsFiles:
         files = cls(directory, tenant, organisation)
         (directory / "root.pem").write_text(pem(tenant.root.certificate))
         (directory / "charge-point-ca.pem").write_text(pem(tenant.charge_point_ca.certificate))
+        # nginx (no partial chains) needs the CA and the root above it.
+        (directory / "charge-point-ca-chain.pem").write_text(
+            pem(tenant.charge_point_ca.certificate) + pem(tenant.root.certificate)
+        )
         for name, spec in (("server", KeySpec.EC_P256), ("server-rsa", KeySpec.RSA_2048)):
             key, issued = server_certificate_issue(
                 authority=tenant.root,
