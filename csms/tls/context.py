@@ -148,10 +148,10 @@ def _remember_unverified(
 ) -> bool:
     if not ok:
         record = _handshakes.setdefault(connection, _Handshake())
-        # OpenSSL walks the chain from the top: the first failure is the root cause.
+        # Later failures in the same chain follow from the first one: keep that.
         if record.error is None:
-            record.error = f"{_X509_ERRORS.get(error, 'verification failed')} (X509_V_ERR {error}"
-            record.error += f", at depth {depth})"
+            reason = _X509_ERRORS.get(error, "verification failed")
+            record.error = f"{reason} (X509_V_ERR {error}, at depth {depth})"
     return True
 
 
