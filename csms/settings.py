@@ -11,6 +11,7 @@ Two ways to run, one code base (SPEC §1):
 """
 
 import contextlib
+import ipaddress
 import secrets
 from pathlib import Path
 
@@ -249,6 +250,44 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+
+# --- TLS and certificates (issue 19; csms.tls, csms.pki) -----------------------------------------
+# With a certificate and its key, `make run` (manage.py serve) serves wss:// and https:// on
+# TLS_PORT beside plain HTTP: TLS 1.2+ with the whitepaper's cipher suites (csms.tls.context).
+# The ALT pair is a second certificate of the other key type (RSA beside ECDSA, or the reverse):
+# the four suites a Central System must offer (whitepaper A00.FR.317) need both.
+TLS_CERT_FILE = env.str("TLS_CERT_FILE", default="")
+TLS_KEY_FILE = env.str("TLS_KEY_FILE", default="")
+TLS_ALT_CERT_FILE = env.str("TLS_ALT_CERT_FILE", default="")
+TLS_ALT_KEY_FILE = env.str("TLS_ALT_KEY_FILE", default="")
+TLS_PORT = env.int("TLS_PORT", default=8443)
+for _cert, _key in (("TLS_CERT_FILE", "TLS_KEY_FILE"), ("TLS_ALT_CERT_FILE", "TLS_ALT_KEY_FILE")):
+    if bool(globals()[_cert]) != bool(globals()[_key]):
+        raise ImproperlyConfigured(f"{_cert} and {_key} go together: set both or neither.")
+if TLS_ALT_CERT_FILE and not TLS_CERT_FILE:
+    raise ImproperlyConfigured("TLS_ALT_CERT_FILE is a second certificate: set TLS_CERT_FILE too.")
+# CA certificates (PEM bundle) that charge points' client certificates may chain to: with it,
+# the TLS endpoint asks for a client certificate (security profile 3). REQUIRED refuses, in the
+# TLS handshake, every client without a valid one: for a port that serves profile 3 only
+# (whitepaper A00.FR.006); otherwise the application decides per charge point.
+TLS_CLIENT_CA_FILE = env.str("TLS_CLIENT_CA_FILE", default="")
+TLS_CLIENT_CERT_REQUIRED = env.bool("TLS_CLIENT_CERT_REQUIRED", default=False)
+if TLS_CLIENT_CERT_REQUIRED and not TLS_CLIENT_CA_FILE:
+    raise ImproperlyConfigured("TLS_CLIENT_CERT_REQUIRED needs TLS_CLIENT_CA_FILE.")
+# Addresses or networks (CIDR) of the TLS-terminating proxies whose X-SSL-Client-* headers are
+# believed (deploy/nginx.conf); empty believes no proxy. Checked against the TCP peer, never
+# against X-Forwarded-For (which a client can write).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+try:
+    for _proxy in TRUSTED_PROXIES:
+        ipaddress.ip_network(_proxy, strict=False)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_error}") from None
+# CA private keys are stored encrypted with a key derived from this (csms.pki.key_storage);
+# empty derives it from SECRET_KEY (and SECRET_KEY_FALLBACKS). Set it in production, so that a
+# new SECRET_KEY does not make every stored CA key unreadable. Old values go in FALLBACKS.
+PKI_ENCRYPTION_KEY = env.str("PKI_ENCRYPTION_KEY", default="")
+PKI_ENCRYPTION_KEY_FALLBACKS = env.list("PKI_ENCRYPTION_KEY_FALLBACKS", default=[])
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

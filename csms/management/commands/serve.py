@@ -1,7 +1,9 @@
 """``make run``: daphne, a Celery worker and Celery beat as one supervised command.
 
 Each runs as a child process; when any of them exits, or on SIGINT/SIGTERM, the others are
-stopped too, so nothing is left running behind the operator's back.
+stopped too, so nothing is left running behind the operator's back. With ``TLS_CERT_FILE`` and
+``TLS_KEY_FILE`` set, the same daphne also serves https:// and wss:// on ``TLS_PORT``
+(``csms.tls``), beside plain HTTP.
 """
 
 import signal
@@ -16,15 +18,36 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from csms.tls.endpoint import endpoint_description
+
 BIN = Path(sys.executable).parent
 
 
+def tls_endpoint(*, host: str, backlog: int) -> str | None:
+    """daphne's ``-e`` for the TLS port, when a certificate is configured."""
+    if not settings.TLS_CERT_FILE:
+        return None
+    return endpoint_description(
+        port=settings.TLS_PORT,
+        interface=host,
+        backlog=backlog,
+        certificate=settings.TLS_CERT_FILE,
+        private_key=settings.TLS_KEY_FILE,
+        alt_certificate=settings.TLS_ALT_CERT_FILE,
+        alt_private_key=settings.TLS_ALT_KEY_FILE,
+        client_ca=settings.TLS_CLIENT_CA_FILE,
+        client_certificate_required=settings.TLS_CLIENT_CERT_REQUIRED,
+    )
+
+
 def daphne_command(*, host: str, port: int, backlog: int) -> list[str]:
+    tls = tls_endpoint(host=host, backlog=backlog)
     return [
         str(BIN / "daphne"),
         # A reconnect storm must queue in the kernel, not bounce off a 50-entry backlog.
         "-e",
         f"tcp:port={port}:interface={host}:backlog={backlog}",
+        *(["-e", tls] if tls else []),
         # daphne would close every socket after 24 h, cutting the whole fleet at once daily.
         "--websocket_timeout",
         "-1",
@@ -59,6 +82,12 @@ class Command(BaseCommand):
             commands["beat"] = [*celery, "beat", "-l", "INFO"]
         children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603
         self.stdout.write(f"Serving on http://{host}:{port}/ (admin: /admin/, API: /api/docs/)")
+        if settings.TLS_CERT_FILE:
+            client = " with client certificates" if settings.TLS_CLIENT_CA_FILE else ""
+            self.stdout.write(
+                f"Serving TLS on https://{host}:{settings.TLS_PORT}/ "
+                f"(wss://{host}:{settings.TLS_PORT}/ocpp/...){client}"
+            )
 
         stopping = False
 

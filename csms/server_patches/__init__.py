@@ -1,0 +1,1 @@
+"""Small patches to the ASGI server (daphne), each installed once by ``csms.asgi``."""
