@@ -12,12 +12,12 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from csms.ocpp import autobahn_lazy_debug, daphne_denial, schemas  # noqa: E402
+from csms import server_patches  # noqa: E402
+from csms.ocpp import schemas  # noqa: E402
 from csms.routing import websocket_urlpatterns  # noqa: E402
 from csms.runtime import tune_garbage_collector  # noqa: E402
 
-daphne_denial.install()
-autobahn_lazy_debug.install()
+server_patches.install()  # daphne's handshake denials, autobahn's debug output
 schemas.warm_up()
 
 application = ProtocolTypeRouter(

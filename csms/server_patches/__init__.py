@@ -1,1 +1,27 @@
-"""Small patches to the ASGI server (daphne), each installed once by ``csms.asgi``."""
+"""Patches to the ASGI server we run under (daphne, autobahn beneath it), in one place.
+
+Each module patches one third-party class or function in the process that loads it, says what
+it changes and why, and keeps the original behaviour otherwise; each ``install()`` is
+idempotent. Delete a module when the upstream server does the right thing itself.
+
+* :mod:`~csms.server_patches.daphne_denial` — daphne 4 turns every handshake refused before
+  ``accept`` into 403; OCPP-J needs the status itself (401 bad credentials, 404 unknown charge
+  point, OCPP-J §3.2 and §7). It teaches daphne the ASGI ``websocket.http.response``
+  extension that other servers (uvicorn, hypercorn) implement already.
+* :mod:`~csms.server_patches.autobahn_lazy_debug` — autobahn pretty-prints its options for a
+  debug line in every handshake whether or not debug logging is on: a sixth of the event
+  loop's CPU in a ramp of 5,000 charge points. It formats only when the line is printed.
+* :mod:`~csms.server_patches.daphne_tls` — daphne puts nothing about TLS in the scope: it adds
+  the ASGI TLS extension and the real TCP peer (issue 19). Installed by its own callers (the
+  TLS scope echo of the e2e tests), not by :func:`install` yet.
+
+:func:`install` is what ``csms.asgi`` runs: the first two.
+"""
+
+from csms.server_patches import autobahn_lazy_debug, daphne_denial
+
+
+def install() -> None:
+    """Install the patches every daphne process of ours runs with (idempotent)."""
+    daphne_denial.install()
+    autobahn_lazy_debug.install()

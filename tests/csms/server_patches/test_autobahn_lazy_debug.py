@@ -4,7 +4,7 @@ from pprint import pformat
 
 from autobahn.websocket import protocol
 
-from csms.ocpp import autobahn_lazy_debug
+from csms.server_patches import autobahn_lazy_debug
 
 
 class Unprintable:
