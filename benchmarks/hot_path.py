@@ -1,7 +1,8 @@
 """Statements per inbound CALL on the hot path (STYLE §6: one or two queries per frame).
 
-Runs the backend's own ``handle_call`` for one charge point, in this process, and counts what
-reaches the database; BEGIN/COMMIT/SAVEPOINT are transaction control and not counted.
+Runs one call's transaction as the group commit does for a call that goes alone
+(``call_commit`` with the pipeline's ``handler_run``) for one charge point, in this process, and
+counts what reaches the database; BEGIN/COMMIT/SAVEPOINT are transaction control and not counted.
 """
 
 import json
@@ -12,10 +13,11 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chargepoints import connection as backend
-from csms.ocpp import protocol
+from chargepoints import ocpp_backend as backend
+from csms.ocpp.context import CallContext
+from csms.ocpp.execution.group_commit import InboundCall, call_commit
 from csms.ocpp.frames import Call
-from csms.ocpp.router import CallContext
+from csms.ocpp.pipeline import call_admit, handler_run, request_validate
 from transactions.models import Transaction
 
 CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
@@ -37,13 +39,12 @@ def queries_per_frame(*, tenant_slug: str, identity: str, id_tag: str) -> list[t
 
     def run(action: str, payload: dict[str, Any]) -> int:
         call = Call(uuid.uuid4().hex[:20], action, payload)
-        route = protocol.admit_call(call, session)
-        snake, quirks = protocol.validated_request(action, dict(payload), session.switches)
+        route = call_admit(call, session)
+        snake, quirks = request_validate(action, dict(payload), session.switches)
         ctx = CallContext(session, call.message_id, action, timezone.now(), quirks)
+        inbound = InboundCall(route, ctx, snake, json.dumps([2, call.message_id, action, payload]))
         with CaptureQueriesContext(connection) as captured:
-            answer = backend.handle_call(
-                route, ctx, snake, json.dumps([2, call.message_id, action, payload])
-            )
+            answer = call_commit(inbound, backend=backend.ChargePointBackend(), run=handler_run)
         assert answer.startswith("[3"), answer
         return sum(not q["sql"].startswith(CONTROL) for q in captured.captured_queries)
 

@@ -13,7 +13,8 @@ from chargepoints.services.reports import (
     data_transfer_record,
     security_event_record,
 )
-from csms.ocpp.router import CallContext, ocpp_action
+from csms.ocpp.context import CallContext
+from csms.ocpp.router import ocpp_action
 from csms.webhooks.emitters import authorization_denied_emit, data_transfer_received_emit
 
 

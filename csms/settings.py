@@ -320,7 +320,6 @@ OCPP_WEBSOCKET_PING_INTERVAL = env.int("OCPP_WEBSOCKET_PING_INTERVAL", default=9
 OCPP_WEBSOCKET_PING_TIMEOUT = env.int("OCPP_WEBSOCKET_PING_TIMEOUT", default=30)
 # Seconds a WebSocket handshake may take (chargers themselves wait 30-60 s); daphne's is 5.
 OCPP_WEBSOCKET_CONNECT_TIMEOUT = env.int("OCPP_WEBSOCKET_CONNECT_TIMEOUT", default=30)
-OCPP_BACKEND = "chargepoints.connection.Backend"
 # Frames longer than this are answered with a FormationViolation and not parsed.
 OCPP_MAX_FRAME_SIZE = env.int("OCPP_MAX_FRAME_SIZE", default=65536)
 # Message log: every frame in and out, kept this many days (purged by a Celery beat task).
@@ -343,12 +342,12 @@ OCPP_DB_THREADS = env.int(
     "OCPP_DB_THREADS",
     default=_db.get("OPTIONS", {}).get("pool", {}).get("max_size", 6) if not EMBEDDED else 6,
 )
-# Group commit (chargepoints.call_batches): at most this many batches of inbound CALLs in
+# Group commit (csms.ocpp.execution.group_commit): at most this many batches of inbound CALLs in
 # flight per process, each of at most this many calls; calls that arrive while all are busy go
 # together in the next one (one transaction, one message-log insert).
 OCPP_CALL_BATCH_PARALLEL = env.int("OCPP_CALL_BATCH_PARALLEL", default=2)
 OCPP_CALL_BATCH_MAX = env.int("OCPP_CALL_BATCH_MAX", default=50)
-# Admission control in reconnect storms (chargepoints.admission): while a process's database
+# Admission control in reconnect storms (csms.ocpp.execution.admission): while a process's database
 # work takes longer than MAX_LATENCY seconds (queueing included; chargers give up after ~30 s)
 # or MAX_IN_FLIGHT items are under way, BootNotification is answered Pending with an interval
 # drawn from RETRY_MIN..RETRY_MAX seconds, so the fleet comes back in waves. MAX_IN_FLIGHT 0

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from csms.ocpp.router import CallContext, ocpp_action
+from csms.ocpp.context import CallContext
+from csms.ocpp.router import ocpp_action
 from firmware.models import StatusReport, StatusReportKind
 from firmware.services.diagnostics import diagnostics_status_record
 from firmware.services.firmware_updates import firmware_boot_verify, firmware_status_record

@@ -4,7 +4,7 @@ from typing import Any
 
 from chargepoints.commands.hooks import command_payload_check, command_result_hook
 from chargepoints.models import Command
-from csms.ocpp.router import CallContext
+from csms.ocpp.context import CallContext
 from smartcharging.profile_rules import remote_start_profile_problems, set_charging_profile_problems
 from smartcharging.services.installations import (
     installed_profile_record,

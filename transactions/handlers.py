@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from csms.ocpp.router import CallContext, ocpp_action
+from csms.ocpp.context import CallContext
+from csms.ocpp.router import ocpp_action
 from csms.webhooks.emitters import meter_values_emit
 from transactions import services
 

@@ -22,7 +22,7 @@ from chargepoints.authorization.verdicts import (
     with_concurrency,
 )
 from csms.ocpp.compat import INT32_MAX
-from csms.ocpp.router import CallContext
+from csms.ocpp.context import CallContext
 from csms.row_insert import rows_insert
 from csms.timestamps import parse_timestamp
 from transactions.models import MeterValue, Transaction, UnmatchedTransactionMessage

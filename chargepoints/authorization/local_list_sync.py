@@ -35,7 +35,7 @@ from chargepoints.models import (
     LocalListSyncRequest,
     RegistrationStatus,
 )
-from csms.ocpp.router import CallContext
+from csms.ocpp.context import CallContext
 from csms.tenancy.models import ApiToken
 
 logger = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from chargepoints.commands.waiting import notify_waiters
 from chargepoints.models import Command, CommandStatus, RegistrationStatus
 from csms.ocpp import schemas
 from csms.ocpp.backend import OutboundCall
+from csms.ocpp.context import ChargePointSession
 from csms.ocpp.errors import OcppError
-from csms.ocpp.router import ChargePointSession
 from csms.webhooks.emitters import command_finished_emit, commands_finished_emit
 
 logger = logging.getLogger(__name__)

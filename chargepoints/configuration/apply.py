@@ -39,7 +39,7 @@ from chargepoints.models import (
     ConfigurationBaseline,
     RegistrationStatus,
 )
-from csms.ocpp.router import CallContext
+from csms.ocpp.context import CallContext
 
 logger = logging.getLogger(__name__)
 

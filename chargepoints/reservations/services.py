@@ -29,7 +29,7 @@ from chargepoints.models import (
 )
 from csms.errors import ConflictError, DomainError
 from csms.ocpp.compat import INT32_MAX
-from csms.ocpp.router import CallContext
+from csms.ocpp.context import CallContext
 from csms.tenancy.models import ApiToken
 from csms.webhooks.emitters import reservation_changed_emit
 from transactions.models import Transaction

@@ -16,7 +16,7 @@ from django.utils import timezone
 from chargepoints.models import ChargePoint, RegistrationStatus
 from chargepoints.passwords import hash_password
 from csms.errors import DomainError
-from csms.ocpp.router import CallContext
+from csms.ocpp.context import CallContext
 from csms.tenancy.models import Tenant
 from csms.webhooks.emitters import charge_points_registration_emit
 

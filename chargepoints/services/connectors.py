@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from chargepoints.models import Connector, ConnectorStatusChange
-from csms.ocpp.router import CallContext
+from csms.ocpp.context import CallContext
 from csms.row_insert import rows_insert
 from csms.timestamps import parse_timestamp
 from csms.webhooks.emitters import connector_status_changed_emit, connector_status_watch

@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from csms.ocpp.router import CallContext
+from csms.ocpp.context import CallContext
 
 
 @dataclass(frozen=True, slots=True)

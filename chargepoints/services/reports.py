@@ -4,7 +4,7 @@ events, certificate signing requests."""
 from typing import Any
 
 from chargepoints.models import CertificateSigningRequest, DataTransferMessage, SecurityEvent
-from csms.ocpp.router import CallContext
+from csms.ocpp.context import CallContext
 from csms.timestamps import parse_timestamp
 from csms.webhooks.emitters import security_event_received_emit
 

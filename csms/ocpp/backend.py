@@ -1,18 +1,18 @@
-"""What the consumer needs from the apps, as an interface (the protocol layer has no models).
+"""What the protocol layer needs from the apps, as an interface: the protocol layer imports no
+models, so this names (and type-checks) every call it makes into the app side.
 
-``settings.OCPP_BACKEND`` names the implementation (``chargepoints.connection.Backend``).
+The one implementation is ``chargepoints.ocpp_backend.ChargePointBackend``, given to the
+consumer in ``csms.routing``. Every member is plain synchronous database work: the protocol
+layer decides where it runs (csms.ocpp.execution: a database thread, or inside a CALL batch's
+transaction) so that the app side stays a list of statements.
 """
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
-from typing import Protocol
+from typing import Any, Protocol
 
-from django.conf import settings
-from django.utils.module_loading import import_string
-
-from csms.ocpp.frames import Call
-from csms.ocpp.router import CallContext, ChargePointSession, Route
+from csms.ocpp.context import CallContext, ChargePointSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,7 @@ class OutboundCall:
 
     command_id: int
     action: str
-    payload: dict
+    payload: dict[str, Any]
     message_id: str
 
 
@@ -33,8 +33,12 @@ class ConnectionRefusedError(Exception):
     reason: str
 
 
-class OcppBackend(Protocol):
-    async def open_session(
+class OcppBackend(Hashable, Protocol):
+    # Hashable: the pipeline keeps one group commit per backend (a process has one backend).
+
+    # --- Handshake and presence ---
+
+    def session_open(
         self,
         *,
         tenant_slug: str,
@@ -42,48 +46,69 @@ class OcppBackend(Protocol):
         authorization: bytes | None,
         channel_name: str,
         client: str,
-        subprotocol_offered: bool,
-    ) -> ChargePointSession:
-        """Authenticate and register presence; raise ConnectionRefusedError to refuse.
+        subprotocol_offered: bool = True,
+    ) -> tuple[ChargePointSession, str]:
+        """Authenticate and register presence: the session and the channel of the connection
+        it took over ("" if none); raise ConnectionRefusedError to refuse.
 
         A refused handshake changes nothing: no presence, no takeover, no registration."""
+        ...
 
-    async def close_session(self, session: ChargePointSession, *, channel_name: str) -> None:
+    def session_close(self, *, session: ChargePointSession, channel_name: str) -> None:
         """Mark the charge point offline unless another connection took it over."""
+        ...
 
-    async def handle_call(
-        self, route: Route, ctx: CallContext, payload: dict, raw_frame: str
-    ) -> str:
-        """Run the handler durably and return the answer frame (CALLRESULT or CALLERROR)."""
-
-    async def log_frames(
-        self, session: ChargePointSession, frames: list[tuple[str, str]], at: datetime
-    ) -> None:
-        """Keep frames the consumer answered itself: ``(direction, text)`` pairs."""
-
-    async def refresh_session(self, session: ChargePointSession) -> None:
+    def session_refresh(self, *, session: ChargePointSession) -> None:
         """Re-read what staff may have changed (registration status) while connected."""
+        ...
+
+    # --- The message log ---
+
+    def call_record(
+        self,
+        *,
+        ctx: CallContext,
+        raw_frame: str,
+        answer: str,
+        answered_ok: bool,
+        log_rows: list[Any] | None = None,
+    ) -> None:
+        """Inside the call's transaction: its message-log rows (written now, or added to
+        ``log_rows`` for the batch's one insert), its quirks, ``last_seen``."""
+        ...
+
+    def message_log_write(self, rows: list[Any]) -> int:
+        """The batch's message-log rows (collected by :meth:`call_record`) in one insert."""
+        ...
+
+    def frames_log(
+        self, *, session: ChargePointSession, frames: list[tuple[str, str]], at: datetime
+    ) -> None:
+        """Keep frames answered without a handler: ``(direction, text)`` pairs."""
+        ...
 
     # --- The outbox of Central-System-initiated calls ---
 
-    async def claim_next_call(self, session: ChargePointSession) -> OutboundCall | None:
+    def outbox_claim(self, *, session: ChargePointSession) -> OutboundCall | None:
         """The next queued command for this charge point, now marked sent, or None."""
+        ...
 
-    async def complete_call(self, call: OutboundCall, response: dict) -> None:
+    def outbox_complete(self, *, command_id: int, response: dict[str, Any]) -> None:
         """Store the charge point's CALLRESULT payload."""
+        ...
 
-    async def fail_call(
-        self, call: OutboundCall, *, status: str, code: str, description: str, details: dict
+    def outbox_fail(
+        self,
+        *,
+        command_id: int,
+        status: str,
+        code: str,
+        description: str,
+        details: dict[str, Any],
     ) -> None:
         """The call ended in a CALLERROR (status "failed"), a time-out or a closed socket."""
+        ...
 
-    async def charge_points_with_work(self, channel_prefix: str) -> list[int]:
+    def charge_points_with_work(self, *, channel_prefix: str) -> list[int]:
         """Charge points connected through channels with this prefix that have queued calls."""
-
-
-@cache
-def get_backend() -> OcppBackend:
-    return import_string(settings.OCPP_BACKEND)()
-
-
-__all__ = ["Call", "ConnectionRefusedError", "OcppBackend", "OutboundCall", "get_backend"]
+        ...

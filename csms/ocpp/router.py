@@ -8,12 +8,11 @@ response schema, the frame). Raising :class:`~csms.ocpp.errors.OcppError` answer
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from csms.ocpp.compat import CompatSwitches
+from csms.ocpp.context import CallContext
 
 # Actions a charge point may send (OCPP 1.6 core profiles and the security extension).
 CHARGE_POINT_ACTIONS = frozenset(
@@ -34,44 +33,6 @@ CHARGE_POINT_ACTIONS = frozenset(
         "SignedFirmwareStatusNotification",
     }
 )
-
-
-@dataclass(slots=True)
-class ChargePointSession:
-    """What a connection knows of its charge point; kept by the consumer, no model instances."""
-
-    tenant_id: int
-    tenant_slug: str
-    charge_point_id: int
-    identity: str
-    registration_status: str
-    heartbeat_interval: int
-    switches: CompatSwitches = field(default_factory=CompatSwitches)
-    last_seen_written: float = 0.0
-    # Central-System calls were queued for it when it connected (else the outbox waits for a
-    # wake-up instead of asking the database at once).
-    commands_waiting: bool = True
-
-    @property
-    def accepted(self) -> bool:
-        return self.registration_status == "Accepted"
-
-
-@dataclass(slots=True)
-class CallContext:
-    session: ChargePointSession
-    message_id: str
-    action: str
-    received_at: datetime
-    quirks: list[str]
-
-    @property
-    def tenant_id(self) -> int:
-        return self.session.tenant_id
-
-    @property
-    def charge_point_id(self) -> int:
-        return self.session.charge_point_id
 
 
 Handler = Callable[[CallContext, dict[str, Any]], dict[str, Any]]

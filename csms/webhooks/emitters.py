@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from chargepoints.models import ChargePoint, Command, CommandStatus, Connector, Reservation
-from csms.ocpp.router import CallContext
+from csms.ocpp.context import CallContext
 from csms.webhooks.event_types import EventType
 from csms.webhooks.models import Event
 from csms.webhooks.services.events import event_emit, event_subscribers

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from chargepoints.commands.outbox import outbox_complete, outbox_fail
 from chargepoints.models import ChargePoint, Command, CommandStatus
-from csms.ocpp.router import CallContext, ChargePointSession
+from csms.ocpp.context import CallContext, ChargePointSession
 
 
 @pytest.fixture

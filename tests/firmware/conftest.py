@@ -13,7 +13,7 @@ from django.utils import timezone
 from chargepoints.commands.outbox import outbox_complete, outbox_fail
 from chargepoints.handlers import boot_notification
 from chargepoints.models import ChargePoint, Command, CommandStatus
-from csms.ocpp.router import CallContext, ChargePointSession
+from csms.ocpp.context import CallContext, ChargePointSession
 from csms.tenancy.models import Tenant
 from firmware.handlers import diagnostics_status_notification, firmware_status_notification
 

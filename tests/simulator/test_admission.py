@@ -13,10 +13,14 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from chargepoints import connection, db_hops
-from chargepoints.admission import Admission
 from chargepoints.models import ChargePoint, OcppMessage, RegistrationStatus
-from csms.ocpp.router import CallContext, ChargePointSession, route_for
+from chargepoints.ocpp_backend import ChargePointBackend
+from csms.ocpp.context import CallContext, ChargePointSession
+from csms.ocpp.execution import hops
+from csms.ocpp.execution.admission import Admission
+from csms.ocpp.execution.group_commit import InboundCall
+from csms.ocpp.pipeline import call_execute
+from csms.ocpp.router import route_for
 from csms.simulator.fleet import Fleet
 from csms.tenancy.models import Tenant
 from tests.e2e.clients import orm
@@ -76,10 +80,10 @@ def test_interval_is_at_least_one_second_even_when_misconfigured() -> None:
 
 async def test_database_hops_are_counted_while_under_way(monkeypatch: pytest.MonkeyPatch) -> None:
     admission = gate()
-    monkeypatch.setattr(db_hops, "_admission", admission)
+    monkeypatch.setattr(hops, "_admission", admission)
     seen = []
 
-    await db_hops.db_hop(lambda: seen.append(admission.in_flight))()
+    await hops.db_hop(lambda: seen.append(admission.in_flight))()
 
     assert seen == [1]
     assert admission.in_flight == 0
@@ -89,7 +93,7 @@ async def test_database_hops_are_counted_while_under_way(monkeypatch: pytest.Mon
 async def test_saturated_process_answers_pending_without_doing_the_boot(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db_hops, "_admission", gate(max_in_flight=0, low=7, high=7))
+    monkeypatch.setattr(hops, "_admission", gate(max_in_flight=0, low=7, high=7))
     cp = await orm(ChargePoint.objects.create, tenant=tenant, identity="CP-1")
     session = ChargePointSession(
         tenant_id=tenant.pk,
@@ -104,8 +108,9 @@ async def test_saturated_process_answers_pending_without_doing_the_boot(
     ctx = CallContext(session, "b1", "BootNotification", timezone.now(), [])
 
     answer = json.loads(
-        await connection.Backend().handle_call(
-            route_for("BootNotification"), ctx, {"charge_point_vendor": "Acme"}, raw
+        await call_execute(
+            ChargePointBackend(),
+            InboundCall(route_for("BootNotification"), ctx, {"charge_point_vendor": "Acme"}, raw),
         )
     )
 

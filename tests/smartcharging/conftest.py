@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from chargepoints.commands.outbox import outbox_complete
 from chargepoints.models import ChargePoint, Command, CommandStatus
-from csms.ocpp.router import CallContext, ChargePointSession
+from csms.ocpp.context import CallContext, ChargePointSession
 from csms.tenancy.models import Tenant
 
 # The e2e fixtures (a real daphne on the test database), for tests/smartcharging/test_e2e_*.

@@ -16,7 +16,7 @@ import pytest
 from django.utils import timezone
 
 from chargepoints.models import ChargePoint
-from csms.ocpp.router import CallContext, ChargePointSession
+from csms.ocpp.context import CallContext, ChargePointSession
 from csms.tenancy.models import Tenant
 from csms.webhooks.models import Delivery, WebhookEndpoint
 from csms.webhooks.services.endpoints import webhook_endpoint_create

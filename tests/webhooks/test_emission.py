@@ -15,8 +15,8 @@ from django.utils import timezone
 from chargepoints import handlers as cp_handlers
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.commands.outbox import expire_due_commands, outbox_complete, outbox_fail
-from chargepoints.connection import close_session, open_session
 from chargepoints.models import ChargePoint, Command, CommandStatus, IdTag
+from chargepoints.ocpp_backend import close_session, open_session
 from chargepoints.services.charge_points import charge_point_registration_set, charge_point_update
 from csms.tenancy.models import Tenant
 from csms.webhooks.event_types import EventType

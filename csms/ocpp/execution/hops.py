@@ -4,9 +4,9 @@ The consumer awaits one hop per frame; the hops of different charge points overl
 of their own — together one per pooled database connection (more would only wait for a
 connection, fewer would leave connections idle) — instead of queueing on the single
 thread-sensitive one or behind whatever else uses the loop's default executor. Inbound CALLs
-have threads of their own (chargepoints.call_batches): in a reconnect storm they must not
-queue behind thousands of handshakes. How long the work takes, and how much is under way, is
-admission control's saturation signal (chargepoints.admission).
+have threads of their own (csms.ocpp.execution.group_commit): in a reconnect storm they must
+not queue behind thousands of handshakes. How long the work takes, and how much is under way,
+is admission control's saturation signal (csms.ocpp.execution.admission).
 """
 
 from collections.abc import Awaitable, Callable
@@ -16,7 +16,7 @@ from typing import ParamSpec, TypeVar
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chargepoints.admission import Admission, admission_from_settings
+from csms.ocpp.execution.admission import Admission, admission_from_settings
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,7 +51,7 @@ def db_hop(
 ) -> Callable[P, Awaitable[R]]:
     """``function`` in a database thread (connections cleaned up before and after, as
     Channels does); counted as work under way unless the caller counts it itself."""
-    hop = database_sync_to_async(
+    hop: Callable[P, Awaitable[R]] = database_sync_to_async(
         function, thread_sensitive=False, executor=executor or hop_executor()
     )
     if not counted:

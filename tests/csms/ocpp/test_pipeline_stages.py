@@ -1,4 +1,4 @@
-"""The protocol steps around a handler: admitting a CALL, the request handlers see, the answer."""
+"""The pipeline's pure stages: admitting a CALL, the request handlers see, the answer."""
 
 from typing import Any
 
@@ -6,13 +6,12 @@ import pytest
 
 from csms.ocpp import router, schemas
 from csms.ocpp.compat import CompatSwitches
+from csms.ocpp.context import CallContext, ChargePointSession
 from csms.ocpp.errors import ErrorCode, OcppError
 from csms.ocpp.frames import Call
-from csms.ocpp.protocol import admit_call, response_payload, validated_request
+from csms.ocpp.pipeline import call_admit, request_validate, response_payload
 from csms.ocpp.router import (
     CHARGE_POINT_ACTIONS,
-    CallContext,
-    ChargePointSession,
     ocpp_action,
     to_camel,
     to_snake,
@@ -35,7 +34,7 @@ def session(status: str = "Accepted") -> ChargePointSession:
 
 def refusal(action: str, status: str = "Accepted") -> str:
     with pytest.raises(OcppError) as error:
-        admit_call(Call("m1", action, {}), session(status))
+        call_admit(Call("m1", action, {}), session(status))
     return error.value.code
 
 
@@ -56,12 +55,12 @@ def schema_keys() -> set[str]:
     return keys
 
 
-# --- admit_call -----------------------------------------------------------------------------------
+# --- call_admit -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("action", sorted(CHARGE_POINT_ACTIONS))
 def test_every_charge_point_action_has_a_handler(action: str) -> None:
-    route = admit_call(Call("m1", action, {}), session())
+    route = call_admit(Call("m1", action, {}), session())
     assert route.action == action
     assert callable(route.handler)
 
@@ -88,7 +87,7 @@ def test_known_action_without_a_handler_is_not_supported(monkeypatch: pytest.Mon
 
 @pytest.mark.parametrize("status", ["Pending", "Rejected"])
 def test_before_acceptance_only_boot_notification_is_admitted(status: str) -> None:
-    assert admit_call(Call("m1", "BootNotification", {}), session(status)).action == (
+    assert call_admit(Call("m1", "BootNotification", {}), session(status)).action == (
         "BootNotification"
     )
     for action in sorted(CHARGE_POINT_ACTIONS - {"BootNotification"}):
@@ -124,12 +123,12 @@ def test_only_charge_point_actions_can_be_handled() -> None:
         ocpp_action("Reset")
 
 
-# --- validated_request ----------------------------------------------------------------------------
+# --- request_validate ----------------------------------------------------------------------------
 
 
 def test_a_valid_request_reaches_the_handler_in_snake_case_with_no_quirks() -> None:
     payload = {"chargePointVendor": "V", "chargePointModel": "M", "chargeBoxSerialNumber": "S"}
-    request, quirks = validated_request("BootNotification", payload, CompatSwitches())
+    request, quirks = request_validate("BootNotification", payload, CompatSwitches())
     assert request == {
         "charge_point_vendor": "V",
         "charge_point_model": "M",
@@ -140,7 +139,7 @@ def test_a_valid_request_reaches_the_handler_in_snake_case_with_no_quirks() -> N
 
 def test_a_repairable_request_reaches_the_handler_repaired_with_its_quirks() -> None:
     payload = {"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "2024-05-01T10:00:00"}
-    request, quirks = validated_request("StartTransaction", payload, CompatSwitches())
+    request, quirks = request_validate("StartTransaction", payload, CompatSwitches())
     assert request["timestamp"] == "2024-05-01T10:00:00+00:00"
     assert quirks == ["timestamp_without_zone"]
 
@@ -152,7 +151,7 @@ def test_clean_and_repair_quirks_add_up() -> None:
         "timestamp": "2024-05-01T10:00:00",
         "idTag": "TAG\x00",
     }
-    request, quirks = validated_request("StopTransaction", payload, CompatSwitches())
+    request, quirks = request_validate("StopTransaction", payload, CompatSwitches())
     assert (request["transaction_id"], request["id_tag"]) == (-1, "TAG")
     assert sorted(quirks) == [
         "id_tag_control_chars",
@@ -166,7 +165,7 @@ def test_a_value_outside_an_open_enum_is_counted_as_such() -> None:
         "connectorId": 1,
         "meterValue": [{"timestamp": STAMP, "sampledValue": [{"value": "50", "unit": "Hz"}]}],
     }
-    request, quirks = validated_request("MeterValues", payload, CompatSwitches())
+    request, quirks = request_validate("MeterValues", payload, CompatSwitches())
     assert request["meter_value"][0]["sampled_value"][0]["unit"] == "Hz"
     assert quirks == ["open_enum_value"]
 
@@ -181,7 +180,7 @@ def test_a_value_outside_an_open_enum_is_counted_as_such() -> None:
 def test_an_unrepairable_request_gets_the_strict_error(switches: CompatSwitches, code: str) -> None:
     payload = {"connectorId": 1, "errorCode": "NoError", "status": "Exploded"}
     with pytest.raises(OcppError) as error:
-        validated_request("StatusNotification", payload, switches)
+        request_validate("StatusNotification", payload, switches)
     assert error.value.code == code
 
 
@@ -195,7 +194,7 @@ def test_with_every_switch_off_the_strict_error_comes_back() -> None:
     )
     payload = {"connectorId": 1, "errorCode": "noerror", "status": "Available"}
     with pytest.raises(OcppError) as error:
-        validated_request("StatusNotification", payload, switches)
+        request_validate("StatusNotification", payload, switches)
     assert error.value.code == ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
 
 
@@ -205,7 +204,7 @@ def test_meter_values_whose_every_entry_was_empty_are_admitted_with_nothing_in_t
         "transactionId": 5,
         "meterValue": [{"timestamp": STAMP, "sampledValue": []}],
     }
-    request, quirks = validated_request("MeterValues", payload, CompatSwitches())
+    request, quirks = request_validate("MeterValues", payload, CompatSwitches())
     assert request == {"connector_id": 1, "transaction_id": 5, "meter_value": []}
     assert quirks == ["empty_sampled_value"]
 
@@ -213,20 +212,20 @@ def test_meter_values_whose_every_entry_was_empty_are_admitted_with_nothing_in_t
 def test_meter_values_whose_every_entry_was_empty_still_have_the_rest_checked() -> None:
     payload = {"connectorId": "one", "meterValue": [{"timestamp": STAMP, "sampledValue": []}]}
     with pytest.raises(OcppError) as error:
-        validated_request("MeterValues", payload, CompatSwitches())
+        request_validate("MeterValues", payload, CompatSwitches())
     assert error.value.code == ErrorCode.TYPE_CONSTRAINT_VIOLATION
 
 
 def test_meter_values_sent_with_no_entry_at_all_stay_refused() -> None:
     with pytest.raises(OcppError) as error:
-        validated_request("MeterValues", {"connectorId": 1, "meterValue": []}, CompatSwitches())
+        request_validate("MeterValues", {"connectorId": 1, "meterValue": []}, CompatSwitches())
     assert error.value.code == ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION
 
 
 def test_empty_sampled_values_are_refused_when_meter_values_are_strict() -> None:
     payload = {"connectorId": 1, "meterValue": [{"timestamp": STAMP, "sampledValue": []}]}
     with pytest.raises(OcppError) as error:
-        validated_request("MeterValues", payload, CompatSwitches(lenient_meter_values=False))
+        request_validate("MeterValues", payload, CompatSwitches(lenient_meter_values=False))
     assert error.value.code == ErrorCode.OCCURENCE_CONSTRAINT_VIOLATION
 
 

@@ -5,8 +5,9 @@ from typing import Any
 import pytest
 from channels.exceptions import ChannelFull
 
-from chargepoints import connection
 from chargepoints.models import ChargePoint
+from chargepoints.ocpp_backend import ChargePointBackend
+from csms.ocpp import handshake
 from csms.tenancy.models import Tenant
 from tests.e2e.clients import orm
 
@@ -35,15 +36,16 @@ async def test_handshake_is_served_although_the_previous_channel_is_full(
         channel_name="csms.old-process!abc",
     )
     layer = FullLayer()
-    monkeypatch.setattr(connection, "get_channel_layer", lambda: layer)
+    monkeypatch.setattr(handshake, "get_channel_layer", lambda: layer)
 
-    session = await connection.Backend().open_session(
-        tenant_slug=tenant.slug,
-        identity="CP-1",
-        authorization=None,
+    session, _ = await handshake.handshake_open(
+        {
+            "url_route": {"kwargs": {"tenant_slug": tenant.slug, "identity": "CP-1"}},
+            "client": ("127.0.0.1", 5000),
+            "subprotocols": ["ocpp1.6"],
+        },
+        backend=ChargePointBackend(),
         channel_name="csms.new-process!xyz",
-        client="127.0.0.1:5000",
-        subprotocol_offered=True,
     )
 
     assert session.charge_point_id == cp.pk

@@ -1,14 +1,19 @@
-"""The OCPP backend: connections, presence, durable handling of each CALL, the message log.
+"""The app side of the OCPP path: the statements the protocol layer runs, nothing else.
 
-Implements :class:`csms.ocpp.backend.OcppBackend` for the consumer. Every inbound CALL is
-handled in a database thread inside a transaction: the handler's writes, the message-log rows of
-the request and its answer, and (at most once a minute) ``last_seen`` commit together *before*
-the answer is sent, so an answered transaction message is always stored (OCPP 1.6 §4.7,
-PERFORMANCE.md). Calls that queue while the threads are busy share one hop and one transaction
-(chargepoints.call_batches).
+:class:`ChargePointBackend` is what ``csms.routing`` gives the consumer (it satisfies
+:class:`csms.ocpp.backend.OcppBackend`). Every member is plain synchronous database work; the
+protocol layer decides where it runs (csms.ocpp.execution). Three groups:
+
+* the handshake and presence: the handshake's one statement (tenant, charge point, waiting
+  commands), authentication, registration of an unknown charge point as Pending, presence on
+  open and close, the refresh when staff change a registration;
+* the message log of the OCPP path: an inbound CALL's rows, its quirk counters and
+  ``last_seen`` are written inside the CALL's (or its batch's) transaction, beside the
+  handler's writes, so an answered transaction message is always stored (OCPP 1.6 §4.7); the
+  frames answered without a handler are logged on their own;
+* the outbox of Central-System-initiated calls: thin calls into ``chargepoints.commands.outbox``.
 """
 
-import asyncio
 import json
 import logging
 import time
@@ -17,16 +22,12 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from channels.exceptions import ChannelFull
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from chargepoints import outbox
-from chargepoints.call_batches import CallBatcher
-from chargepoints.db_hops import admission, db_hop
+from chargepoints.commands import outbox
 from chargepoints.message_log import LogRow, message_log_write
 from chargepoints.models import (
     ChargePoint,
@@ -37,142 +38,16 @@ from chargepoints.models import (
     RegistrationStatus,
 )
 from chargepoints.passwords import parse_basic_auth, password_matches
-from csms.ocpp.backend import ConnectionRefusedError, OutboundCall
+from csms.ocpp.backend import ConnectionRefusedError
 from csms.ocpp.compat import CompatSwitches
-from csms.ocpp.errors import ErrorCode, OcppError
-from csms.ocpp.frames import error_frame, result_frame
-from csms.ocpp.protocol import response_payload
-from csms.ocpp.router import CallContext, ChargePointSession, Route
+from csms.ocpp.context import CallContext, ChargePointSession
 from csms.tenancy.models import Tenant, UnknownChargePointPolicy
 from csms.webhooks.emitters import charge_point_connected_emit, charge_point_disconnected_emit
 
 logger = logging.getLogger(__name__)
 security_log = logging.getLogger("csms.security")
 
-PendingCall = tuple[Route, CallContext, dict[str, Any], str]
 _IN, _OUT = MessageDirection.IN.value, MessageDirection.OUT.value
-
-
-class Backend:
-    def __init__(self) -> None:
-        self.calls: CallBatcher[PendingCall] = CallBatcher(
-            handle_calls,
-            parallel=settings.OCPP_CALL_BATCH_PARALLEL,
-            max_batch=settings.OCPP_CALL_BATCH_MAX,
-        )
-
-    async def open_session(
-        self,
-        *,
-        tenant_slug: str,
-        identity: str,
-        authorization: bytes | None,
-        channel_name: str,
-        client: str,
-        subprotocol_offered: bool,
-    ) -> ChargePointSession:
-        session, previous_channel = await db_hop(open_session)(
-            tenant_slug=tenant_slug,
-            identity=identity,
-            authorization=authorization,
-            channel_name=channel_name,
-            client=client,
-            subprotocol_offered=subprotocol_offered,
-        )
-        if previous_channel and previous_channel != channel_name:
-            # The charger lost its old socket without a close: that connection must go.
-            await _take_over(previous_channel, session.identity)
-        return session
-
-    async def close_session(self, session: ChargePointSession, *, channel_name: str) -> None:
-        await db_hop(close_session)(session=session, channel_name=channel_name)
-
-    async def handle_call(
-        self, route: Route, ctx: CallContext, payload: dict[str, Any], raw_frame: str
-    ) -> str:
-        if route.action == "BootNotification":
-            retry_in = admission().boot_deferral()
-            if retry_in is not None:
-                return await self._defer_boot(ctx, raw_frame, retry_in)
-        return await self.calls.submit((route, ctx, payload, raw_frame))
-
-    async def _defer_boot(self, ctx: CallContext, raw_frame: str, retry_in: int) -> str:
-        """Saturated: Pending, boot again in ``retry_in`` s (OCPP 1.6 §4.2). Nothing of the
-        boot is done and nothing about the charge point changes (its registration status
-        stays what it is); only the two frames are logged."""
-        answer = result_frame(
-            ctx.message_id,
-            response_payload(
-                "BootNotification",
-                {"status": "Pending", "current_time": _now_iso(), "interval": retry_in},
-            ),
-        )
-        await db_hop(log_frames)(
-            session=ctx.session, frames=[("in", raw_frame), ("out", answer)], at=ctx.received_at
-        )
-        return answer
-
-    async def log_frames(
-        self, session: ChargePointSession, frames: list[tuple[str, str]], at: datetime
-    ) -> None:
-        await db_hop(log_frames)(session=session, frames=frames, at=at)
-
-    async def refresh_session(self, session: ChargePointSession) -> None:
-        await db_hop(refresh_session)(session=session)
-
-    async def claim_next_call(self, session: ChargePointSession) -> OutboundCall | None:
-        return await db_hop(outbox.outbox_claim_next)(session=session)
-
-    async def complete_call(self, call: OutboundCall, response: dict[str, Any]) -> None:
-        await db_hop(outbox.outbox_complete)(command_id=call.command_id, response=response)
-
-    async def fail_call(
-        self,
-        call: OutboundCall,
-        *,
-        status: str,
-        code: str,
-        description: str,
-        details: dict[str, Any],
-    ) -> None:
-        await db_hop(outbox.outbox_fail)(
-            command_id=call.command_id,
-            status=status,
-            code=code,
-            description=description,
-            details=details,
-        )
-
-    async def charge_points_with_work(self, channel_prefix: str) -> list[int]:
-        return await db_hop(outbox.charge_points_with_queued_commands)(
-            channel_prefix=channel_prefix
-        )
-
-
-# A storm's thousands of takeovers at once would each open a Redis connection of their own
-# (the layer's pool grows with concurrent sends, and redis-py reads its package metadata for
-# every new connection: a tenth of a storm's CPU). A few at a time reuse the pooled ones.
-_takeover_sends = asyncio.Semaphore(8)
-
-
-async def _take_over(previous_channel: str, identity: str) -> None:
-    """Tell the connection that held the charge point to close; never fail the handshake.
-
-    After a crash or a restart every charge point's presence still names a channel of the old
-    process. Nobody reads those any more, and the reconnect storm fills them (channels-redis
-    refuses more than ``capacity`` messages per process): there is nothing to take over from.
-    """
-    try:
-        async with _takeover_sends:
-            await get_channel_layer().send(previous_channel, {"type": "ocpp.takeover"})
-    except ChannelFull:
-        logger.info("%s: previous connection's channel is full (its process is gone)", identity)
-    except Exception:
-        logger.warning("%s: could not reach the previous connection", identity, exc_info=True)
-
-
-def _now_iso() -> str:
-    return timezone.now().isoformat().replace("+00:00", "Z")
 
 
 # --- Connections --------------------------------------------------------------------------------
@@ -367,66 +242,18 @@ def refresh_session(*, session: ChargePointSession) -> None:
         )
 
 
-# --- Calls --------------------------------------------------------------------------------------
+# --- The message log ----------------------------------------------------------------------------
 
 
-def handle_calls(calls: list[PendingCall]) -> list[str]:
-    """Several calls (of different charge points) in one transaction; their answer frames.
-
-    Any failure rolls the whole batch back, and each call is then handled on its own (its
-    handler's error answered, the others stored), as if they had never been batched.
-    """
-    if len(calls) == 1:
-        return [handle_call(*calls[0])]
-    seen = [ctx.session.last_seen_written for _, ctx, _, _ in calls]
-    try:
-        log: list[LogRow] = []
-        answers = []
-        with transaction.atomic():
-            for route, ctx, payload, raw_frame in calls:
-                result = route.handler(ctx, payload)
-                answer = result_frame(ctx.message_id, response_payload(ctx.action, result))
-                _record_call(ctx, raw_frame, answer, answered_ok=True, log=log)
-                answers.append(answer)
-            message_log_write(log)
-        return answers
-    except Exception:  # noqa: BLE001 - sorted out call by call just below
-        for (_, ctx, _, _), written in zip(calls, seen, strict=True):
-            ctx.session.last_seen_written = written  # that write was rolled back too
-        return [handle_call(*call) for call in calls]
-
-
-def handle_call(route: Route, ctx: CallContext, payload: dict[str, Any], raw_frame: str) -> str:
-    """Run ``route``'s handler durably and return the answer frame."""
-    try:
-        with transaction.atomic():
-            result = route.handler(ctx, payload)
-            answer = result_frame(ctx.message_id, response_payload(ctx.action, result))
-            _record_call(ctx, raw_frame, answer, answered_ok=True)
-        return answer
-    except OcppError as exc:
-        answer = error_frame(ctx.message_id, exc.code, exc.description, exc.details)
-    except Exception:
-        # Nothing the handler wrote survives (the transaction rolled back), and nothing of the
-        # crash leaks to the charge point.
-        logger.exception("%s: %s handler failed", ctx.session.identity, ctx.action)
-        answer = error_frame(
-            ctx.message_id, ErrorCode.INTERNAL_ERROR, "An internal error occurred", {}
-        )
-    with transaction.atomic():
-        _record_call(ctx, raw_frame, answer, answered_ok=False)
-    return answer
-
-
-def _record_call(
+def call_record(
+    *,
     ctx: CallContext,
     raw_frame: str,
     answer: str,
-    *,
     answered_ok: bool,
-    log: list[LogRow] | None = None,
+    log_rows: list[LogRow] | None = None,
 ) -> None:
-    """The call's message-log rows (written now, or added to ``log`` for the batch's one
+    """The call's message-log rows (written now, or added to ``log_rows`` for the batch's one
     insert), its quirks, and ``last_seen`` at most once a minute."""
     now = timezone.now()
     cp_id = ctx.charge_point_id
@@ -434,10 +261,10 @@ def _record_call(
         (cp_id, _IN, 2, ctx.message_id, ctx.action, raw_frame, ctx.received_at),
         (cp_id, _OUT, 3 if answered_ok else 4, ctx.message_id, ctx.action, answer, now),
     ]
-    if log is None:
+    if log_rows is None:
         message_log_write(rows)
     else:
-        log.extend(rows)
+        log_rows.extend(rows)
     if ctx.quirks:
         count_quirks(charge_point_id=cp_id, quirks=ctx.quirks)
     session = ctx.session
@@ -494,3 +321,21 @@ def _frame_fields(text: str) -> tuple[int | None, str, str]:
         message[2] if message_type == 2 and len(message) > 2 and isinstance(message[2], str) else ""
     )
     return message_type, message_id[:64], action[:64]
+
+
+# --- What the consumer is given ------------------------------------------------------------------
+
+
+class ChargePointBackend:
+    """The backend the consumer is given (csms.routing); stateless, one per process."""
+
+    session_open = staticmethod(open_session)
+    session_close = staticmethod(close_session)
+    session_refresh = staticmethod(refresh_session)
+    call_record = staticmethod(call_record)
+    message_log_write = staticmethod(message_log_write)
+    frames_log = staticmethod(log_frames)
+    outbox_claim = staticmethod(outbox.outbox_claim_next)
+    outbox_complete = staticmethod(outbox.outbox_complete)
+    outbox_fail = staticmethod(outbox.outbox_fail)
+    charge_points_with_work = staticmethod(outbox.charge_points_with_queued_commands)
