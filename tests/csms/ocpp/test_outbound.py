@@ -1,0 +1,155 @@
+"""Central-System CALLs in process (no server): one outstanding at a time, in the order queued,
+and the charge point's own CALLs answered meanwhile (OCPP-J §4.1.1, STYLE §5).
+
+The consumer is driven through the project's own routing (``csms.routing``, its real backend)
+against the test database; commands are queued as rows, the way the API queues them.
+"""
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.utils import timezone
+
+from chargepoints.models import ChargePoint, Command, CommandStatus
+from chargepoints.services.charge_points import charge_point_create
+from csms.ocpp import outbound
+from csms.routing import websocket_urlpatterns
+from csms.tenancy.models import Tenant
+from tests.e2e.clients import eventually, orm
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TIMEOUT = 5.0
+application = URLRouter(websocket_urlpatterns)
+
+
+@pytest.fixture(autouse=True)
+async def _poller_of_this_test() -> AsyncIterator[None]:
+    """The process's outbox poller lives on the event loop it was started on: each test's loop
+    gets its own, stopped with it."""
+    outbound._poller = None
+    yield
+    task, outbound._poller = outbound._poller, None
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@pytest.fixture
+def station(tenant: Tenant) -> ChargePoint:
+    return charge_point_create(tenant=tenant, identity="CP-1")
+
+
+def queue(station: ChargePoint, action: str, payload: dict[str, Any]) -> Command:
+    return Command.objects.create(
+        tenant_id=station.tenant_id,
+        charge_point=station,
+        action=action,
+        payload=payload,
+        expires_at=timezone.now() + timedelta(minutes=5),
+    )
+
+
+async def connected() -> WebsocketCommunicator:
+    ws = WebsocketCommunicator(application, "/ocpp/acme/CP-1", subprotocols=["ocpp1.6"])
+    assert await ws.connect(TIMEOUT) == (True, "ocpp1.6")
+    return ws
+
+
+async def next_frame(ws: WebsocketCommunicator) -> list[Any]:
+    return json.loads(await ws.receive_from(TIMEOUT))
+
+
+async def outcomes(*commands: Command) -> list[tuple[str, str, Any]]:
+    def read() -> list[tuple[str, str, Any]]:
+        rows = Command.objects.in_bulk([command.pk for command in commands])
+        return [(rows[c.pk].status, rows[c.pk].error_code, rows[c.pk].response) for c in commands]
+
+    return await orm(read)
+
+
+async def test_second_call_waits_for_the_first_answer_while_the_charge_points_calls_are_served(
+    station: ChargePoint,
+) -> None:
+    reset = await orm(queue, station, "Reset", {"type": "Soft"})
+    clear = await orm(queue, station, "ClearCache", {})
+    ws = await connected()
+
+    first = await next_frame(ws)
+    assert first[0::2] == [2, "Reset"] and first[3] == {"type": "Soft"}
+    assert await ws.receive_nothing(timeout=0.3)  # no second CALL while the first is open
+
+    await ws.send_to(text_data=json.dumps([2, "hb-1", "Heartbeat", {}]))
+    heartbeat = await next_frame(ws)  # the answer, not the queued ClearCache
+    assert heartbeat[:2] == [3, "hb-1"] and "currentTime" in heartbeat[2]
+    assert await ws.receive_nothing(timeout=0.3)
+
+    await ws.send_to(text_data=json.dumps([3, first[1], {"status": "Accepted"}]))
+    second = await next_frame(ws)
+    assert second[0::2] == [2, "ClearCache"] and second[3] == {}
+    await ws.send_to(text_data=json.dumps([3, second[1], {"status": "Rejected"}]))
+
+    async def both_completed() -> bool:
+        return [status for status, _, _ in await outcomes(reset, clear)] == ["completed"] * 2
+
+    assert await eventually(both_completed)
+    assert await outcomes(reset, clear) == [
+        ("completed", "", {"status": "Accepted"}),
+        ("completed", "", {"status": "Rejected"}),
+    ]
+    await ws.disconnect()
+
+
+async def test_an_answer_to_another_message_id_does_not_release_the_next_call(
+    station: ChargePoint,
+) -> None:
+    await orm(queue, station, "Reset", {"type": "Soft"})
+    await orm(queue, station, "ClearCache", {})
+    ws = await connected()
+    first = await next_frame(ws)
+
+    await ws.send_to(text_data=json.dumps([3, "another-call", {"status": "Accepted"}]))
+
+    assert await ws.receive_nothing(timeout=0.3)  # unknown answers are not answered either
+    await ws.send_to(text_data=json.dumps([3, first[1], {"status": "Accepted"}]))
+    assert (await next_frame(ws))[2] == "ClearCache"
+    await ws.disconnect()
+
+
+async def test_a_callerror_ends_the_call_failed_and_the_next_one_goes(
+    station: ChargePoint,
+) -> None:
+    reset = await orm(queue, station, "Reset", {"type": "Soft"})
+    await orm(queue, station, "ClearCache", {})
+    ws = await connected()
+    first = await next_frame(ws)
+
+    await ws.send_to(text_data=json.dumps([4, first[1], "NotSupported", "no resets", {}]))
+
+    assert (await next_frame(ws))[2] == "ClearCache"
+    assert await outcomes(reset) == [(CommandStatus.FAILED, "NotSupported", None)]
+    await ws.disconnect()
+
+
+async def test_closing_with_a_call_outstanding_fails_it_at_once_and_leaves_the_rest_queued(
+    station: ChargePoint,
+) -> None:
+    reset = await orm(queue, station, "Reset", {"type": "Soft"})
+    clear = await orm(queue, station, "ClearCache", {})
+    ws = await connected()
+    await next_frame(ws)
+
+    await ws.disconnect()
+
+    assert await outcomes(reset, clear) == [
+        (CommandStatus.FAILED, "ConnectionClosed", None),
+        (CommandStatus.QUEUED, "", None),
+    ]
