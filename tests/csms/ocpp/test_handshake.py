@@ -1,28 +1,28 @@
 """The WebSocket handshake in process (no server): accepted, refused with its HTTP status, and
 the subprotocol rules (SPEC §3.2, OCPP-J §3 and §7).
 
-The consumer is driven through the project's own routing (``csms.routing``, its real backend);
-its database work runs in threads of its own, so rows are committed (``transaction=True``).
+The consumer is driven through the project's own routing and backend
+(tests.csms.ocpp.communicator).
 """
 
 import base64
 from typing import Any
 
 import pytest
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
 
 from chargepoints.models import ChargePoint, RegistrationStatus
 from chargepoints.services.charge_points import charge_point_create
-from csms.routing import websocket_urlpatterns
 from csms.tenancy.models import Tenant, UnknownChargePointPolicy
+from tests.csms.ocpp.communicator import OcppCommunicator
 from tests.e2e.clients import orm
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("outbox_poller_per_test"),
+]
 
 TIMEOUT = 5.0
 PASSWORD = "correct-horse-battery-9"  # 16-40 characters (security whitepaper)
-application = URLRouter(websocket_urlpatterns)
 
 
 def communicator(
@@ -31,9 +31,8 @@ def communicator(
     tenant_slug: str = "acme",
     subprotocols: list[str] | None = None,
     headers: list[tuple[bytes, bytes]] | None = None,
-) -> WebsocketCommunicator:
-    return WebsocketCommunicator(
-        application,
+) -> OcppCommunicator:
+    return OcppCommunicator(
         f"/ocpp/{tenant_slug}/{identity}",
         headers=headers,
         subprotocols=["ocpp1.6"] if subprotocols is None else subprotocols,
@@ -44,7 +43,7 @@ def basic_auth(user: str, password: str) -> list[tuple[bytes, bytes]]:
     return [(b"authorization", b"Basic " + base64.b64encode(f"{user}:{password}".encode()))]
 
 
-async def refusal(ws: WebsocketCommunicator) -> tuple[int, list[tuple[bytes, bytes]], str]:
+async def refusal(ws: OcppCommunicator) -> tuple[int, list[tuple[bytes, bytes]], str]:
     """The HTTP status, headers and body the handshake was denied with (ASGI
     ``websocket.http.response``); fails if it was accepted or closed instead."""
     await ws.send_input({"type": "websocket.connect"})

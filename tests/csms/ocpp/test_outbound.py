@@ -1,46 +1,29 @@
 """Central-System CALLs in process (no server): one outstanding at a time, in the order queued,
 and the charge point's own CALLs answered meanwhile (OCPP-J §4.1.1, STYLE §5).
 
-The consumer is driven through the project's own routing (``csms.routing``, its real backend)
-against the test database; commands are queued as rows, the way the API queues them.
+The consumer is driven through the project's own routing and backend
+(tests.csms.ocpp.communicator); commands are queued as rows, the way the API queues them.
 """
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from channels.routing import URLRouter
-from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from chargepoints.models import ChargePoint, Command, CommandStatus
 from chargepoints.services.charge_points import charge_point_create
-from csms.ocpp import outbound
-from csms.routing import websocket_urlpatterns
 from csms.tenancy.models import Tenant
+from tests.csms.ocpp.communicator import OcppCommunicator
 from tests.e2e.clients import eventually, orm
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("outbox_poller_per_test"),
+]
 
 TIMEOUT = 5.0
-application = URLRouter(websocket_urlpatterns)
-
-
-@pytest.fixture(autouse=True)
-async def _poller_of_this_test() -> AsyncIterator[None]:
-    """The process's outbox poller lives on the event loop it was started on: each test's loop
-    gets its own, stopped with it."""
-    outbound._poller = None
-    yield
-    task, outbound._poller = outbound._poller, None
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 @pytest.fixture
@@ -58,13 +41,13 @@ def queue(station: ChargePoint, action: str, payload: dict[str, Any]) -> Command
     )
 
 
-async def connected() -> WebsocketCommunicator:
-    ws = WebsocketCommunicator(application, "/ocpp/acme/CP-1", subprotocols=["ocpp1.6"])
+async def connected() -> OcppCommunicator:
+    ws = OcppCommunicator("/ocpp/acme/CP-1", subprotocols=["ocpp1.6"])
     assert await ws.connect(TIMEOUT) == (True, "ocpp1.6")
     return ws
 
 
-async def next_frame(ws: WebsocketCommunicator) -> list[Any]:
+async def next_frame(ws: OcppCommunicator) -> list[Any]:
     return json.loads(await ws.receive_from(TIMEOUT))
 
 
