@@ -50,7 +50,7 @@ security_log = logging.getLogger("csms.security")
 _IN, _OUT = MessageDirection.IN.value, MessageDirection.OUT.value
 
 
-# --- Connections --------------------------------------------------------------------------------
+# --- Handshake and presence ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -242,7 +242,7 @@ def refresh_session(*, session: ChargePointSession) -> None:
         )
 
 
-# --- The message log ----------------------------------------------------------------------------
+# --- The message log ------------------------------------------------------------------------------
 
 
 def call_record(
@@ -323,7 +323,7 @@ def _frame_fields(text: str) -> tuple[int | None, str, str]:
     return message_type, message_id[:64], action[:64]
 
 
-# --- What the consumer is given ------------------------------------------------------------------
+# --- What the consumer is given -------------------------------------------------------------------
 
 
 class ChargePointBackend:

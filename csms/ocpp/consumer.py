@@ -35,7 +35,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
-    # --- The socket -----------------------------------------------------------------------------
+    # --- The socket -------------------------------------------------------------------------------
 
     async def connect(self) -> None:
         try:
@@ -72,7 +72,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
             self.session = None
         raise StopConsumer
 
-    # --- Channel-layer events: wake-ups, never a command itself -------------------------------
+    # --- Channel-layer events: wake-ups, never a command itself -----------------------------------
 
     async def ocpp_takeover(self, event: dict[str, Any]) -> None:
         """Another connection of the same identity took over: close this stale one."""

@@ -204,7 +204,7 @@ class Outbound:
         )
 
 
-# --- The per-process poller ---------------------------------------------------------------------
+# --- The per-process poller -----------------------------------------------------------------------
 
 # Connections of this process by charge point id, for the poller.
 _local_connections: dict[int, Outbound] = {}

@@ -71,7 +71,7 @@ class Connection(Protocol):
     ) -> None: ...
 
 
-# --- The frame -------------------------------------------------------------------------------
+# --- The frame ------------------------------------------------------------------------------------
 
 
 async def frame_receive(connection: Connection, text: str | None) -> None:
@@ -126,7 +126,7 @@ async def answer_receive(
     )
 
 
-# --- A CALL ----------------------------------------------------------------------------------
+# --- A CALL ---------------------------------------------------------------------------------------
 
 
 async def call_receive(
@@ -211,7 +211,7 @@ def request_validate(
     return to_snake(payload), quirks
 
 
-# --- Executing it ----------------------------------------------------------------------------
+# --- Executing it ---------------------------------------------------------------------------------
 
 
 async def call_execute(backend: OcppBackend, call: InboundCall) -> str:
@@ -263,7 +263,7 @@ def handler_run(call: InboundCall, backend: OcppBackend, log_rows: list[Any] | N
     return answer
 
 
-# --- The answer ------------------------------------------------------------------------------
+# --- The answer -----------------------------------------------------------------------------------
 
 
 def answer_frame(message_id: str, action: str, result: dict[str, Any]) -> str:

@@ -106,7 +106,7 @@ class GroupCommit:
                 self._start()
 
 
-# --- In the database thread ---------------------------------------------------------------------
+# --- In the database thread -----------------------------------------------------------------------
 
 
 def calls_commit(calls: list[InboundCall], *, backend: OcppBackend, run: CallRun) -> list[str]:
