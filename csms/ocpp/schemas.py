@@ -62,7 +62,8 @@ def request_actions() -> frozenset[str]:
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     with _schema_dir().joinpath(f"{name}.json").open(encoding="utf-8") as handle:
-        return json.load(handle)
+        schema: dict[str, Any] = json.load(handle)
+    return schema
 
 
 def _open_enums(node: Any) -> Any:
@@ -84,7 +85,8 @@ def _compiled(name: str, lenient: bool) -> Validator:
     schema = load_schema(name)
     if lenient:
         schema = _open_enums(copy.deepcopy(schema))
-    return fastjsonschema.compile(schema)
+    validator: Validator = fastjsonschema.compile(schema)
+    return validator
 
 
 def _schema_name(action: str, *, response: bool) -> str:

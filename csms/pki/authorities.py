@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from csms.pki.errors import PkiError
@@ -121,6 +122,8 @@ def authority_generate(
         builder = builder.add_extension(
             authority_key_identifier(issuer.certificate), critical=False
         )
+        if issuer.private_key is None:
+            raise PkiError(["the issuing CA's private key is not held here: it cannot sign"])
         certificate = certificate_sign(builder, issuer_key=issuer.private_key)
         return CertificateAuthority(certificate, key, (issuer.certificate, *issuer.chain))
     builder = builder.add_extension(
@@ -195,7 +198,11 @@ def authority_key_identifier(issuer: x509.Certificate) -> x509.AuthorityKeyIdent
     try:
         ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     except x509.ExtensionNotFound:
-        return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.public_key())
+        issuer_key = issuer.public_key()
+        if not isinstance(issuer_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+            problem = f"{key_description(issuer_key)} keys cannot issue certificates here"
+            raise PkiError([problem]) from None
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key)
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
 
 

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import (
     CertificateIssuerPrivateKeyTypes,
     CertificatePublicKeyTypes,
+    PrivateKeyTypes,
+    PublicKeyTypes,
 )
 
 MIN_RSA_BITS = 2048
@@ -52,7 +54,7 @@ def private_key_generate(*, spec: KeySpec = KeySpec.EC_P256) -> PrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS[spec])
 
 
-def public_key_problems(key: CertificatePublicKeyTypes) -> list[str]:
+def public_key_problems(key: PublicKeyTypes) -> list[str]:
     """Why ``key`` may not be in a certificate of the OCPP hierarchy (empty: it may)."""
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
@@ -82,7 +84,7 @@ def signature_hash_problems(algorithm: hashes.HashAlgorithm | None, *, what: str
     return []
 
 
-def signature_hash_for(key: PrivateKey) -> hashes.HashAlgorithm:
+def signature_hash_for(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512:
     """A hash as strong as the signing key (P-384 and P-521 with SHA-384/512, else SHA-256)."""
     if isinstance(key, ec.EllipticCurvePrivateKey):
         if key.curve.key_size >= 521:
@@ -111,7 +113,7 @@ def public_keys_equal(a: CertificatePublicKeyTypes, b: CertificatePublicKeyTypes
     return a.public_bytes(*spki) == b.public_bytes(*spki)
 
 
-def key_description(key: CertificatePublicKeyTypes | PrivateKey) -> str:
+def key_description(key: PublicKeyTypes | PrivateKeyTypes) -> str:
     """``"RSA 2048"``, ``"ECDSA secp256r1"``: for problems and admin displays."""
     if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
         return f"RSA {key.key_size}"

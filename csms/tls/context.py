@@ -75,8 +75,6 @@ def server_context(
     ``client_certificates`` says. Raises ``SSL.Error`` for unreadable or mismatched files."""
     if not certificates:
         raise ValueError("a TLS server needs a certificate")
-    if client_certificates is not ClientCertificates.NONE and not client_ca_file:
-        raise ValueError("client certificates are verified against a CA file: give one")
     context = SSL.Context(SSL.TLS_SERVER_METHOD)
     context.set_min_proto_version(SSL.TLS1_2_VERSION)
     context.set_options(
@@ -94,11 +92,16 @@ def server_context(
         context.use_privatekey_file(files.private_key.encode())
         context.check_privatekey()
     if client_certificates is not ClientCertificates.NONE:
+        if not client_ca_file:
+            raise ValueError("client certificates are verified against a CA file: give one")
         context.load_verify_locations(client_ca_file.encode())
         # A tenant's Charge Point CA is often a sub-CA of its Central System root: trust what
         # the bundle holds as it is, without insisting on a self-signed root above it (the same
         # rule as csms.pki.client_certificates).
-        context.get_cert_store().set_flags(crypto.X509StoreFlags.PARTIAL_CHAIN)
+        store = context.get_cert_store()
+        if store is None:  # pyOpenSSL gives every context a store; None would be a broken build
+            raise SSL.Error("the TLS context has no certificate store")
+        store.set_flags(crypto.X509StoreFlags.PARTIAL_CHAIN)
         # The CertificateRequest names these CAs, so a charger with several certificates can
         # pick the right one.
         context.load_client_ca(client_ca_file.encode())

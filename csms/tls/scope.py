@@ -21,7 +21,8 @@ def scope_tls(scope: dict[str, Any], *, trusted_proxies: Sequence[Network]) -> T
     extensions = scope.get("extensions") or {}
     if "tls" in extensions:
         # We terminated TLS ourselves: a header claiming otherwise is the client's invention.
-        return extensions["tls"]
+        terminated: TlsExtension = extensions["tls"]
+        return terminated
     transport = extensions.get("csms.transport")
     if not transport:
         return None
