@@ -4,7 +4,7 @@
 
 Recreates the ``csms_bench`` database (PostgreSQL) and flushes Redis database 11, provisions
 10,000 charge points, starts one daphne process per core as ``manage.py serve`` does, drives
-them with the simulator (``csms.simulator``, one asyncio process) and prints one table:
+them with the simulator (``simulator``, one asyncio process) and prints one table:
 scenario, figure, goal, result. ``docs/benchmarks.md`` gets the table, the details and the
 machine's description. ``--scale`` shrinks every count for a quick trial (not a measurement).
 Every process it starts is stopped by its pid, also on failure.
@@ -54,9 +54,9 @@ def prepare(scale: float) -> tuple[str, str, str, list[str]]:
     from django.core.management import call_command
     from django.db import connection, connections
 
-    from csms.simulator.config import FleetConfig
-    from csms.simulator.provision import fleet_provision
     from csms.tenancy.services import api_token_issue
+    from simulator.config import FleetConfig
+    from simulator.provision import fleet_provision
 
     call_command("migrate", verbosity=0)
     fleet = FleetConfig(count=max(10, int(FLEET * scale)), prefix=PREFIX, id_tag_prefix="BTAG-")

@@ -11,7 +11,7 @@ from django.db import connections
 from django.db.models import Count
 
 from chargepoints.models import MessageDirection, OcppMessage
-from csms.simulator.session import Session
+from simulator.session import Session
 from transactions.models import MeterValue, Transaction, UnmatchedTransactionMessage
 
 

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 
 from benchmarks import checks
 from benchmarks.stack import Stack, postgres_backend_pids, total_cpu, total_rss
-from csms.simulator.config import FleetConfig
-from csms.simulator.fleet import Fleet
-from csms.simulator.load import RateDriver
-from csms.simulator.stats import Stats, Window, percentile
+from simulator.config import FleetConfig
+from simulator.fleet import Fleet
+from simulator.load import RateDriver
+from simulator.stats import Stats, Window, percentile
 
 TENANT = "bench"
 PREFIX = "BENCH-"
@@ -522,6 +522,6 @@ async def reconnect_storm(
 
 
 def _latency_lines(window: Window) -> list[str]:
-    from csms.simulator.stats import latency_table
+    from simulator.stats import latency_table
 
     return latency_table(window)

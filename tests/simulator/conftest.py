@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
-from csms.simulator.config import FleetConfig
-from csms.simulator.fleet import Fleet
-from csms.simulator.provision import fleet_provision
 from csms.tenancy.models import Tenant
+from simulator.config import FleetConfig
+from simulator.fleet import Fleet
+from simulator.provision import fleet_provision
 
 # The e2e fixtures: a real daphne process on the test database.
 from tests.e2e.clients import orm

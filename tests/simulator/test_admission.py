@@ -21,8 +21,8 @@ from csms.ocpp.execution.admission import Admission
 from csms.ocpp.execution.group_commit import InboundCall
 from csms.ocpp.pipeline import call_execute
 from csms.ocpp.router import route_for
-from csms.simulator.fleet import Fleet
 from csms.tenancy.models import Tenant
+from simulator.fleet import Fleet
 from tests.e2e.clients import orm
 from tests.e2e.test_commands import DaphneProcess, daphne_start
 

@@ -5,11 +5,11 @@ import random
 import pytest
 
 from csms.ocpp import schemas
-from csms.simulator import central_calls
-from csms.simulator.answers import CENTRAL_SYSTEM_ACTIONS, STATIC_ANSWERS, AnswerBook
-from csms.simulator.charge_point import SimulatedChargePoint
-from csms.simulator.config import FleetConfig, Shared
-from csms.simulator.session import Session
+from simulator import central_calls
+from simulator.answers import CENTRAL_SYSTEM_ACTIONS, STATIC_ANSWERS, AnswerBook
+from simulator.charge_point import SimulatedChargePoint
+from simulator.config import FleetConfig, Shared
+from simulator.session import Session
 
 
 def charge_point(answers: AnswerBook | None = None) -> SimulatedChargePoint:

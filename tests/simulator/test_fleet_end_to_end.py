@@ -8,9 +8,9 @@ from django.core.management import call_command
 
 from chargepoints.models import ChargePoint, Connector, OcppMessage
 from chargepoints.passwords import hash_password
-from csms.simulator.fleet import Fleet
 from csms.tenancy.models import Tenant
 from csms.tenancy.services import api_token_issue
+from simulator.fleet import Fleet
 from tests.e2e.clients import orm
 from tests.e2e.test_commands import HttpApi, http_url
 from transactions.models import MeterValue, Transaction
@@ -80,7 +80,7 @@ async def test_fleet_boots_heartbeats_at_the_servers_interval_and_stores_each_se
 async def test_central_system_calls_get_configured_or_stateful_answers(
     ocpp_server: str, tenant: Tenant, fleet_of: Callable[..., Fleet]
 ) -> None:
-    from csms.simulator.answers import AnswerBook
+    from simulator.answers import AnswerBook
 
     fleet = await fleet_of(ocpp_server, count=2)
     fleet.shared.answers = AnswerBook.parse(["Reset=Rejected"])

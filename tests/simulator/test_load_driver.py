@@ -1,4 +1,4 @@
-"""The benchmark's load driver (csms.simulator.load) against our real daphne: the realistic mix
+"""The benchmark's load driver (simulator.load) against our real daphne: the realistic mix
 at a chosen rate, every answered call stored."""
 
 import random
@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 
 from chargepoints.models import OcppMessage
-from csms.simulator.fleet import Fleet
-from csms.simulator.load import RateDriver
 from csms.tenancy.models import Tenant
+from simulator.fleet import Fleet
+from simulator.load import RateDriver
 from tests.e2e.clients import orm
 from transactions.models import Transaction
 

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from csms.ocpp import schemas
-from csms.simulator.meter import AC_1_PHASE, AC_3_PHASE, DC_FAST, MeterModel, Vehicle, taper
+from simulator.meter import AC_1_PHASE, AC_3_PHASE, DC_FAST, MeterModel, Vehicle, taper
 
 
 def vehicle(soc: float = 20.0, capacity_wh: float = 100_000.0) -> Vehicle:

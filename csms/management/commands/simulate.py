@@ -15,10 +15,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from csms.simulator.answers import AnswerBook
-from csms.simulator.config import DEFAULT_URL, FleetConfig
-from csms.simulator.fleet import Fleet
-from csms.simulator.load import RateDriver
+from simulator.answers import AnswerBook
+from simulator.config import DEFAULT_URL, FleetConfig
+from simulator.fleet import Fleet
+from simulator.load import RateDriver
 
 
 def seconds_range(text: str) -> tuple[float, float]:
@@ -120,7 +120,7 @@ class Command(BaseCommand):
             seed=options["seed"],
         )
         if options["provision"]:
-            from csms.simulator.provision import fleet_provision
+            from simulator.provision import fleet_provision
 
             done = fleet_provision(tenant_slug=options["tenant"], config=config)
             self.stdout.write(

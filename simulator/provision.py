@@ -12,8 +12,8 @@ from django.db import transaction
 
 from chargepoints.models import ChargePoint, IdTag
 from chargepoints.passwords import hash_password
-from csms.simulator.config import FleetConfig
 from csms.tenancy.models import Tenant
+from simulator.config import FleetConfig
 
 BATCH = 2000
 

@@ -1,6 +1,6 @@
 """Charging sessions: Authorize → StartTransaction → MeterValues → StopTransaction.
 
-Functions on a :class:`~csms.simulator.charge_point.SimulatedChargePoint`, used by its own
+Functions on a :class:`~simulator.charge_point.SimulatedChargePoint`, used by its own
 autonomous loop, by a load driver (one step at a time) and by Central-System calls
 (RemoteStart/Stop, Reset, UnlockConnector).
 """
@@ -10,11 +10,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from csms.simulator.meter import Vehicle
-from csms.simulator.session import Connector, Session, iso
+from simulator.meter import Vehicle
+from simulator.session import Connector, Session, iso
 
 if TYPE_CHECKING:
-    from csms.simulator.charge_point import SimulatedChargePoint
+    from simulator.charge_point import SimulatedChargePoint
 
 
 def status_payload(connector_id: int, status: str, error_code: str = "NoError") -> dict[str, Any]:

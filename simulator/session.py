@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from csms.simulator.meter import MeterModel
+from simulator.meter import MeterModel
 
 # Messages the firmware queues while offline and retries with new message ids until answered
 # (OCPP 1.6 §4.7, §9.1 TransactionMessageAttempts).

@@ -7,8 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from csms.simulator.answers import AnswerBook
-from csms.simulator.stats import Stats
+from simulator.answers import AnswerBook
+from simulator.stats import Stats
 
 DEFAULT_URL = "ws://127.0.0.1:8000/ocpp/{tenant}/"
 

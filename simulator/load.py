@@ -15,8 +15,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from csms.simulator import charging
-from csms.simulator.charge_point import SimulatedChargePoint
+from simulator import charging
+from simulator.charge_point import SimulatedChargePoint
 
 TICK_SECONDS = 0.01
 # CALLs per step

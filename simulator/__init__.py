@@ -2,6 +2,6 @@
 
 One asyncio process drives thousands of sockets with the ``websockets`` library and raw JSON
 frames. Operators and integrators test a Central System with it (ours by default, any by URL);
-``make bench`` measures ours with it. Only :mod:`csms.simulator.provision` touches the
+``make bench`` measures ours with it. Only :mod:`simulator.provision` touches the
 database: everything else talks OCPP and nothing but OCPP.
 """

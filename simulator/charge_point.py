@@ -18,10 +18,10 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from csms.simulator import central_calls, charging
-from csms.simulator.config import Shared
-from csms.simulator.meter import MeterModel, kind_for
-from csms.simulator.session import TRANSACTION_ACTIONS, Connector, Outgoing
+from simulator import central_calls, charging
+from simulator.config import Shared
+from simulator.meter import MeterModel, kind_for
+from simulator.session import TRANSACTION_ACTIONS, Connector, Outgoing
 
 SUBPROTOCOL = "ocpp1.6"
 VENDOR = "CSMS-Simulator"

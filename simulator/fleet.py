@@ -5,12 +5,12 @@ import random
 import time
 from collections.abc import Callable
 
-from csms.simulator import charging
-from csms.simulator.answers import AnswerBook
-from csms.simulator.charge_point import SimulatedChargePoint
-from csms.simulator.config import FleetConfig, Shared
-from csms.simulator.session import Session
-from csms.simulator.stats import Stats, latency_table
+from simulator import charging
+from simulator.answers import AnswerBook
+from simulator.charge_point import SimulatedChargePoint
+from simulator.config import FleetConfig, Shared
+from simulator.session import Session
+from simulator.stats import Stats, latency_table
 
 CLOSE_BATCH = 500
 

@@ -1,6 +1,6 @@
 """Answers to Central-System calls, and what a charge point does after answering.
 
-A configured answer (:class:`~csms.simulator.answers.AnswerBook`) always wins; otherwise the
+A configured answer (:class:`~simulator.answers.AnswerBook`) always wins; otherwise the
 stateful actions are answered from the charge point's state and the rest with the defaults.
 Whatever was answered, an ``Accepted`` (or ``Unlocked``) has its effect: a reset reboots,
 a remote start starts a session, a charging profile limits the power, and so on.
@@ -10,12 +10,12 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from csms.simulator import charging
-from csms.simulator.answers import STATEFUL, Answer
-from csms.simulator.session import Connector, iso
+from simulator import charging
+from simulator.answers import STATEFUL, Answer
+from simulator.session import Connector, iso
 
 if TYPE_CHECKING:
-    from csms.simulator.charge_point import SimulatedChargePoint
+    from simulator.charge_point import SimulatedChargePoint
 
 TRIGGERABLE = frozenset(
     {
