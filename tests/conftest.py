@@ -5,11 +5,17 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
+from chargepoints.models import Command
 from csms.celery import app as celery_app
 from csms.tenancy.models import Tenant
 from csms.tenancy.services import api_token_issue
 from csms.webhooks.services.events import event_subscribers_forget
+from tests import charge_point_calls
+from tests.charge_point_calls import Answer
 from tests.factories import TenantFactory
+
+# The fixtures of a live daphne, for every app's end-to-end tests.
+pytest_plugins = ["tests.live_fixtures"]
 
 
 @pytest.fixture(autouse=True)
@@ -54,3 +60,15 @@ def api(tenant: Tenant, api_client_for: Callable[[Tenant], APIClient]) -> APICli
 @pytest.fixture
 def other_api(other_tenant: Tenant, api_client_for: Callable[[Tenant], APIClient]) -> APIClient:
     return api_client_for(other_tenant)
+
+
+@pytest.fixture
+def answer() -> Answer:
+    """The charge point answers a command (``tests.charge_point_calls.answer``)."""
+    return charge_point_calls.answer
+
+
+@pytest.fixture
+def answer_error() -> Callable[..., Command]:
+    """The charge point answers a command with a CALLERROR of a code."""
+    return charge_point_calls.answer_error

@@ -15,7 +15,7 @@ from chargepoints.handlers import authorize
 from chargepoints.models import ChargePoint, ChargePointGroup, IdTag
 from chargepoints.services.charge_points import charge_point_delete
 from csms.tenancy.models import Tenant
-from tests.chargepoints.conftest import call_context
+from tests.charge_point_calls import call_context
 from tests.factories import ChargePointFactory, ChargePointGroupFactory
 from transactions.handlers import start_transaction
 from transactions.models import Transaction

@@ -1,7 +1,6 @@
 """The configuration API (a charge point's keys with drift, PATCH of one key, baselines) and
 the admin pages of baselines and the mirror."""
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -21,11 +20,11 @@ from chargepoints.models import (
     ConfigurationKey,
 )
 from csms.tenancy.models import Tenant
+from tests.charge_point_calls import Answer
 from tests.factories import ChargePointFactory, ConfigurationBaselineFactory
 
 pytestmark = pytest.mark.django_db
 
-Answer = Callable[[Command, dict[str, Any]], Command]
 CONFIGURATION = "/api/v1/charge-points/CP-1/configuration/"
 BASELINES = "/api/v1/configuration-baselines/"
 

@@ -26,12 +26,11 @@ from chargepoints.models import (
 )
 from chargepoints.tasks import apply_configuration_baselines
 from csms.tenancy.models import Tenant
-from tests.chargepoints.conftest import call_context
+from tests.charge_point_calls import Answer, call_context
 from tests.factories import ChargePointFactory, ConfigurationBaselineFactory
 
 pytestmark = pytest.mark.django_db
 
-Answer = Callable[[Command, dict[str, Any]], Command]
 
 # What the charge point reports before any baseline is applied.
 REPORTED = [

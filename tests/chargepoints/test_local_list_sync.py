@@ -25,12 +25,11 @@ from chargepoints.models import (
 )
 from chargepoints.tasks import sync_local_lists
 from csms.tenancy.models import Tenant
-from tests.chargepoints.conftest import call_context
+from tests.charge_point_calls import Answer, call_context
 from tests.factories import ChargePointFactory, ChargePointGroupFactory, IdTagFactory
 
 pytestmark = pytest.mark.django_db
 
-Answer = Callable[[Command, dict[str, Any]], Command]
 EXPIRY = datetime(2031, 5, 1, 12, 0, tzinfo=UTC)
 
 

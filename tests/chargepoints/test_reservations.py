@@ -1,7 +1,6 @@
 """Reservations: ReserveNow/CancelReservation through the outbox, their answers, their end."""
 
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +13,7 @@ from chargepoints.models import ChargePoint, Command, CommandStatus, Reservation
 from chargepoints.reservations.services import reservation_create
 from chargepoints.tasks import expire_reservations
 from csms.tenancy.models import Tenant
-from tests.chargepoints.conftest import call_context
+from tests.charge_point_calls import Answer, call_context
 from tests.factories import (
     ChargePointFactory,
     ConnectorFactory,
@@ -27,7 +26,6 @@ from transactions.models import Transaction
 pytestmark = pytest.mark.django_db
 
 RESERVATIONS = "/api/v1/reservations/"
-Answer = Callable[[Command, dict[str, Any]], Command]
 
 
 def in_an_hour() -> datetime:

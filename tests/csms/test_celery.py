@@ -1,7 +1,5 @@
 """Scheduled jobs really run: a Celery worker with embedded beat, on this run's broker."""
 
-import subprocess
-import sys
 import time
 from datetime import timedelta
 
@@ -11,7 +9,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from chargepoints.models import ChargePoint, MessageDirection, OcppMessage
 from csms.tenancy.models import Tenant
-from tests.live import ROOT, server_env
+from tests.servers import ROOT, celery_worker_running
 
 
 @pytest.mark.django_db
@@ -51,36 +49,15 @@ def test_beat_schedule_runs_on_a_real_worker(tenant: Tenant) -> None:
         defaults={"task": "chargepoints.purge_message_log", "interval": every_second},
     )
 
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "csms",
-            "worker",
-            "-B",
-            "--pool=solo",
-            "-l",
-            "WARNING",
-            "-s",
-            str(ROOT / "var" / "celerybeat-test-schedule"),
-        ],
-        cwd=ROOT,
-        env=server_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    schedule = str(ROOT / "var" / "celerybeat-test-schedule")
+    with celery_worker_running("-B", "-s", schedule) as worker:
         deadline = time.monotonic() + 45
         while time.monotonic() < deadline and worker.poll() is None:
             if not OcppMessage.objects.filter(created_at__lt=timezone.now() - timedelta(days=1)):
                 break
             time.sleep(0.3)
         remaining = list(OcppMessage.objects.values_list("pk", flat=True))
-    finally:
-        worker.terminate()
-        output = worker.communicate(timeout=30)[0]
+        worker.stop(timeout=30)
+        output = worker.log_since(0)
 
     assert remaining == [fresh.pk], output[-3000:]

@@ -19,7 +19,8 @@ from chargepoints.models import (
 )
 from csms.tenancy.models import Tenant
 from firmware.models import StatusReport, StatusReportKind
-from tests.e2e.clients import ocpp_client, orm
+from tests.async_orm import orm
+from tests.ocpp_clients import ocpp_client
 from transactions.models import MeterValue, Transaction, UnmatchedTransactionMessage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

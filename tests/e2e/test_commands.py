@@ -7,18 +7,12 @@ called over HTTP on the same daphne, with a tenant's Bearer token.
 """
 
 import asyncio
-import contextlib
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,12 +20,9 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from ocpp.charge_point import camel_to_snake_case
 from ocpp.exceptions import NotSupportedError
-from ocpp.routing import on
-from ocpp.v16 import call, call_result
-from ocpp.v16.enums import Action, RegistrationStatus
-from websockets.exceptions import InvalidStatus
+from ocpp.v16 import call
+from ocpp.v16.enums import RegistrationStatus
 
 from chargepoints.models import ChargePoint, Command, CommandStatus
 from chargepoints.models import RegistrationStatus as CpRegistration
@@ -40,489 +31,33 @@ from chargepoints.tasks import expire_commands, send_command
 from csms.celery import app as celery_app
 from csms.tenancy.models import Tenant
 from csms.tenancy.services import api_token_issue
-from tests.e2e.clients import (
-    ANSWER_TIMEOUT,
-    Client,
-    basic_auth,
-    eventually,
-    ocpp_url,
-    open_socket,
-    orm,
+from tests.async_orm import orm
+from tests.e2e.command_target import (
+    ANSWERS,
+    CORE_COMMANDS,
+    SECURITY_COMMANDS,
+    command_count,
+    command_in,
+    command_row,
+    online,
 )
-from tests.live import ROOT, free_port, server_env
+from tests.http_clients import HttpApi, http_url
+from tests.ocpp_clients import basic_auth, ocpp_url, open_socket, refused_status
+from tests.ocpp_clients import is_offline as _is_offline
+from tests.servers import (
+    ROOT,
+    ServerProcess,
+    daphne_running,
+    daphne_start,
+    no_crash_logged,
+    server_env,
+)
+from tests.waiting import ANSWER_TIMEOUT, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-WAIT = 10  # ?wait= of the API calls that expect an answer; answers take milliseconds
 PASSWORD = "initial-password-0001"  # 16-40 characters (security whitepaper)
 NEW_PASSWORD = "brand-new-secret-0002"
-
-# --- What each Central-System action sends, and what the charge point answers ---------------
-
-# The 19 core actions of OCPP 1.6 §5, with payloads that use their optional fields too.
-CORE_COMMANDS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "CancelReservation": ({"reservationId": 42}, {"status": "Accepted"}),
-    "ChangeAvailability": ({"connectorId": 1, "type": "Inoperative"}, {"status": "Scheduled"}),
-    "ChangeConfiguration": (
-        {"key": "HeartbeatInterval", "value": "120"},
-        {"status": "RebootRequired"},
-    ),
-    "ClearCache": ({}, {"status": "Rejected"}),
-    "ClearChargingProfile": (
-        {"id": 7, "connectorId": 1, "chargingProfilePurpose": "TxDefaultProfile", "stackLevel": 2},
-        {"status": "Unknown"},
-    ),
-    "DataTransfer": (
-        {"vendorId": "com.example", "messageId": "Ping", "data": '{"n": 1}'},
-        {"status": "Accepted", "data": "pong"},
-    ),
-    "GetCompositeSchedule": (
-        {"connectorId": 1, "duration": 3600, "chargingRateUnit": "W"},
-        {
-            "status": "Accepted",
-            "connectorId": 1,
-            "scheduleStart": "2024-05-01T10:00:00Z",
-            "chargingSchedule": {
-                "duration": 3600,
-                "chargingRateUnit": "W",
-                "chargingSchedulePeriod": [
-                    {"startPeriod": 0, "limit": 7400.5, "numberPhases": 3},
-                    {"startPeriod": 1800, "limit": 3700},
-                ],
-            },
-        },
-    ),
-    "GetConfiguration": (
-        {"key": ["HeartbeatInterval"]},
-        {"configurationKey": [{"key": "HeartbeatInterval", "readonly": False, "value": "300"}]},
-    ),
-    "GetDiagnostics": (
-        {
-            "location": "ftp://diag.example.com/upload/",
-            "retries": 2,
-            "retryInterval": 30,
-            "startTime": "2024-05-01T00:00:00Z",
-            "stopTime": "2024-05-01T10:00:00Z",
-        },
-        {"fileName": "diagnostics-CP-1.zip"},
-    ),
-    "GetLocalListVersion": ({}, {"listVersion": 17}),
-    "RemoteStartTransaction": (
-        {
-            "connectorId": 1,
-            "idTag": "TAG-1",
-            "chargingProfile": {
-                "chargingProfileId": 1,
-                "transactionId": 5,
-                "stackLevel": 0,
-                "chargingProfilePurpose": "TxProfile",
-                "chargingProfileKind": "Relative",
-                "chargingSchedule": {
-                    "chargingRateUnit": "A",
-                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}],
-                },
-            },
-        },
-        {"status": "Accepted"},
-    ),
-    "RemoteStopTransaction": ({"transactionId": 123}, {"status": "Rejected"}),
-    "ReserveNow": (
-        {
-            "connectorId": 1,
-            "expiryDate": "2030-01-01T12:00:00Z",
-            "idTag": "TAG-1",
-            "parentIdTag": "FLEET-1",
-            "reservationId": 42,
-        },
-        {"status": "Occupied"},
-    ),
-    "Reset": ({"type": "Soft"}, {"status": "Accepted"}),
-    "SendLocalList": (
-        {
-            "listVersion": 18,
-            "updateType": "Differential",
-            "localAuthorizationList": [
-                {
-                    "idTag": "TAG-1",
-                    "idTagInfo": {"status": "Accepted", "expiryDate": "2030-01-01T00:00:00Z"},
-                },
-                {"idTag": "TAG-GONE"},
-            ],
-        },
-        {"status": "VersionMismatch"},
-    ),
-    "SetChargingProfile": (
-        {
-            "connectorId": 0,
-            "csChargingProfiles": {
-                "chargingProfileId": 9,
-                "stackLevel": 1,
-                "chargingProfilePurpose": "ChargePointMaxProfile",
-                "chargingProfileKind": "Recurring",
-                "recurrencyKind": "Daily",
-                "chargingSchedule": {
-                    "chargingRateUnit": "W",
-                    "startSchedule": "2024-05-01T00:00:00Z",
-                    "chargingSchedulePeriod": [
-                        {"startPeriod": 0, "limit": 22000},
-                        {"startPeriod": 28800, "limit": 11000.5, "numberPhases": 1},
-                    ],
-                },
-            },
-        },
-        {"status": "Accepted"},
-    ),
-    "TriggerMessage": (
-        {"requestedMessage": "StatusNotification", "connectorId": 1},
-        {"status": "Accepted"},
-    ),
-    "UnlockConnector": ({"connectorId": 2}, {"status": "Unlocked"}),
-    "UpdateFirmware": (
-        {
-            "location": "https://fw.example.com/fw-2.0.bin",
-            "retrieveDate": "2024-05-02T03:00:00Z",
-            "retries": 3,
-            "retryInterval": 60,
-        },
-        {},  # UpdateFirmware.conf has no fields
-    ),
-}
-
-CERTIFICATE_HASH = {
-    "hashAlgorithm": "SHA256",
-    "issuerNameHash": "a1b2c3",
-    "issuerKeyHash": "d4e5f6",
-    "serialNumber": "0123",
-}
-# The security extension's Central-System actions (SPEC §4).
-SECURITY_COMMANDS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    "CertificateSigned": (
-        {"certificateChain": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"},
-        {"status": "Accepted"},
-    ),
-    "DeleteCertificate": ({"certificateHashData": CERTIFICATE_HASH}, {"status": "NotFound"}),
-    "ExtendedTriggerMessage": (
-        {"requestedMessage": "SignChargePointCertificate"},
-        {"status": "Accepted"},
-    ),
-    "GetInstalledCertificateIds": (
-        {"certificateType": "CentralSystemRootCertificate"},
-        {"status": "Accepted", "certificateHashData": [CERTIFICATE_HASH]},
-    ),
-    "GetLog": (
-        {
-            "logType": "SecurityLog",
-            "requestId": 3,
-            "log": {
-                "remoteLocation": "https://logs.example.com/upload",
-                "oldestTimestamp": "2024-05-01T00:00:00Z",
-            },
-        },
-        {"status": "Accepted", "filename": "security.log"},
-    ),
-    "InstallCertificate": (
-        {"certificateType": "ManufacturerRootCertificate", "certificate": "-----BEGIN..."},
-        {"status": "Rejected"},
-    ),
-    "SignedUpdateFirmware": (
-        {
-            "requestId": 11,
-            "retries": 1,
-            "firmware": {
-                "location": "https://fw.example.com/fw-2.1.bin",
-                "retrieveDateTime": "2024-05-02T03:00:00Z",
-                "signingCertificate": "-----BEGIN CERTIFICATE-----",
-                "signature": "c2lnbmF0dXJl",
-            },
-        },
-        {"status": "Accepted"},
-    ),
-}
-ANSWERS = {action: answer for action, (_, answer) in (CORE_COMMANDS | SECURITY_COMMANDS).items()}
-
-
-# --- The charge point ---------------------------------------------------------------------------
-
-
-class CommandTarget(Client):
-    """A charge point that answers the Central System's CALLs as scripted and records the wire.
-
-    Each incoming CALL is handled in a task of its own, like firmware that keeps reading its
-    socket while it works on a request: a second CALL sent before the first is answered would
-    be seen (``most_outstanding``), and our own CALLs get their answers meanwhile.
-    """
-
-    def __init__(self, identity: str, connection: Any) -> None:
-        super().__init__(identity, connection, response_timeout=ANSWER_TIMEOUT)
-        # An answer (camelCase, as on the wire) or an OCPP error to answer with, per action.
-        self.answers: dict[str, dict[str, Any] | Exception] = dict(ANSWERS)
-        self.calls: list[list[Any]] = []  # every CALL frame received, in order
-        self.answered: dict[str, list[Any]] = {}  # message id → the frame we answered with
-        self.outstanding: set[str] = set()
-        self.most_outstanding = 0
-        self.release = asyncio.Event()  # answers wait while this is clear
-        self.release.set()
-        self.answer_delay = 0.0
-        self._handling: set[asyncio.Task[None]] = set()
-
-    async def route_message(self, raw_msg: str) -> None:
-        frame = json.loads(raw_msg)
-        if frame[0] != 2:
-            await super().route_message(raw_msg)
-            return
-        self.calls.append(frame)
-        self.outstanding.add(frame[1])
-        self.most_outstanding = max(self.most_outstanding, len(self.outstanding))
-        task = asyncio.create_task(super().route_message(raw_msg))
-        self._handling.add(task)
-        task.add_done_callback(self._handling.discard)
-
-    async def _send(self, message: str) -> None:
-        frame = json.loads(message)
-        if frame[0] in (3, 4):
-            # No longer outstanding before the server can possibly see the answer.
-            self.outstanding.discard(frame[1])
-            self.answered[frame[1]] = frame
-        await super()._send(message)
-
-    async def calls_received(self, count: int, *, within: float = ANSWER_TIMEOUT) -> list[Any]:
-        deadline = time.monotonic() + within
-        while len(self.calls) < count:
-            assert time.monotonic() < deadline, f"got {len(self.calls)} CALLs, not {count}"
-            await asyncio.sleep(0.01)
-        return self.calls[:count]
-
-    def stop(self) -> None:
-        for task in self._handling:
-            task.cancel()
-
-    async def _answer(self, action: str) -> Any:
-        await self.release.wait()
-        if self.answer_delay:
-            await asyncio.sleep(self.answer_delay)
-        answer = self.answers[action]
-        if isinstance(answer, Exception):
-            raise answer
-        return getattr(call_result, action)(**camel_to_snake_case(answer))
-
-    # One handler per Central-System action (OCPP 1.6 §5 and the security extension).
-
-    @on(Action.cancel_reservation)
-    async def on_cancel_reservation(self, **_: Any) -> Any:
-        return await self._answer(Action.cancel_reservation)
-
-    @on(Action.change_availability)
-    async def on_change_availability(self, **_: Any) -> Any:
-        return await self._answer(Action.change_availability)
-
-    @on(Action.change_configuration)
-    async def on_change_configuration(self, **_: Any) -> Any:
-        return await self._answer(Action.change_configuration)
-
-    @on(Action.clear_cache)
-    async def on_clear_cache(self, **_: Any) -> Any:
-        return await self._answer(Action.clear_cache)
-
-    @on(Action.clear_charging_profile)
-    async def on_clear_charging_profile(self, **_: Any) -> Any:
-        return await self._answer(Action.clear_charging_profile)
-
-    @on(Action.data_transfer)
-    async def on_data_transfer(self, **_: Any) -> Any:
-        return await self._answer(Action.data_transfer)
-
-    @on(Action.get_composite_schedule)
-    async def on_get_composite_schedule(self, **_: Any) -> Any:
-        return await self._answer(Action.get_composite_schedule)
-
-    @on(Action.get_configuration)
-    async def on_get_configuration(self, **_: Any) -> Any:
-        return await self._answer(Action.get_configuration)
-
-    @on(Action.get_diagnostics)
-    async def on_get_diagnostics(self, **_: Any) -> Any:
-        return await self._answer(Action.get_diagnostics)
-
-    @on(Action.get_local_list_version)
-    async def on_get_local_list_version(self, **_: Any) -> Any:
-        return await self._answer(Action.get_local_list_version)
-
-    @on(Action.remote_start_transaction)
-    async def on_remote_start_transaction(self, **_: Any) -> Any:
-        return await self._answer(Action.remote_start_transaction)
-
-    @on(Action.remote_stop_transaction)
-    async def on_remote_stop_transaction(self, **_: Any) -> Any:
-        return await self._answer(Action.remote_stop_transaction)
-
-    @on(Action.reserve_now)
-    async def on_reserve_now(self, **_: Any) -> Any:
-        return await self._answer(Action.reserve_now)
-
-    @on(Action.reset)
-    async def on_reset(self, **_: Any) -> Any:
-        return await self._answer(Action.reset)
-
-    @on(Action.send_local_list)
-    async def on_send_local_list(self, **_: Any) -> Any:
-        return await self._answer(Action.send_local_list)
-
-    @on(Action.set_charging_profile)
-    async def on_set_charging_profile(self, **_: Any) -> Any:
-        return await self._answer(Action.set_charging_profile)
-
-    @on(Action.trigger_message)
-    async def on_trigger_message(self, **_: Any) -> Any:
-        return await self._answer(Action.trigger_message)
-
-    @on(Action.unlock_connector)
-    async def on_unlock_connector(self, **_: Any) -> Any:
-        return await self._answer(Action.unlock_connector)
-
-    @on(Action.update_firmware)
-    async def on_update_firmware(self, **_: Any) -> Any:
-        return await self._answer(Action.update_firmware)
-
-    @on(Action.certificate_signed)
-    async def on_certificate_signed(self, **_: Any) -> Any:
-        return await self._answer(Action.certificate_signed)
-
-    @on(Action.delete_certificate)
-    async def on_delete_certificate(self, **_: Any) -> Any:
-        return await self._answer(Action.delete_certificate)
-
-    @on(Action.extended_trigger_message)
-    async def on_extended_trigger_message(self, **_: Any) -> Any:
-        return await self._answer(Action.extended_trigger_message)
-
-    @on(Action.get_installed_certificate_ids)
-    async def on_get_installed_certificate_ids(self, **_: Any) -> Any:
-        return await self._answer(Action.get_installed_certificate_ids)
-
-    @on(Action.get_log)
-    async def on_get_log(self, **_: Any) -> Any:
-        return await self._answer(Action.get_log)
-
-    @on(Action.install_certificate)
-    async def on_install_certificate(self, **_: Any) -> Any:
-        return await self._answer(Action.install_certificate)
-
-    @on(Action.signed_update_firmware)
-    async def on_signed_update_firmware(self, **_: Any) -> Any:
-        return await self._answer(Action.signed_update_firmware)
-
-
-async def is_online(identity: str) -> bool:
-    return await orm(ChargePoint.objects.filter(identity=identity, connected=True).exists)
-
-
-@contextlib.asynccontextmanager
-async def online(
-    url: str, identity: str, *, headers: dict[str, str] | None = None
-) -> AsyncIterator[CommandTarget]:
-    """The charge point connected; on exit, closed and seen offline by the server (so the
-    server's clean-up of this connection cannot overlap the next test)."""
-    async with open_socket(url, headers=headers) as ws:
-        cp = CommandTarget(identity, ws)
-        reader = asyncio.create_task(cp.start())
-        try:
-            yield cp
-        finally:
-            reader.cancel()
-            cp.stop()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
-    await eventually(lambda: _is_offline(identity))
-
-
-async def _is_offline(identity: str) -> bool:
-    return not await is_online(identity)
-
-
-async def refused_status(url: str, *, headers: dict[str, str] | None = None) -> int:
-    """The HTTP status the handshake was refused with (fails if it was accepted)."""
-    with pytest.raises(InvalidStatus) as refusal:
-        async with open_socket(url, headers=headers):
-            pass
-    return refusal.value.response.status_code
-
-
-# --- The API over HTTP --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: Any
-    content_type: str
-
-
-# The server is on loopback: never through a proxy from the environment.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-@dataclass(frozen=True)
-class HttpApi:
-    """``/api/v1/`` of a live server, as one tenant (Bearer token)."""
-
-    base_url: str
-    token: str
-
-    async def get(self, path: str) -> Reply:
-        return await asyncio.to_thread(self._request, "GET", path, None)
-
-    async def post(self, path: str, body: Any) -> Reply:
-        return await asyncio.to_thread(self._request, "POST", path, body)
-
-    async def command(
-        self, identity: str, action: str, payload: Any, *, wait: float | None = WAIT
-    ) -> Reply:
-        query = f"?wait={wait}" if wait is not None else ""
-        return await self.post(
-            f"/charge-points/{identity}/commands/{query}", {"action": action, "payload": payload}
-        )
-
-    def _request(self, method: str, path: str, body: Any) -> Reply:
-        request = urllib.request.Request(  # noqa: S310 - loopback URL built by the test
-            f"{self.base_url}/api/v1{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        try:
-            with _opener.open(request, timeout=70) as response:
-                return Reply(
-                    response.status,
-                    json.loads(response.read()),
-                    response.headers.get("Content-Type", ""),
-                )
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            return Reply(
-                error.code, json.loads(raw) if raw else None, error.headers.get("Content-Type", "")
-            )
-
-
-def http_url(ws_url: str) -> str:
-    return "http" + ws_url.removeprefix("ws")
-
-
-@pytest.fixture
-def api_for(ocpp_server: str) -> Callable[[Tenant], HttpApi]:
-    def make(tenant: Tenant, *, server: str = ocpp_server) -> HttpApi:
-        return HttpApi(http_url(server), api_token_issue(tenant=tenant).raw)
-
-    return make
-
-
-@pytest.fixture
-def http_api(api_for: Callable[[Tenant], HttpApi], tenant: Tenant) -> HttpApi:
-    return api_for(tenant)
-
-
-@pytest.fixture
-def other_http_api(api_for: Callable[[Tenant], HttpApi], other_tenant: Tenant) -> HttpApi:
-    return api_for(other_tenant)
 
 
 @pytest.fixture
@@ -533,31 +68,6 @@ def pending_charge_point(make_charge_point: Callable[..., ChargePoint]) -> Charg
 @pytest.fixture
 def secured_charge_point(make_charge_point: Callable[..., ChargePoint]) -> ChargePoint:
     return make_charge_point("CP-S", password=PASSWORD)
-
-
-@pytest.fixture
-def url(cp_url: Callable[[str], str], charge_point: ChargePoint) -> str:
-    return cp_url(charge_point.identity)
-
-
-async def command_row(command_id: int) -> Command:
-    return await orm(Command.objects.get, pk=command_id)
-
-
-async def command_in(command_id: int, *statuses: str, within: float = ANSWER_TIMEOUT) -> Command:
-    """The command once its status is one of ``statuses`` (fails after ``within``)."""
-
-    async def probe() -> Command | None:
-        command = await command_row(command_id)
-        return command if command.status in statuses else None
-
-    command = await eventually(probe, within=within)
-    assert command is not None, (await command_row(command_id)).status
-    return command
-
-
-async def command_count() -> int:
-    return await orm(Command.objects.count)
 
 
 # --- Every action, end to end -------------------------------------------------------------------
@@ -1029,94 +539,15 @@ async def test_same_identity_under_another_tenant_gets_its_own_commands(
 # --- Short time-outs: a daphne of our own -------------------------------------------------------
 
 
-@dataclass
-class DaphneProcess:
-    """A daphne subprocess on the test database, stopped by its pid."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def log_size(self) -> int:
-        return self.log_path.stat().st_size
-
-    def log_since(self, offset: int) -> str:
-        with self.log_path.open("rb") as log:
-            log.seek(offset)
-            return log.read().decode(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-
-
-def daphne_start(log_dir: Path, **env: str) -> DaphneProcess:
-    """Start daphne with ``env`` overrides (``tests.live.server_env``) and wait until it listens."""
-    port = free_port()
-    log_path = log_dir / f"daphne-{port}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "daphne"),
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "--access-log",
-                os.devnull,
-                "csms.asgi:application",
-            ],
-            cwd=ROOT,
-            env=server_env(LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", **env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = DaphneProcess(process, port, log_path)
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"daphne exited with {process.returncode}:\n{server.log_since(0)}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return server
-        except OSError:
-            if time.monotonic() > deadline:
-                server.stop()
-                pytest.fail(f"daphne did not listen in time:\n{server.log_since(0)}")
-            time.sleep(0.05)
-
-
-@contextlib.contextmanager
-def no_crash_logged(server: DaphneProcess) -> Iterator[None]:
-    offset = server.log_size()
-    yield
-    output = server.log_since(offset)
-    if "Traceback (most recent call last)" in output:
-        pytest.fail(f"the server logged an exception during this test:\n{output[-5000:]}")
-
-
 @pytest.fixture(scope="module")
-def impatient_server(django_db_setup: None) -> Iterator[DaphneProcess]:
+def impatient_server(django_db_setup: None) -> Iterator[ServerProcess]:
     """A daphne that waits only one second for a charge point's answer."""
-    with tempfile.TemporaryDirectory(prefix="csms-e2e-commands-") as tmp:
-        server = daphne_start(Path(tmp), OCPP_CALL_TIMEOUT_SECONDS="1")
-        try:
-            yield server
-        finally:
-            server.stop()
+    with daphne_running(OCPP_CALL_TIMEOUT_SECONDS="1") as server:
+        yield server
 
 
 async def test_unanswered_call_times_out_is_never_resent_and_the_queue_moves_on(
-    impatient_server: DaphneProcess,
+    impatient_server: ServerProcess,
     charge_point: ChargePoint,
     tenant: Tenant,
     api_for: Callable[..., HttpApi],

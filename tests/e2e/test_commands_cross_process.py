@@ -6,59 +6,43 @@ in-memory layer they cannot, and the outbox poller of the process holding the so
 the row instead (slower, still within the wait).
 """
 
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from ocpp.exceptions import NotSupportedError
 
-from chargepoints.models import ChargePoint, CommandStatus
+from chargepoints.models import CommandStatus
 from csms.tenancy.models import Tenant
-from csms.tenancy.services import api_token_issue
-from tests.e2e.test_commands import (
-    WAIT,
-    DaphneProcess,
-    HttpApi,
-    command_in,
-    daphne_start,
-    http_url,
-    no_crash_logged,
-    online,
-)
+from tests.e2e.command_target import command_in, online
+from tests.http_clients import WAIT, HttpApi
+from tests.servers import ServerProcess, daphne_running, no_crash_logged
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture(scope="module")
-def second_server(django_db_setup: None) -> Iterator[DaphneProcess]:
+def second_server(django_db_setup: None) -> Iterator[ServerProcess]:
     """Another daphne on the same test database (and, when configured, the same Redis)."""
-    with tempfile.TemporaryDirectory(prefix="csms-e2e-second-") as tmp:
-        server = daphne_start(Path(tmp))
-        try:
-            yield server
-        finally:
-            server.stop()
+    with daphne_running() as server:
+        yield server
 
 
 @pytest.fixture
-def second_api(second_server: DaphneProcess, tenant: Tenant) -> HttpApi:
-    return HttpApi(http_url(second_server.ws_url), api_token_issue(tenant=tenant).raw)
+def second_api(
+    second_server: ServerProcess, api_for: Callable[..., HttpApi], tenant: Tenant
+) -> HttpApi:
+    return api_for(tenant, server=second_server.ws_url)
 
 
 @pytest.fixture
-def first_api(ocpp_server: str, tenant: Tenant) -> HttpApi:
-    return HttpApi(http_url(ocpp_server), api_token_issue(tenant=tenant).raw)
-
-
-@pytest.fixture
-def url(cp_url: Callable[[str], str], charge_point: ChargePoint) -> str:
-    return cp_url(charge_point.identity)  # on the first server (the session's daphne)
+def first_api(http_api: HttpApi) -> HttpApi:
+    """The API of the session's daphne, the one the charge point is connected to (``url``)."""
+    return http_api
 
 
 async def test_command_posted_to_another_process_completes_within_the_wait(
-    url: str, first_api: HttpApi, second_api: HttpApi, second_server: DaphneProcess
+    url: str, first_api: HttpApi, second_api: HttpApi, second_server: ServerProcess
 ) -> None:
     with no_crash_logged(second_server):
         async with online(url, "CP-1") as cp:
@@ -91,7 +75,7 @@ async def test_command_posted_to_another_process_completes_within_the_wait(
 
 
 async def test_command_queued_through_another_process_is_delivered_when_the_charge_point_connects(
-    url: str, second_api: HttpApi, second_server: DaphneProcess
+    url: str, second_api: HttpApi, second_server: ServerProcess
 ) -> None:
     with no_crash_logged(second_server):
         queued = await second_api.command("CP-1", "ClearCache", {}, wait=None)

@@ -12,7 +12,8 @@ import pytest
 
 from chargepoints.models import ChargePoint, CompatAbsorption, Connector, IdTag
 from csms.tenancy.models import Tenant
-from tests.e2e.clients import open_socket, orm, raw_call
+from tests.async_orm import orm
+from tests.ocpp_clients import open_socket, raw_call
 from transactions.models import MeterValue, Transaction, UnmatchedTransactionMessage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -8,7 +8,6 @@ answer RebootRequired and take effect at the next boot. The e2e daphne has no Ce
 the test runs the task the boot enqueued, as the worker would.
 """
 
-import json
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -21,11 +20,11 @@ from ocpp.v16.enums import Action
 from chargepoints.configuration.apply import BASELINE_JOB
 from chargepoints.models import ChargePoint, Command, ConfigurationApplyState
 from chargepoints.tasks import apply_configuration_baseline, apply_configuration_baselines
-from csms.tenancy.models import Tenant
-from csms.tenancy.services import api_token_issue
-from tests.e2e.clients import ANSWER_TIMEOUT, Client, orm
-from tests.e2e.http_api import WAIT, HttpApi, http_url
-from tests.e2e.local_auth_charge_point import online_as, until
+from tests.async_orm import orm
+from tests.e2e.local_auth_charge_point import online_as
+from tests.http_clients import WAIT, HttpApi
+from tests.ocpp_clients import RecordingClient
+from tests.waiting import until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -42,12 +41,11 @@ BASELINE = {
 }
 
 
-class ConfigurableChargePoint(Client):
+class ConfigurableChargePoint(RecordingClient):
     """Keeps key -> [value, readonly]; records every CALL frame the server sends."""
 
     def __init__(self, identity: str, connection: Any) -> None:
-        super().__init__(identity, connection, response_timeout=ANSWER_TIMEOUT)
-        self.calls: list[list[Any]] = []
+        super().__init__(identity, connection)
         self.configuration: dict[str, list[Any]] = {
             "HeartbeatInterval": ["300", False],
             "MeterValueSampleInterval": ["60", False],
@@ -58,12 +56,6 @@ class ConfigurableChargePoint(Client):
         self.reboot_required = {"MeterValueSampleInterval"}
         self.rejected = {"ConnectionTimeOut"}
         self.after_reboot: dict[str, str] = {}
-
-    async def route_message(self, raw_msg: str) -> None:
-        frame = json.loads(raw_msg)
-        if frame[0] == 2:
-            self.calls.append(frame)
-        await super().route_message(raw_msg)
 
     def changes(self) -> list[tuple[str, str]]:
         return [(f[3]["key"], f[3]["value"]) for f in self.calls if f[2] == "ChangeConfiguration"]
@@ -102,21 +94,6 @@ class ConfigurableChargePoint(Client):
 
 def online(url: str, identity: str) -> AbstractAsyncContextManager[ConfigurableChargePoint]:
     return online_as(ConfigurableChargePoint, url, identity)
-
-
-@pytest.fixture
-def url(cp_url: Callable[[str], str], charge_point: ChargePoint) -> str:
-    return cp_url(charge_point.identity)
-
-
-@pytest.fixture
-def http_api(ocpp_server: str, tenant: Tenant) -> HttpApi:
-    return HttpApi(http_url(ocpp_server), api_token_issue(tenant=tenant).raw)
-
-
-@pytest.fixture
-def other_http_api(ocpp_server: str, other_tenant: Tenant) -> HttpApi:
-    return HttpApi(http_url(ocpp_server), api_token_issue(tenant=other_tenant).raw)
 
 
 async def boot(cp: ConfigurableChargePoint, firmware: str = "1.0.0") -> None:

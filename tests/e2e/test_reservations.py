@@ -2,7 +2,6 @@
 to a charge point built on the ``ocpp`` package, and what it answers is what the API shows."""
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,27 +11,11 @@ from ocpp.v16 import call
 from chargepoints.models import ChargePoint, IdTag, Reservation
 from chargepoints.tasks import expire_reservations
 from csms.tenancy.models import Tenant
-from csms.tenancy.services import api_token_issue
-from tests.e2e.clients import orm
-from tests.e2e.http_api import WAIT, HttpApi, http_url
+from tests.async_orm import orm
 from tests.e2e.local_auth_charge_point import LocalAuthChargePoint, online
+from tests.http_clients import WAIT, HttpApi
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def url(cp_url: Callable[[str], str], charge_point: ChargePoint) -> str:
-    return cp_url(charge_point.identity)
-
-
-@pytest.fixture
-def http_api(ocpp_server: str, tenant: Tenant) -> HttpApi:
-    return HttpApi(http_url(ocpp_server), api_token_issue(tenant=tenant).raw)
-
-
-@pytest.fixture
-def other_http_api(ocpp_server: str, other_tenant: Tenant) -> HttpApi:
-    return HttpApi(http_url(ocpp_server), api_token_issue(tenant=other_tenant).raw)
 
 
 @pytest.fixture(autouse=True)

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.tls_servers import ROOT, TlsFiles, running
-from tests.live import free_port
+from tests.e2e.tls_files import TlsFiles
+from tests.servers import ROOT, free_port, running
 
 NGINX = shutil.which("nginx") or next(
     (str(path) for path in (Path("/usr/sbin/nginx"),) if path.exists()), None

@@ -20,8 +20,8 @@ from websockets.asyncio.client import connect
 
 from csms.pki.client_certificates import client_certificate_verify
 from tests.certificates import utc_now
-from tests.e2e.tls_servers import TlsFiles, running
-from tests.live import free_port
+from tests.e2e.tls_files import TlsFiles
+from tests.servers import free_port, running
 
 pytestmark = pytest.mark.e2e
 

@@ -1,28 +1,27 @@
 """``manage.py serve`` with TLS files: wss:// beside ws://, security profiles 2 and 3 over real
 TLS on loopback, with certificates made in the test (whitepaper edition 3, §2.4-2.5)."""
 
-import asyncio
-import contextlib
 import http.client
 import json
 import ssl
 import sys
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import connections
 from ocpp.v16 import call
-from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from chargepoints.models import ChargePoint
 from csms.tenancy.models import Tenant
-from tests.e2e.clients import ANSWER_TIMEOUT, SUBPROTOCOL, Client, basic_auth, orm
-from tests.e2e.tls_servers import TlsFiles, running
-from tests.live import free_port, server_env
+from tests.async_orm import orm
+from tests.e2e.tls_files import TlsFiles
+from tests.live_fixtures import wait_for_disconnects
+from tests.ocpp_clients import SUBPROTOCOL, basic_auth
+from tests.ocpp_clients import ocpp_client as charge_point
+from tests.servers import free_port, running, server_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -70,26 +69,9 @@ def server(
 @pytest.fixture
 def served(server: dict[str, Any], django_db_blocker: Any) -> Iterator[dict[str, Any]]:
     yield server
-    # As tests/e2e/conftest.py: let the server finish with this test's sockets first.
+    # As ocpp_server (tests/live_fixtures.py): let the server finish with this test's sockets.
     with django_db_blocker.unblock():
-        deadline = time.monotonic() + 5
-        while ChargePoint.objects.filter(connected=True).exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-
-@contextlib.asynccontextmanager
-async def charge_point(url: str, identity: str, **options: Any) -> AsyncIterator[Client]:
-    async with connect(
-        url, subprotocols=[SUBPROTOCOL], open_timeout=ANSWER_TIMEOUT, close_timeout=1, **options
-    ) as ws:
-        client = Client(identity, ws, response_timeout=ANSWER_TIMEOUT)
-        reader = asyncio.create_task(client.start())
-        try:
-            yield client
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
+        wait_for_disconnects()
 
 
 def wss(server: dict[str, Any], identity: str) -> str:

@@ -8,36 +8,28 @@ from typing import Any
 import pytest
 from ocpp.exceptions import SecurityError
 from ocpp.v16 import call
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 
 from chargepoints.models import ChargePoint, OcppMessage, RegistrationStatus
 from csms.tenancy.models import Tenant, UnknownChargePointPolicy
-from tests.e2e.clients import (
-    ANSWER_TIMEOUT,
+from tests.async_orm import orm
+from tests.ocpp_clients import (
     SUBPROTOCOL,
     basic_auth,
-    eventually,
     ocpp_client,
     ocpp_url,
     open_socket,
-    orm,
     raw_call,
     recv_json,
+    refused_status,
 )
-from tests.e2e.live_server import LiveServer
+from tests.servers import ServerProcess
+from tests.waiting import ANSWER_TIMEOUT, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct-horse-battery-9"  # 16-40 characters (security whitepaper)
 HEARTBEAT = json.dumps([2, "hb-after", "Heartbeat", {}])
-
-
-async def refused_status(url: str, **options: Any) -> int:
-    """The HTTP status the handshake was refused with (fails if it was accepted)."""
-    with pytest.raises(InvalidStatus) as refusal:
-        async with open_socket(url, **options):
-            pass
-    return refusal.value.response.status_code
 
 
 def is_client_error(status: int) -> bool:
@@ -185,7 +177,7 @@ async def test_basic_auth_with_the_right_password_is_accepted(
 )
 async def test_bad_or_missing_credentials_are_refused_with_401_and_nothing_stored(
     cp_url: Callable[[str], str],
-    daphne_server: LiveServer,
+    daphne_server: ServerProcess,
     secured: ChargePoint,
     headers: dict[str, str] | None,
 ) -> None:

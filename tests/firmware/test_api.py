@@ -14,8 +14,9 @@ from chargepoints.models import ChargePoint, Command
 from csms.tenancy.models import Tenant
 from firmware.models import DiagnosticsRequest, FirmwareJob, FirmwareUpdate
 from firmware.services.firmware_rollout import firmware_updates_advance
+from tests.charge_point_calls import answer
 from tests.factories import ChargePointFactory
-from tests.firmware.conftest import answer, boot, firmware_status
+from tests.firmware.conftest import boot, firmware_status
 
 pytestmark = pytest.mark.django_db
 

@@ -23,8 +23,9 @@ from firmware.services.diagnostics_schedules import (
     diagnostics_schedule_delete,
 )
 from firmware.tasks import advance_diagnostics_requests, run_diagnostics_schedule
+from tests.charge_point_calls import answer
 from tests.factories import ChargePointFactory
-from tests.firmware.conftest import answer, answer_error, commands, diagnostics_status
+from tests.firmware.conftest import answer_error, commands, diagnostics_status
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from chargepoints.models import ChargePoint
 from csms.tenancy.models import Tenant
 from csms.tenancy.services import api_token_issue
 from firmware.models import DiagnosticsRequest
-from tests.e2e.clients import orm
-from tests.firmware.chargers import DIAGNOSTICS_FILE, Reply, charger, http, http_url, multipart
+from tests.async_orm import orm
+from tests.firmware.chargers import DIAGNOSTICS_FILE, charger
+from tests.http_clients import RawReply, http, http_url, multipart
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +42,7 @@ class TenantApi:
     def __init__(self, base_url: str, token: str) -> None:
         self.base_url, self.token = base_url, token
 
-    async def __call__(self, method: str, path: str, body: bytes | None = None) -> Reply:
+    async def __call__(self, method: str, path: str, body: bytes | None = None) -> RawReply:
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
         return await http(method, f"{self.base_url}/api/v1{path}", body, headers)
 

@@ -15,8 +15,9 @@ from firmware.models import FirmwareJob, FirmwareUpdate
 from firmware.services.firmware_rollout import firmware_updates_advance
 from firmware.services.firmware_updates import firmware_update_create
 from firmware.tasks import advance_firmware_updates
-from tests.e2e.clients import eventually, orm
+from tests.async_orm import orm
 from tests.firmware.chargers import charger
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

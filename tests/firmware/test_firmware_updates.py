@@ -23,8 +23,9 @@ from firmware.services.firmware_updates import (
     firmware_update_resume,
 )
 from firmware.tasks import advance_firmware_updates
+from tests.charge_point_calls import answer
 from tests.factories import ChargePointFactory
-from tests.firmware.conftest import answer, answer_error, boot, commands, firmware_status
+from tests.firmware.conftest import answer_error, boot, commands, firmware_status
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Simulator tests run the fleet against the e2e suite's real daphne (tests/e2e/conftest.py)."""
+"""Simulator tests run the fleet against the suite's real daphne (tests/live_fixtures.py)."""
 
 from collections.abc import Callable
 from typing import Any
@@ -9,10 +9,7 @@ from csms.tenancy.models import Tenant
 from simulator.config import FleetConfig
 from simulator.fleet import Fleet
 from simulator.provision import fleet_provision
-
-# The e2e fixtures: a real daphne process on the test database.
-from tests.e2e.clients import orm
-from tests.e2e.conftest import daphne_server, ocpp_server  # noqa: F401
+from tests.async_orm import orm
 
 
 def small_fleet_config(server_url: str, tenant: Tenant, **overrides: Any) -> FleetConfig:

@@ -5,10 +5,8 @@ import asyncio
 import itertools
 import json
 import random
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -23,8 +21,8 @@ from csms.ocpp.pipeline import call_execute
 from csms.ocpp.router import route_for
 from csms.tenancy.models import Tenant
 from simulator.fleet import Fleet
-from tests.e2e.clients import orm
-from tests.e2e.test_commands import DaphneProcess, daphne_start
+from tests.async_orm import orm
+from tests.servers import ServerProcess, daphne_running
 
 # --- The decision -------------------------------------------------------------------------------
 
@@ -130,30 +128,21 @@ async def test_saturated_process_answers_pending_without_doing_the_boot(
 
 
 @pytest.fixture(scope="module")
-def saturated_server(django_db_setup: None) -> Iterator[DaphneProcess]:
+def saturated_server(django_db_setup: None) -> Iterator[ServerProcess]:
     """A daphne that defers every boot for one second."""
-    with tempfile.TemporaryDirectory(prefix="csms-sim-saturated-") as tmp:
-        server = daphne_start(
-            Path(tmp),
-            OCPP_ADMISSION_MAX_IN_FLIGHT="0",
-            OCPP_ADMISSION_RETRY_MIN_SECONDS="1",
-            OCPP_ADMISSION_RETRY_MAX_SECONDS="1",
-        )
-        try:
-            yield server
-        finally:
-            server.stop()
+    with daphne_running(
+        OCPP_ADMISSION_MAX_IN_FLIGHT="0",
+        OCPP_ADMISSION_RETRY_MIN_SECONDS="1",
+        OCPP_ADMISSION_RETRY_MAX_SECONDS="1",
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def quick_retry_server(django_db_setup: None) -> Iterator[DaphneProcess]:
+def quick_retry_server(django_db_setup: None) -> Iterator[ServerProcess]:
     """A daphne that tells Pending charge points to boot again after one second."""
-    with tempfile.TemporaryDirectory(prefix="csms-sim-pending-") as tmp:
-        server = daphne_start(Path(tmp), OCPP_BOOT_RETRY_INTERVAL="1")
-        try:
-            yield server
-        finally:
-            server.stop()
+    with daphne_running(OCPP_BOOT_RETRY_INTERVAL="1") as server:
+        yield server
 
 
 def boots_logged(identity: str) -> list[tuple[str, object]]:
@@ -167,7 +156,7 @@ def boots_logged(identity: str) -> list[tuple[str, object]]:
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 async def test_deferred_charge_point_waits_the_interval_and_sends_nothing_else(
-    saturated_server: DaphneProcess, fleet_of: Callable[..., Fleet]
+    saturated_server: ServerProcess, fleet_of: Callable[..., Fleet]
 ) -> None:
     fleet = await fleet_of(saturated_server.ws_url, count=1)
     await fleet.start()
@@ -190,7 +179,7 @@ async def test_deferred_charge_point_waits_the_interval_and_sends_nothing_else(
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 async def test_pending_registration_is_retried_after_its_interval_until_accepted(
-    quick_retry_server: DaphneProcess, fleet_of: Callable[..., Fleet]
+    quick_retry_server: ServerProcess, fleet_of: Callable[..., Fleet]
 ) -> None:
     fleet = await fleet_of(quick_retry_server.ws_url, count=1)
     identity = fleet.charge_points[0].identity

@@ -11,8 +11,8 @@ from chargepoints.passwords import hash_password
 from csms.tenancy.models import Tenant
 from csms.tenancy.services import api_token_issue
 from simulator.fleet import Fleet
-from tests.e2e.clients import orm
-from tests.e2e.test_commands import HttpApi, http_url
+from tests.async_orm import orm
+from tests.http_clients import HttpApi, http_url
 from transactions.models import MeterValue, Transaction
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

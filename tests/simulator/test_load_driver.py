@@ -10,7 +10,7 @@ from chargepoints.models import OcppMessage
 from csms.tenancy.models import Tenant
 from simulator.fleet import Fleet
 from simulator.load import RateDriver
-from tests.e2e.clients import orm
+from tests.async_orm import orm
 from transactions.models import Transaction
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

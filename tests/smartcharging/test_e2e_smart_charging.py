@@ -2,14 +2,9 @@
 ``ocpp`` package's client over real sockets, and (for sites) a real Celery worker."""
 
 import asyncio
-import contextlib
-import json
 import subprocess
-import sys
-import urllib.error
-import urllib.request
-from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,10 +15,13 @@ from ocpp.v16.enums import Action
 
 from chargepoints.models import ChargePoint, IdTag
 from csms.tenancy.models import Tenant
-from csms.tenancy.services import api_token_issue
 from smartcharging.models import InstalledChargingProfile
-from tests.e2e.clients import ANSWER_TIMEOUT, Client, eventually, open_socket, orm
-from tests.live import ROOT, server_env
+from tests.async_orm import orm
+from tests.http_clients import HttpApi
+from tests.http_clients import HttpApi as Api
+from tests.ocpp_clients import RecordingClient, connected_as
+from tests.servers import ServerProcess, celery_worker_running
+from tests.waiting import ANSWER_TIMEOUT, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -35,28 +33,16 @@ SITE_STEP_TIMEOUT = 40.0
 # --- A charge point that records what it is sent ----------------------------------------------
 
 
-class Charger(Client):
+class Charger(RecordingClient):
     """Answers the smart-charging CALLs and keeps every CALL frame as it came off the wire."""
 
     def __init__(self, identity: str, connection: Any) -> None:
-        super().__init__(identity, connection, response_timeout=ANSWER_TIMEOUT)
-        self.frames: list[list[Any]] = []
+        super().__init__(identity, connection)
         self.set_status = "Accepted"
-
-    async def route_message(self, raw_msg: str) -> None:
-        frame = json.loads(raw_msg)
-        if frame[0] == 2:
-            self.frames.append(frame)
-        await super().route_message(raw_msg)
-
-    def payloads(self, action: str) -> list[dict[str, Any]]:
-        return [frame[3] for frame in self.frames if frame[2] == action]
 
     async def received(self, action: str, count: int) -> list[dict[str, Any]]:
         """The first ``count`` payloads of ``action`` (waits for them)."""
-        got = await eventually(lambda: _ready(self.payloads(action), count))
-        assert got, f"{self.id}: {len(self.payloads(action))} {action}, expected {count}"
-        return self.payloads(action)[:count]
+        return await self.calls_of(action, count, within=ANSWER_TIMEOUT)
 
     def limits_by_transaction(self) -> dict[int, float]:
         """The last TxProfile limit this charger was sent, per transaction."""
@@ -107,21 +93,8 @@ class Charger(Client):
         )
 
 
-async def _ready(items: list[Any], count: int) -> bool:
-    return len(items) >= count
-
-
-@contextlib.asynccontextmanager
-async def charger(url: str, identity: str) -> AsyncIterator[Charger]:
-    async with open_socket(url) as ws:
-        client = Charger(identity, ws)
-        reader = asyncio.create_task(client.start())
-        try:
-            yield client
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await reader
+def charger(url: str, identity: str) -> AbstractAsyncContextManager[Charger]:
+    return connected_as(Charger, url, identity)
 
 
 def iso(moment: datetime) -> str:
@@ -131,47 +104,10 @@ def iso(moment: datetime) -> str:
 # --- The REST API over HTTP -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: Any
-
-
-_loopback = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-@dataclass(frozen=True)
-class Api:
-    base_url: str
-    token: str
-
-    async def __call__(self, method: str, path: str, body: Any = None) -> Reply:
-        return await asyncio.to_thread(self._request, method, path, body)
-
-    def _request(self, method: str, path: str, body: Any) -> Reply:
-        request = urllib.request.Request(  # noqa: S310 - a loopback URL the test builds
-            f"{self.base_url}/api/v1{path}",
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
-        )
-        try:
-            with _loopback.open(request, timeout=70) as response:
-                raw = response.read()
-                return Reply(response.status, json.loads(raw) if raw else None)
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            return Reply(error.code, json.loads(raw) if raw else None)
-
-
 @pytest.fixture
-def api_http(ocpp_server: str, tenant: Tenant) -> Api:
-    return Api("http" + ocpp_server.removeprefix("ws"), api_token_issue(tenant=tenant).raw)
-
-
-@pytest.fixture
-def url(cp_url: Callable[[str], str], charge_point: ChargePoint) -> str:
-    return cp_url(charge_point.identity)
+def api_http(http_api: HttpApi) -> Api:
+    """The tenant API, called as ``api_http(method, path, body)``."""
+    return http_api
 
 
 async def installed_ids(identity: str) -> list[int]:
@@ -362,25 +298,10 @@ async def test_remote_start_with_a_tx_profile_reaches_the_charge_point_unchanged
 
 
 @pytest.fixture
-def celery_worker(tenant: Tenant) -> Iterator[subprocess.Popen[str]]:
+def celery_worker(tenant: Tenant) -> Iterator[ServerProcess]:
     """A real worker on this run's broker and test database (the rebalance task runs there)."""
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "csms", "worker", "--pool=solo", "-l", "WARNING"],
-        cwd=ROOT,
-        env=server_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with celery_worker_running() as worker:
         yield worker
-    finally:
-        worker.terminate()
-        try:
-            worker.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.communicate(timeout=5)
 
 
 async def settle(

@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.models import ChargePoint, Command
 from smartcharging.models import ChargingProfile, InstalledChargingProfile
+from tests.charge_point_calls import call_context
 from tests.factories import TransactionFactory
-from tests.smartcharging.conftest import call_context
 from tests.smartcharging.helpers import set_profile
 from transactions.services import transaction_stop
 

@@ -1,7 +1,4 @@
-"""Webhook fixtures: a real HTTP receiver on 127.0.0.1, endpoints, OCPP call contexts.
-
-The end-to-end fixtures (a real daphne) are imported from tests/e2e, not copied.
-"""
+"""Webhook fixtures: a real HTTP receiver on 127.0.0.1, endpoints, OCPP call contexts."""
 
 import json
 import threading
@@ -13,18 +10,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from chargepoints.models import ChargePoint
-from csms.ocpp.context import CallContext, ChargePointSession
 from csms.tenancy.models import Tenant
 from csms.webhooks.models import Delivery, WebhookEndpoint
 from csms.webhooks.services.endpoints import webhook_endpoint_create
-from tests.e2e.conftest import (  # noqa: F401 - fixtures, imported for the end-to-end test
-    cp_url,
-    daphne_server,
-    ocpp_server,
-)
 from tests.factories import ChargePointFactory
 
 
@@ -148,19 +138,6 @@ def endpoint(tenant: Tenant, make_endpoint: Callable[..., WebhookEndpoint]) -> W
 @pytest.fixture
 def cp(tenant: Tenant) -> ChargePoint:
     return ChargePointFactory(tenant=tenant, identity="CP-1")
-
-
-def call_context(station: ChargePoint, action: str = "Test", **session: Any) -> CallContext:
-    """What the OCPP layer hands a handler of ``action`` from ``station``."""
-    values = {
-        "tenant_id": station.tenant_id,
-        "tenant_slug": station.tenant.slug,
-        "charge_point_id": station.pk,
-        "identity": station.identity,
-        "registration_status": "Accepted",
-        "heartbeat_interval": 300,
-    } | session
-    return CallContext(ChargePointSession(**values), "m-1", action, timezone.now(), [])
 
 
 def delivery_of(event_id: Any, endpoint: WebhookEndpoint | None = None) -> Delivery:

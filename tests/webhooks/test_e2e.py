@@ -2,7 +2,6 @@
 and a real HTTP receiver that verifies every signature."""
 
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,8 +14,10 @@ from chargepoints.models import IdTag
 from chargepoints.services.charge_points import charge_point_create
 from csms.tenancy.models import Tenant
 from csms.webhooks.services.endpoints import webhook_endpoint_create
-from tests.e2e.clients import eventually, ocpp_client, orm
-from tests.live import ROOT, server_env
+from tests.async_orm import orm
+from tests.ocpp_clients import ocpp_client
+from tests.servers import ServerProcess, celery_worker_running
+from tests.waiting import eventually
 from tests.webhooks.conftest import Receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -25,25 +26,10 @@ DELIVERY_TIMEOUT = 60.0  # the worker's start-up included
 
 
 @pytest.fixture
-def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[str]]:
+def celery_worker(transactional_db: None) -> Iterator[ServerProcess]:
     """A Celery worker process on this run's broker and test database."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "csms", "worker", "--pool=solo", "-l", "WARNING"],
-        cwd=ROOT,
-        env=server_env(WEBHOOKS_ALLOW_PRIVATE_ADDRESSES="true", LOG_LEVEL="WARNING"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate(timeout=10)
+    with celery_worker_running(WEBHOOKS_ALLOW_PRIVATE_ADDRESSES="true", LOG_LEVEL="WARNING") as w:
+        yield w
 
 
 def iso(moment: datetime) -> str:

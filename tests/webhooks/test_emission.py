@@ -21,7 +21,7 @@ from chargepoints.services.charge_points import charge_point_registration_set, c
 from csms.tenancy.models import Tenant
 from csms.webhooks.event_types import EventType
 from csms.webhooks.models import Event, WebhookEndpoint
-from tests.webhooks.conftest import call_context
+from tests.charge_point_calls import call_context
 from transactions import handlers as tx_handlers
 
 pytestmark = pytest.mark.django_db

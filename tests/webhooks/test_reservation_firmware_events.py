@@ -26,9 +26,10 @@ from firmware.models import DiagnosticsRequest, FirmwareUpdate
 from firmware.services.diagnostics import diagnostics_request_create
 from firmware.services.firmware_rollout import firmware_updates_advance
 from firmware.services.firmware_updates import firmware_update_cancel, firmware_update_create
+from tests.charge_point_calls import call_context
 from tests.factories import ChargePointFactory, IdTagFactory, ReservationFactory
 from tests.firmware.conftest import answer_error, boot, diagnostics_status, firmware_status
-from tests.webhooks.conftest import Receiver, call_context
+from tests.webhooks.conftest import Receiver
 from transactions.handlers import start_transaction
 
 pytestmark = pytest.mark.django_db

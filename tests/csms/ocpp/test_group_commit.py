@@ -23,7 +23,7 @@ from csms.ocpp.execution.group_commit import GroupCommit, InboundCall, calls_com
 from csms.ocpp.pipeline import handler_run
 from csms.ocpp.router import Handler, Route
 from csms.tenancy.models import Tenant
-from tests.e2e.clients import orm
+from tests.async_orm import orm
 from tests.factories import ChargePointFactory
 
 Answer = dict[str, Any]

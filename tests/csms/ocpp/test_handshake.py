@@ -13,8 +13,8 @@ import pytest
 from chargepoints.models import ChargePoint, RegistrationStatus
 from chargepoints.services.charge_points import charge_point_create
 from csms.tenancy.models import Tenant, UnknownChargePointPolicy
+from tests.async_orm import orm
 from tests.csms.ocpp.communicator import OcppCommunicator
-from tests.e2e.clients import orm
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -9,7 +9,7 @@ from chargepoints.models import ChargePoint
 from chargepoints.ocpp_backend import ChargePointBackend
 from csms.ocpp import handshake
 from csms.tenancy.models import Tenant
-from tests.e2e.clients import orm
+from tests.async_orm import orm
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,8 +15,9 @@ from django.utils import timezone
 from chargepoints.models import ChargePoint, Command, CommandStatus
 from chargepoints.services.charge_points import charge_point_create
 from csms.tenancy.models import Tenant
+from tests.async_orm import orm
 from tests.csms.ocpp.communicator import OcppCommunicator
-from tests.e2e.clients import eventually, orm
+from tests.waiting import eventually
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

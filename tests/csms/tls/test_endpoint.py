@@ -11,7 +11,7 @@ from csms.tls.context import (
 )
 from csms.tls.endpoint import TlsServerEndpoint, endpoint_description
 from csms.tls.extension import cipher_suite_id
-from tests.e2e.tls_servers import TlsFiles
+from tests.e2e.tls_files import TlsFiles
 
 
 @pytest.fixture(scope="module")

@@ -1,38 +1,19 @@
-"""Real servers with TLS for the e2e tests: certificates made in the test, processes on loopback.
-
-``TlsFiles`` writes a tenant's hierarchy (Central System root, Charge Point CA), the server's two
-certificates (ECDSA and RSA, for all four whitepaper suites) and charge points' certificates into
-a temporary directory; ``running`` starts a server process and stops it (by its pid) after.
+"""The certificates of the TLS e2e tests, made in the test: ``TlsFiles`` writes a tenant's
+hierarchy (Central System root, Charge Point CA), the server's two certificates (ECDSA and RSA,
+for all four whitepaper suites) and charge points' certificates into a temporary directory.
+The servers themselves run with ``tests.servers.running``.
 """
 
-import contextlib
-import ctypes
 import datetime as dt
-import signal
-import socket
 import ssl
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 
 from csms.pki.keys import KeySpec
 from csms.pki.server_certificates import server_certificate_issue
 from tests.certificates import Hierarchy, charge_point_certificate, hierarchy, pem, utc_now
-
-ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT = 30.0
-_prctl = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
-
-
-def _die_with_this_process() -> None:
-    if _prctl is not None:
-        _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: if pytest dies, the server stops too
 
 
 @dataclass(frozen=True)
@@ -114,46 +95,3 @@ class TlsFiles:
 
     def server_pem(self) -> str:
         return (self.directory / "server.pem").read_text()
-
-
-def wait_listening(process: subprocess.Popen, ports: list[int], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    for port in ports:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()[-5000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"server did not listen on {port}:\n{log.read_text()[-5000:]}")
-                time.sleep(0.05)
-
-
-@contextlib.contextmanager
-def running(
-    command: list[str], *, env: dict[str, str], ports: list[int], log: Path
-) -> Iterator[Path]:
-    """Run ``command`` from the repository root (daphne finds our Twisted plugin there) until
-    the block ends; yields the path of its output."""
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_this_process,
-        )
-    try:
-        wait_listening(process, ports, log)
-        yield log
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
