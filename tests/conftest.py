@@ -5,14 +5,14 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
-from chargepoints.models import Command
+from chargepoints.models import ChargePoint, Command
 from csms.celery import app as celery_app
 from csms.tenancy.models import Tenant
 from csms.tenancy.services import api_token_issue
 from csms.webhooks.services.events import event_subscribers_forget
 from tests import charge_point_calls
 from tests.charge_point_calls import Answer
-from tests.factories import TenantFactory
+from tests.factories import ChargePointFactory, TenantFactory
 
 # The fixtures of a live daphne, for every app's end-to-end tests.
 pytest_plugins = ["tests.live_fixtures"]
@@ -40,6 +40,18 @@ def tenant(db: None) -> Tenant:
 @pytest.fixture
 def other_tenant(db: None) -> Tenant:
     return TenantFactory(slug="globex", name="Globex Fleet")
+
+
+@pytest.fixture
+def cp(tenant: Tenant) -> ChargePoint:
+    """Charge point ``CP-1`` of tenant acme."""
+    return ChargePointFactory(tenant=tenant, identity="CP-1")
+
+
+@pytest.fixture
+def other_cp(other_tenant: Tenant) -> ChargePoint:
+    """A charge point of the other tenant."""
+    return ChargePointFactory(tenant=other_tenant, identity="CP-THEIRS")
 
 
 @pytest.fixture

@@ -11,11 +11,9 @@ from typing import Any
 
 import pytest
 
-from chargepoints.models import ChargePoint
 from csms.tenancy.models import Tenant
 from csms.webhooks.models import Delivery, WebhookEndpoint
 from csms.webhooks.services.endpoints import webhook_endpoint_create
-from tests.factories import ChargePointFactory
 
 
 @dataclass(frozen=True)
@@ -133,11 +131,6 @@ def make_endpoint(receiver: Receiver) -> Callable[..., WebhookEndpoint]:
 def endpoint(tenant: Tenant, make_endpoint: Callable[..., WebhookEndpoint]) -> WebhookEndpoint:
     """An endpoint of tenant ``acme`` subscribed to everything, posting to the receiver."""
     return make_endpoint(tenant)
-
-
-@pytest.fixture
-def cp(tenant: Tenant) -> ChargePoint:
-    return ChargePointFactory(tenant=tenant, identity="CP-1")
 
 
 def delivery_of(event_id: Any, endpoint: WebhookEndpoint | None = None) -> Delivery:
