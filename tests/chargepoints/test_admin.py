@@ -10,7 +10,6 @@ from django.db import connection
 from django.db.models import Model
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 from django.utils import timezone
 
 from chargepoints.models import (
@@ -25,6 +24,7 @@ from chargepoints.models import (
 from chargepoints.passwords import hash_password, password_matches
 from csms.tenancy.models import Tenant
 from firmware.models import StatusReport
+from tests.admin_pages import admin_url, pages_of
 from tests.factories import (
     ChargePointFactory,
     ConnectorFactory,
@@ -37,11 +37,6 @@ from transactions.models import UnmatchedTransactionMessage
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct-horse-battery"
-
-
-def admin_url(model: type[Model], view: str, *args: Any) -> str:
-    meta = model._meta
-    return reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=args)
 
 
 def message(charge_point: ChargePoint, n: int, *, direction: str = "in") -> OcppMessage:
@@ -175,12 +170,7 @@ def test_every_model_with_a_page_test_is_registered() -> None:
 def test_changelist_and_change_page_render(
     admin_client: Client, tenant: Tenant, other_tenant: Tenant, make: Callable[[Tenant], Model]
 ) -> None:
-    obj = make(tenant)
-    make(other_tenant)
-    model = type(obj)
-
-    changelist = admin_client.get(admin_url(model, "changelist"))
-    change = admin_client.get(admin_url(model, "change", obj.pk))
+    model, changelist, change = pages_of(admin_client, make, tenant, other_tenant)
 
     assert changelist.status_code == 200
     # Staff see every tenant.
@@ -238,6 +228,16 @@ def test_add_form_offers_accepted_by_default(admin_client: Client) -> None:
     assert form["registration_status"].value() == "Accepted"
 
 
+def add_form(tenant: Tenant, compat_overrides: str) -> dict[str, Any]:
+    """The add form of a charge point CP-NEW with ``compat_overrides`` typed in."""
+    return {
+        "tenant": tenant.pk,
+        "identity": "CP-NEW",
+        "registration_status": "Accepted",
+        "compat_overrides": compat_overrides,
+    }
+
+
 @pytest.mark.parametrize(
     ("submitted", "stored"),
     [("", {}), ('{"allow_missing_subprotocol": true}', {"allow_missing_subprotocol": True})],
@@ -245,15 +245,7 @@ def test_add_form_offers_accepted_by_default(admin_client: Client) -> None:
 def test_compat_overrides_box_may_be_left_empty(
     admin_client: Client, tenant: Tenant, submitted: str, stored: dict[str, Any]
 ) -> None:
-    response = admin_client.post(
-        admin_url(ChargePoint, "add"),
-        {
-            "tenant": tenant.pk,
-            "identity": "CP-NEW",
-            "registration_status": "Accepted",
-            "compat_overrides": submitted,
-        },
-    )
+    response = admin_client.post(admin_url(ChargePoint, "add"), add_form(tenant, submitted))
 
     assert response.status_code == 302
     assert ChargePoint.objects.get(identity="CP-NEW").compat_overrides == stored
@@ -265,15 +257,7 @@ def test_compat_overrides_box_may_be_left_empty(
 def test_compat_overrides_typos_are_refused(
     admin_client: Client, tenant: Tenant, submitted: str
 ) -> None:
-    response = admin_client.post(
-        admin_url(ChargePoint, "add"),
-        {
-            "tenant": tenant.pk,
-            "identity": "CP-NEW",
-            "registration_status": "Accepted",
-            "compat_overrides": submitted,
-        },
-    )
+    response = admin_client.post(admin_url(ChargePoint, "add"), add_form(tenant, submitted))
 
     assert response.status_code == 200
     assert "compat_overrides" in response.context["adminform"].form.errors

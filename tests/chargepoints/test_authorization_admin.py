@@ -6,7 +6,6 @@ from typing import Any
 import pytest
 from django.db.models import Model
 from django.test import Client
-from django.urls import reverse
 
 from chargepoints.models import (
     ChargePoint,
@@ -18,6 +17,7 @@ from chargepoints.models import (
     Reservation,
 )
 from csms.tenancy.models import Tenant
+from tests.admin_pages import admin_url, pages_of
 from tests.factories import (
     ChargePointFactory,
     ChargePointGroupFactory,
@@ -26,11 +26,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def admin_url(model: type[Model], view: str, *args: Any) -> str:
-    meta = model._meta
-    return reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=args)
 
 
 def make_group(tenant: Tenant) -> Model:
@@ -53,16 +48,22 @@ def make_reservation(tenant: Tenant) -> Model:
 def test_changelist_and_change_page_render(
     admin_client: Client, tenant: Tenant, other_tenant: Tenant, make: Callable[[Tenant], Model]
 ) -> None:
-    obj = make(tenant)
-    make(other_tenant)
-    model = type(obj)
-
-    changelist = admin_client.get(admin_url(model, "changelist"))
-    change = admin_client.get(admin_url(model, "change", obj.pk))
+    _, changelist, change = pages_of(admin_client, make, tenant, other_tenant)
 
     assert changelist.status_code == 200
     assert changelist.context["cl"].result_count == 2  # staff see every tenant
     assert change.status_code == 200
+
+
+def id_tag_form(tenant: Tenant, **fields: Any) -> dict[str, Any]:
+    """The change form of idTag TAG-1 (Accepted, one transaction at a time) with ``fields``."""
+    return {
+        "tenant": tenant.pk,
+        "id_tag": "TAG-1",
+        "status": "Accepted",
+        "max_active_transactions": 1,
+        **fields,
+    }
 
 
 def test_staff_limit_an_id_tag_to_a_group_and_it_becomes_restricted(
@@ -73,15 +74,7 @@ def test_staff_limit_an_id_tag_to_a_group_and_it_becomes_restricted(
 
     response = admin_client.post(
         admin_url(IdTag, "change", tag.pk),
-        {
-            "tenant": tenant.pk,
-            "id_tag": "TAG-1",
-            "status": "Accepted",
-            "parent_id_tag": "",
-            "in_local_list": "on",
-            "max_active_transactions": 1,
-            "allowed_groups": [group.pk],
-        },
+        id_tag_form(tenant, parent_id_tag="", in_local_list="on", allowed_groups=[group.pk]),
     )
 
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -99,14 +92,7 @@ def test_staff_cannot_limit_a_tag_to_another_tenants_charge_point(
     theirs = ChargePointFactory(tenant=other_tenant)
 
     response = admin_client.post(
-        admin_url(IdTag, "change", tag.pk),
-        {
-            "tenant": tenant.pk,
-            "id_tag": "TAG-1",
-            "status": "Accepted",
-            "max_active_transactions": 1,
-            "allowed_charge_points": [theirs.pk],
-        },
+        admin_url(IdTag, "change", tag.pk), id_tag_form(tenant, allowed_charge_points=[theirs.pk])
     )
 
     assert response.status_code == 200

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from django.db.models import Model
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -17,16 +16,12 @@ from firmware.models import DiagnosticsRequest, DiagnosticsSchedule, FirmwareJob
 from firmware.services.diagnostics import diagnostics_request_create
 from firmware.services.diagnostics_schedules import diagnostics_schedule_create
 from firmware.services.firmware_updates import firmware_update_create
+from tests.admin_pages import admin_url, pages_of
 from tests.factories import ChargePointFactory
 
 pytestmark = pytest.mark.django_db
 
 LOCATION = "https://fw.example.com/fw.bin"
-
-
-def admin_url(model: type[Model], view: str, *args: Any) -> str:
-    meta = model._meta
-    return reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=args)
 
 
 def campaign_of(tenant: Tenant, identity: str = "CP-1") -> FirmwareUpdate:
@@ -67,12 +62,7 @@ def make_schedule(tenant: Tenant) -> Model:
 def test_changelist_and_change_page_render_for_every_tenant(
     admin_client: Client, tenant: Tenant, other_tenant: Tenant, make: Any
 ) -> None:
-    obj = make(tenant)
-    make(other_tenant)
-    model = type(obj)
-
-    changelist = admin_client.get(admin_url(model, "changelist"))
-    change = admin_client.get(admin_url(model, "change", obj.pk))
+    model, changelist, change = pages_of(admin_client, make, tenant, other_tenant)
 
     assert changelist.status_code == 200
     assert changelist.context["cl"].result_count == model.objects.count() == 2
@@ -232,18 +222,24 @@ def test_staff_download_the_file_and_nobody_else(
     assert url.encode() in page.content
 
 
+def schedule_form(
+    tenant: Tenant, charge_points: list[ChargePoint], **fields: Any
+) -> dict[str, Any]:
+    """The add form of a diagnostics schedule "weekly" of ``charge_points``, with ``fields``."""
+    return {
+        "tenant": tenant.pk,
+        "name": "weekly",
+        "charge_points": [station.pk for station in charge_points],
+        "max_attempts": 2,
+        **fields,
+    }
+
+
 def test_staff_create_and_delete_a_schedule(admin_client: Client, tenant: Tenant) -> None:
     station = ChargePointFactory(tenant=tenant)
 
     response = admin_client.post(
-        admin_url(DiagnosticsSchedule, "add"),
-        {
-            "tenant": tenant.pk,
-            "name": "weekly",
-            "charge_points": [station.pk],
-            "max_attempts": 2,
-            "crontab": "0 4 * * 1",
-        },
+        admin_url(DiagnosticsSchedule, "add"), schedule_form(tenant, [station], crontab="0 4 * * 1")
     )
 
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -265,13 +261,7 @@ def test_schedule_form_refuses_another_tenants_charge_point(
 
     response = admin_client.post(
         admin_url(DiagnosticsSchedule, "add"),
-        {
-            "tenant": tenant.pk,
-            "name": "x",
-            "charge_points": [theirs.pk],
-            "max_attempts": 1,
-            "every_hours": 1,
-        },
+        schedule_form(tenant, [theirs], name="x", max_attempts=1, every_hours=1),
     )
 
     assert response.status_code == 200

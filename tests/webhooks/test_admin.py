@@ -5,23 +5,17 @@ from typing import Any
 
 import pytest
 from django.contrib.messages import get_messages
-from django.db.models import Model
 from django.test import Client
-from django.urls import reverse
 
 from csms.tenancy.models import Tenant
 from csms.webhooks.event_types import EventType
 from csms.webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from csms.webhooks.services.deliveries import delivery_attempt
 from csms.webhooks.services.events import event_emit
+from tests.admin_pages import admin_url
 from tests.webhooks.conftest import Receiver
 
 pytestmark = pytest.mark.django_db
-
-
-def admin_url(model: type[Model], view: str, *args: Any) -> str:
-    meta = model._meta
-    return reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}", args=args)
 
 
 @pytest.fixture
