@@ -134,3 +134,18 @@ class ConfigurationBaselineFactory(factory.django.DjangoModelFactory):
         if create and extracted:
             for key, value in extracted.items():
                 self.entries.create(key=key, value=value)
+
+
+class ChargingProfileFactory(factory.django.DjangoModelFactory):
+    """A TxDefaultProfile of 16 A from the start, absolute, stack level 0."""
+
+    class Meta:
+        model = "smartcharging.ChargingProfile"
+
+    tenant = factory.SubFactory(TenantFactory)
+    charging_profile_id = factory.Sequence(lambda n: n + 1)
+    stack_level = 0
+    charging_profile_purpose = "TxDefaultProfile"
+    charging_profile_kind = "Absolute"
+    charging_rate_unit = "A"
+    periods = factory.LazyFunction(lambda: [{"start_period": 0, "limit": 16.0}])

@@ -106,20 +106,19 @@ async def test_switch_of_one_charge_point_does_not_admit_another(
 # --- Identity in the URL --------------------------------------------------------------------------
 
 
-async def test_non_ascii_identity_is_url_decoded(
-    cp_url: Callable[[str], str], make_charge_point: Callable[..., ChargePoint]
+@pytest.mark.parametrize(
+    ("identity", "in_url"),
+    [("Säule-7", "S%C3%A4ule-7"), ("CP 1", "CP%201")],
+    ids=["non-ascii", "percent-encoded-space"],
+)
+async def test_a_url_encoded_identity_reaches_its_charge_point(
+    cp_url: Callable[[str], str],
+    make_charge_point: Callable[..., ChargePoint],
+    identity: str,
+    in_url: str,
 ) -> None:
-    charge_point = await orm(make_charge_point, "Säule-7")
-    async with open_socket(cp_url("S%C3%A4ule-7")) as ws:
-        assert (await row(charge_point)).connected
-        await assert_still_served(ws)
-
-
-async def test_percent_encoded_identity_reaches_its_charge_point(
-    cp_url: Callable[[str], str], make_charge_point: Callable[..., ChargePoint]
-) -> None:
-    charge_point = await orm(make_charge_point, "CP 1")
-    async with open_socket(cp_url("CP%201")) as ws:
+    charge_point = await orm(make_charge_point, identity)
+    async with open_socket(cp_url(in_url)) as ws:
         assert (await row(charge_point)).connected
         await assert_still_served(ws)
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from chargepoints.models import ChargePoint, Command
 from csms.tenancy.models import Tenant
 from smartcharging.models import ChargingProfile, ChargingSite, ChargingSiteMembership
-from tests.factories import TransactionFactory
+from tests.factories import ChargingProfileFactory, TransactionFactory
 from tests.smartcharging.helpers import set_profile
 
 pytestmark = pytest.mark.django_db
@@ -47,15 +47,7 @@ def test_staff_add_a_profile_validated_like_the_api(admin_client: Client, tenant
 def test_installed_profiles_and_their_profile_page(
     admin_client: Client, cp: ChargePoint, answer: Callable[..., Command]
 ) -> None:
-    profile = ChargingProfile.objects.create(
-        tenant=cp.tenant,
-        charging_profile_id=5,
-        stack_level=0,
-        charging_profile_purpose="TxDefaultProfile",
-        charging_profile_kind="Absolute",
-        charging_rate_unit="A",
-        periods=[{"start_period": 0, "limit": 16.0}],
-    )
+    profile = ChargingProfileFactory(tenant=cp.tenant, charging_profile_id=5)
     answer(set_profile(cp, profile_id=5), {"status": "Accepted"})
 
     listing = admin_client.get(reverse("admin:smartcharging_installedchargingprofile_changelist"))

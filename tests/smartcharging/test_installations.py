@@ -9,9 +9,9 @@ from rest_framework.test import APIClient
 
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.models import ChargePoint, Command
-from smartcharging.models import ChargingProfile, InstalledChargingProfile
+from smartcharging.models import InstalledChargingProfile
 from tests.charge_point_calls import call_context
-from tests.factories import TransactionFactory
+from tests.factories import ChargingProfileFactory, TransactionFactory
 from tests.smartcharging.helpers import set_profile
 from transactions.services import transaction_stop
 
@@ -57,15 +57,7 @@ def test_a_refused_profile_is_not_recorded(
 def test_the_record_links_the_tenants_profile_with_that_id(
     api: APIClient, cp: ChargePoint, accept: Callable[[Command], Command]
 ) -> None:
-    profile = ChargingProfile.objects.create(
-        tenant=cp.tenant,
-        charging_profile_id=5,
-        stack_level=0,
-        charging_profile_purpose="TxDefaultProfile",
-        charging_profile_kind="Absolute",
-        charging_rate_unit="A",
-        periods=[{"start_period": 0, "limit": 16.0}],
-    )
+    profile = ChargingProfileFactory(tenant=cp.tenant, charging_profile_id=5)
 
     accept(set_profile(cp, profile_id=5))
 

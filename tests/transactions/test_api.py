@@ -4,11 +4,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from csms.tenancy.models import Tenant
+from tests.api_queries import list_queries
 from tests.factories import ChargePointFactory, MeterValueFactory, TransactionFactory
 from transactions.models import Transaction
 
@@ -108,10 +107,7 @@ def test_list_is_newest_first_and_paginated(api: APIClient, tenant: Tenant) -> N
 
 def test_list_costs_the_same_queries_for_many_transactions(api: APIClient, tenant: Tenant) -> None:
     def queries_for_list() -> int:
-        api.get(TRANSACTIONS)
-        with CaptureQueriesContext(connection) as captured:
-            assert api.get(TRANSACTIONS).status_code == 200
-        return len(captured)
+        return list_queries(api, TRANSACTIONS)
 
     TransactionFactory(charge_point__tenant=tenant)
     few = queries_for_list()

@@ -7,15 +7,8 @@ import pytest
 
 from csms.ocpp import schemas
 from csms.ocpp.compat import CompatSwitches, clean, repair
+from tests.csms.ocpp.compat_switches import ALL_OFF, ON
 
-ON = CompatSwitches()
-ALL_OFF = CompatSwitches(
-    lenient_timestamps=False,
-    lenient_meter_values=False,
-    lenient_enums=False,
-    lenient_id_tags=False,
-    lenient_transaction_ids=False,
-)
 STAMP = "2024-05-01T10:00:00Z"
 UTC_STAMP = "2024-05-01T10:00:00+00:00"  # as repair writes every timestamp it reads
 

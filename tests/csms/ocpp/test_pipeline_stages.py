@@ -16,6 +16,7 @@ from csms.ocpp.router import (
     to_camel,
     to_snake,
 )
+from tests.csms.ocpp.compat_switches import ALL_OFF
 
 STAMP = "2024-05-01T10:00:00Z"
 CENTRAL_SYSTEM_ACTIONS = sorted(schemas.request_actions() - CHARGE_POINT_ACTIONS)
@@ -185,16 +186,9 @@ def test_an_unrepairable_request_gets_the_strict_error(switches: CompatSwitches,
 
 
 def test_with_every_switch_off_the_strict_error_comes_back() -> None:
-    switches = CompatSwitches(
-        lenient_timestamps=False,
-        lenient_meter_values=False,
-        lenient_enums=False,
-        lenient_id_tags=False,
-        lenient_transaction_ids=False,
-    )
     payload = {"connectorId": 1, "errorCode": "noerror", "status": "Available"}
     with pytest.raises(OcppError) as error:
-        request_validate("StatusNotification", payload, switches)
+        request_validate("StatusNotification", payload, ALL_OFF)
     assert error.value.code == ErrorCode.PROPERTY_CONSTRAINT_VIOLATION
 
 
