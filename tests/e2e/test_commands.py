@@ -41,7 +41,7 @@ from tests.e2e.command_target import (
     command_row,
     online,
 )
-from tests.http_clients import HttpApi, http_url
+from tests.http_clients import HttpApi, Reply, http_url
 from tests.ocpp_clients import basic_auth, ocpp_url, open_socket, refused_status
 from tests.ocpp_clients import is_offline as _is_offline
 from tests.servers import (
@@ -273,15 +273,21 @@ async def test_pending_charge_point_gets_only_allowed_commands_and_only_after_it
     assert done.response == ANSWERS["GetConfiguration"]
 
 
-async def test_expire_task_ends_queued_commands_past_their_expiry(
-    charge_point: ChargePoint, http_api: HttpApi
-) -> None:
-    stale = await http_api.command("CP-1", "Reset", {"type": "Soft"}, wait=None)
+async def stale_and_fresh(http_api: HttpApi, *, reset_type: str) -> tuple[Reply, Reply]:
+    """For CP-1: a Reset queued and then past its expiry, and a ClearCache queued behind it."""
+    stale = await http_api.command("CP-1", "Reset", {"type": reset_type}, wait=None)
     fresh = await http_api.command("CP-1", "ClearCache", {}, wait=None)
     await orm(
         Command.objects.filter(pk=stale.body["id"]).update,
         expires_at=timezone.now() - timedelta(seconds=1),
     )
+    return stale, fresh
+
+
+async def test_expire_task_ends_queued_commands_past_their_expiry(
+    charge_point: ChargePoint, http_api: HttpApi
+) -> None:
+    stale, fresh = await stale_and_fresh(http_api, reset_type="Soft")
 
     expired = await orm(lambda: expire_commands.delay().get())
 
@@ -296,12 +302,7 @@ async def test_expire_task_ends_queued_commands_past_their_expiry(
 async def test_command_past_its_expiry_is_never_sent_when_the_charge_point_connects(
     url: str, http_api: HttpApi
 ) -> None:
-    stale = await http_api.command("CP-1", "Reset", {"type": "Hard"}, wait=None)
-    fresh = await http_api.command("CP-1", "ClearCache", {}, wait=None)
-    await orm(
-        Command.objects.filter(pk=stale.body["id"]).update,
-        expires_at=timezone.now() - timedelta(seconds=1),
-    )
+    stale, fresh = await stale_and_fresh(http_api, reset_type="Hard")
 
     async with online(url, "CP-1") as cp:
         await command_in(fresh.body["id"], CommandStatus.COMPLETED)

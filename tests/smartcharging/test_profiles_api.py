@@ -10,6 +10,7 @@ from chargepoints.models import ChargePoint, Command
 from csms.tenancy.models import Tenant
 from smartcharging.models import ChargingProfile, ChargingSite, InstalledChargingProfile
 from tests.factories import ChargePointFactory, TransactionFactory
+from transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -136,19 +137,23 @@ def test_a_tx_profile_installed_on_a_busy_connector_names_its_transaction(
     assert "startSchedule" not in command.payload["csChargingProfiles"]["chargingSchedule"]
 
 
+def tx_profile_installed(api: APIClient, tx: Transaction, *, connector_id: int) -> Any:
+    """A TxProfile for ``tx`` created, then installed on CP-1's ``connector_id``: the answer."""
+    created = api.post(
+        URL, body(charging_profile_purpose="TxProfile", transaction_id=tx.pk), format="json"
+    )
+    return api.post(
+        detail(created.json()["charging_profile_id"], "install/"),
+        {"charge_point": "CP-1", "connector_id": connector_id},
+        format="json",
+    )
+
+
 def test_a_tx_profile_for_a_named_transaction_can_be_created_then_installed(
     api: APIClient, cp: ChargePoint
 ) -> None:
     tx = TransactionFactory(charge_point=cp, connector_id=1)
-    created = api.post(
-        URL, body(charging_profile_purpose="TxProfile", transaction_id=tx.pk), format="json"
-    )
-
-    response = api.post(
-        detail(created.json()["charging_profile_id"], "install/"),
-        {"charge_point": "CP-1", "connector_id": 1},
-        format="json",
-    )
+    response = tx_profile_installed(api, tx, connector_id=1)
 
     assert response.status_code == 202, response.json()
     assert response.json()["action"] == "SetChargingProfile"
@@ -239,15 +244,7 @@ def test_a_tx_profile_cannot_go_to_another_connector_than_its_transaction(
 ) -> None:
     tx = TransactionFactory(charge_point=cp, connector_id=1)
     TransactionFactory(charge_point=cp, connector_id=2)
-    created = api.post(
-        URL, body(charging_profile_purpose="TxProfile", transaction_id=tx.pk), format="json"
-    )
-
-    response = api.post(
-        detail(created.json()["charging_profile_id"], "install/"),
-        {"charge_point": "CP-1", "connector_id": 2},
-        format="json",
-    )
+    response = tx_profile_installed(api, tx, connector_id=2)
 
     assert response.status_code == 400
     assert Command.objects.count() == 0

@@ -42,6 +42,11 @@ def queue(station: ChargePoint, action: str, payload: dict[str, Any]) -> Command
     )
 
 
+def reset_then_clear(station: ChargePoint) -> tuple[Command, Command]:
+    """A soft Reset queued, and a ClearCache behind it."""
+    return queue(station, "Reset", {"type": "Soft"}), queue(station, "ClearCache", {})
+
+
 async def connected() -> OcppCommunicator:
     ws = OcppCommunicator("/ocpp/acme/CP-1", subprotocols=["ocpp1.6"])
     assert await ws.connect(TIMEOUT) == (True, "ocpp1.6")
@@ -63,8 +68,7 @@ async def outcomes(*commands: Command) -> list[tuple[str, str, Any]]:
 async def test_second_call_waits_for_the_first_answer_while_the_charge_points_calls_are_served(
     station: ChargePoint,
 ) -> None:
-    reset = await orm(queue, station, "Reset", {"type": "Soft"})
-    clear = await orm(queue, station, "ClearCache", {})
+    reset, clear = await orm(reset_then_clear, station)
     ws = await connected()
 
     first = await next_frame(ws)
@@ -126,8 +130,7 @@ async def test_a_callerror_ends_the_call_failed_and_the_next_one_goes(
 async def test_closing_with_a_call_outstanding_fails_it_at_once_and_leaves_the_rest_queued(
     station: ChargePoint,
 ) -> None:
-    reset = await orm(queue, station, "Reset", {"type": "Soft"})
-    clear = await orm(queue, station, "ClearCache", {})
+    reset, clear = await orm(reset_then_clear, station)
     ws = await connected()
     await next_frame(ws)
 

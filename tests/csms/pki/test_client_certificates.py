@@ -24,13 +24,15 @@ def _verify(
     chain: list[str],
     *,
     trusted: Hierarchy = TENANT,
+    anchor: x509.Certificate | None = None,
     identity: str = "CP-1",
     organisation: str = ORGANISATION,
     now: dt.datetime | None = None,
 ):
+    """``chain`` checked against ``trusted``'s Charge Point CA (or another ``anchor``)."""
     return client_certificate_verify(
         chain=chain,
-        trusted=[trusted.charge_point_ca.certificate],
+        trusted=[anchor or trusted.charge_point_ca.certificate],
         identity=identity,
         organisation=organisation,
         now=now or utc_now(),
@@ -48,25 +50,16 @@ def test_certificate_signed_by_the_tenants_ca_for_the_identity_is_valid() -> Non
 
 def test_chain_with_the_sub_ca_and_trust_in_the_root_is_valid() -> None:
     leaf = charge_point_certificate(TENANT.charge_point_ca, "CP-1")
-    check = client_certificate_verify(
-        chain=[leaf.issued.certificate_pem, pem(TENANT.charge_point_ca.certificate)],
-        trusted=[TENANT.root.certificate],
-        identity="CP-1",
-        organisation=ORGANISATION,
-        now=utc_now(),
+    check = _verify(
+        [leaf.issued.certificate_pem, pem(TENANT.charge_point_ca.certificate)],
+        anchor=TENANT.root.certificate,
     )
     assert check.valid, check.problems
 
 
 def test_a_single_pem_string_holding_the_whole_chain_is_read() -> None:
     leaf = charge_point_certificate(TENANT.charge_point_ca, "CP-1")
-    check = client_certificate_verify(
-        chain=[leaf.issued.chain_pem],
-        trusted=[TENANT.root.certificate],
-        identity="CP-1",
-        organisation=ORGANISATION,
-        now=utc_now(),
-    )
+    check = _verify([leaf.issued.chain_pem], anchor=TENANT.root.certificate)
     assert check.valid, check.problems
 
 
