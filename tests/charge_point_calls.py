@@ -35,6 +35,25 @@ def call_context(
     return CallContext(ChargePointSession(**values), "m-1", action, at or timezone.now(), [])
 
 
+def configuration_answer(
+    values: dict[str, str],
+    *,
+    readonly: frozenset[str] | set[str] = frozenset(),
+    unknown: list[str] | None = None,
+) -> dict[str, Any]:
+    """A GetConfiguration.conf (OCPP 1.6 §6.31): ``values`` in order, the ``readonly`` keys
+    marked so, ``unknown`` keys when the charge point named any."""
+    conf: dict[str, Any] = {
+        "configurationKey": [
+            {"key": key, "readonly": key in readonly, "value": value}
+            for key, value in values.items()
+        ]
+    }
+    if unknown is not None:
+        conf["unknownKey"] = unknown
+    return conf
+
+
 def _sent(command: Command) -> None:
     Command.objects.filter(pk=command.pk).update(status=CommandStatus.SENT, sent_at=timezone.now())
 

@@ -149,3 +149,17 @@ class ChargingProfileFactory(factory.django.DjangoModelFactory):
     charging_profile_kind = "Absolute"
     charging_rate_unit = "A"
     periods = factory.LazyFunction(lambda: [{"start_period": 0, "limit": 16.0}])
+
+
+class CommandFactory(factory.django.DjangoModelFactory):
+    """A command queued by hand (as staff would), not through command_dispatch; five minutes
+    to live."""
+
+    class Meta:
+        model = "chargepoints.Command"
+
+    charge_point = factory.SubFactory(ChargePointFactory)
+    tenant = factory.LazyAttribute(lambda o: o.charge_point.tenant)
+    action = "GetConfiguration"
+    payload = factory.LazyFunction(dict)
+    expires_at = factory.LazyFunction(lambda: datetime.now(UTC) + timedelta(minutes=5))

@@ -1,7 +1,6 @@
 """The configuration API (a charge point's keys with drift, PATCH of one key, baselines) and
 the admin pages of baselines and the mirror."""
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,8 +19,8 @@ from chargepoints.models import (
     ConfigurationKey,
 )
 from csms.tenancy.models import Tenant
-from tests.charge_point_calls import Answer
-from tests.factories import ChargePointFactory, ConfigurationBaselineFactory
+from tests.charge_point_calls import Answer, configuration_answer
+from tests.factories import ChargePointFactory, CommandFactory, ConfigurationBaselineFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -48,23 +47,17 @@ def rows_by_key(api: APIClient) -> dict[str, dict[str, Any]]:
 def test_mirror_rows_carry_catalogue_metadata_and_what_the_charge_point_said(
     api: APIClient, charge_point: ChargePoint, answer: Answer
 ) -> None:
-    read = Command.objects.create(
-        tenant=charge_point.tenant,
+    read = CommandFactory(
         charge_point=charge_point,
-        action="GetConfiguration",
         payload={"key": ["HeartbeatInterval", "NumberOfConnectors", "AcmeLed", "Nope"]},
-        expires_at=timezone.now() + timedelta(minutes=5),
     )
     answer(
         read,
-        {
-            "configurationKey": [
-                {"key": "HeartbeatInterval", "readonly": False, "value": "300"},
-                {"key": "NumberOfConnectors", "readonly": True, "value": "2"},
-                {"key": "AcmeLed", "readonly": False, "value": "on"},
-            ],
-            "unknownKey": ["Nope"],
-        },
+        configuration_answer(
+            {"HeartbeatInterval": "300", "NumberOfConnectors": "2", "AcmeLed": "on"},
+            readonly={"NumberOfConnectors"},
+            unknown=["Nope"],
+        ),
     )
 
     rows = rows_by_key(api)
@@ -111,13 +104,13 @@ def test_drift_and_apply_state_per_key(
     assert read is not None
     answer(
         read,
-        {
-            "configurationKey": [
-                {"key": "HeartbeatInterval", "readonly": False, "value": "300"},
-                {"key": "MeterValueSampleInterval", "readonly": False, "value": "60"},
-                {"key": "ConnectionTimeOut", "readonly": False, "value": "90"},
-            ]
-        },
+        configuration_answer(
+            {
+                "HeartbeatInterval": "300",
+                "MeterValueSampleInterval": "60",
+                "ConnectionTimeOut": "90",
+            }
+        ),
     )
     for change in Command.objects.filter(action="ChangeConfiguration", status="queued"):
         key = change.payload["key"]

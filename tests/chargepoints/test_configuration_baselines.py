@@ -26,8 +26,8 @@ from chargepoints.models import (
 )
 from chargepoints.tasks import apply_configuration_baselines
 from csms.tenancy.models import Tenant
-from tests.charge_point_calls import Answer, call_context
-from tests.factories import ChargePointFactory, ConfigurationBaselineFactory
+from tests.charge_point_calls import Answer, call_context, configuration_answer
+from tests.factories import ChargePointFactory, CommandFactory, ConfigurationBaselineFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -313,12 +313,10 @@ def test_a_list_longer_than_the_charge_point_takes_is_not_sent(
 
     answer(
         read,
-        {
-            "configurationKey": [
-                {"key": "MeterValuesSampledData", "readonly": False, "value": "Voltage"},
-                {"key": "MeterValuesSampledDataMaxLength", "readonly": True, "value": "1"},
-            ]
-        },
+        configuration_answer(
+            {"MeterValuesSampledData": "Voltage", "MeterValuesSampledDataMaxLength": "1"},
+            readonly={"MeterValuesSampledDataMaxLength"},
+        ),
     )
 
     assert queued(charge_point, "ChangeConfiguration") == []
@@ -339,13 +337,7 @@ def test_one_read_at_a_time(charge_point: ChargePoint, baseline: Any) -> None:
 def test_a_read_sent_by_hand_only_fills_the_mirror(
     charge_point: ChargePoint, baseline: Any, answer: Answer
 ) -> None:
-    by_hand = Command.objects.create(
-        tenant=charge_point.tenant,
-        charge_point=charge_point,
-        action="GetConfiguration",
-        payload={},
-        expires_at=timezone.now() + timedelta(minutes=5),
-    )
+    by_hand = CommandFactory(charge_point=charge_point, action="GetConfiguration", payload={})
 
     answer(by_hand, {"configurationKey": REPORTED})
 

@@ -26,7 +26,12 @@ from chargepoints.models import (
 from chargepoints.tasks import sync_local_lists
 from csms.tenancy.models import Tenant
 from tests.charge_point_calls import Answer, call_context
-from tests.factories import ChargePointFactory, ChargePointGroupFactory, IdTagFactory
+from tests.factories import (
+    ChargePointFactory,
+    ChargePointGroupFactory,
+    CommandFactory,
+    IdTagFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -216,8 +221,7 @@ def test_list_sent_by_hand_makes_the_next_sync_full(
     charge_point: ChargePoint, local_tags: None, answer: Answer
 ) -> None:
     full_sync(charge_point, answer)
-    by_hand = Command.objects.create(
-        tenant=charge_point.tenant,
+    by_hand = CommandFactory(
         charge_point=charge_point,
         action="SendLocalList",
         payload={"listVersion": 1, "updateType": "Full", "localAuthorizationList": []},

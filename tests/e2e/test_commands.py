@@ -8,8 +8,6 @@ called over HTTP on the same daphne, with a tenant's Bearer token.
 
 import asyncio
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -45,12 +43,11 @@ from tests.http_clients import HttpApi, Reply, http_url
 from tests.ocpp_clients import basic_auth, ocpp_url, open_socket, refused_status
 from tests.ocpp_clients import is_offline as _is_offline
 from tests.servers import (
-    ROOT,
     ServerProcess,
+    celery_worker_running,
     daphne_running,
     daphne_start,
     no_crash_logged,
-    server_env,
 )
 from tests.waiting import ANSWER_TIMEOUT, eventually
 
@@ -599,42 +596,33 @@ async def test_call_orphaned_by_a_killed_server_process_ends_timeout_instead_of_
 async def test_command_queued_by_a_celery_job_on_a_real_worker_reaches_the_charge_point(
     url: str, charge_point: ChargePoint
 ) -> None:
-    worker = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "celery", "-A", "csms", "worker", "--pool=solo", "-l", "WARNING"),
-        *("--without-heartbeat", "--without-gossip", "--without-mingle"),
-        cwd=ROOT,
-        env=server_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
     celery_app.conf.task_always_eager = False
     command = None
     try:
-        async with online(url, "CP-1") as cp:
-            await asyncio.to_thread(
-                send_command.apply_async,
-                args=[charge_point.pk, "TriggerMessage", {"requestedMessage": "Heartbeat"}],
-                kwargs={"job": "nightly-check", "ttl_seconds": 120},
-            )
-
-            async def finished() -> Command | None:
-                return await orm(
-                    Command.objects.filter(
-                        requested_by_job="nightly-check", status=CommandStatus.COMPLETED
-                    ).first
+        with celery_worker_running(
+            "--without-heartbeat", "--without-gossip", "--without-mingle"
+        ) as worker:
+            async with online(url, "CP-1") as cp:
+                await asyncio.to_thread(
+                    send_command.apply_async,
+                    args=[charge_point.pk, "TriggerMessage", {"requestedMessage": "Heartbeat"}],
+                    kwargs={"job": "nightly-check", "ttl_seconds": 120},
                 )
 
-            command = await eventually(finished, within=30)
+                async def finished() -> Command | None:
+                    return await orm(
+                        Command.objects.filter(
+                            requested_by_job="nightly-check", status=CommandStatus.COMPLETED
+                        ).first
+                    )
+
+                command = await eventually(finished, within=30)
+            await asyncio.to_thread(worker.stop, 15)  # by its pid; a warm shutdown
+            output = worker.log_since(0)
     finally:
         celery_app.conf.task_always_eager = True
-        worker.terminate()  # by its pid; a warm shutdown
-        try:
-            output, _ = await asyncio.wait_for(worker.communicate(), 15)
-        except TimeoutError:
-            worker.kill()
-            output, _ = await asyncio.wait_for(worker.communicate(), 5)
 
-    assert command is not None, output.decode(errors="replace")[-3000:]
+    assert command is not None, output[-3000:]
     assert [call[2] for call in cp.calls] == ["TriggerMessage"]
     assert command.response == {"status": "Accepted"}
     assert command.requested_by == "job:nightly-check"

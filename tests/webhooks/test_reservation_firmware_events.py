@@ -27,7 +27,7 @@ from firmware.services.diagnostics import diagnostics_request_create
 from firmware.services.firmware_rollout import firmware_updates_advance
 from firmware.services.firmware_updates import firmware_update_cancel, firmware_update_create
 from tests.charge_point_calls import call_context
-from tests.factories import ChargePointFactory, IdTagFactory, ReservationFactory
+from tests.factories import ChargePointFactory, CommandFactory, IdTagFactory, ReservationFactory
 from tests.firmware.conftest import answer_error, boot, diagnostics_status, firmware_status
 from tests.webhooks.conftest import Receiver
 from transactions.handlers import start_transaction
@@ -94,12 +94,10 @@ def test_a_refused_reserve_now_is_an_event_and_a_late_cancel_answer_is_none(
 ) -> None:
     answer(last_command(cp, "ReserveNow"), {"status": "Occupied"})
     # A CancelReservation sent by hand for it is accepted: the reservation had already ended.
-    cancel = Command.objects.create(
-        tenant=cp.tenant,
+    cancel = CommandFactory(
         charge_point=cp,
         action="CancelReservation",
         payload={"reservationId": reserved.reservation_id},
-        expires_at=timezone.now() + timedelta(minutes=5),
     )
     answer(cancel, {"status": "Accepted"})
 

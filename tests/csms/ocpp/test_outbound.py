@@ -6,17 +6,16 @@ The consumer is driven through the project's own routing and backend
 """
 
 import json
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from chargepoints.models import ChargePoint, Command, CommandStatus
 from chargepoints.services.charge_points import charge_point_create
 from csms.tenancy.models import Tenant
 from tests.async_orm import orm
 from tests.csms.ocpp.communicator import OcppCommunicator
+from tests.factories import CommandFactory
 from tests.waiting import eventually
 
 pytestmark = [
@@ -33,13 +32,7 @@ def station(tenant: Tenant) -> ChargePoint:
 
 
 def queue(station: ChargePoint, action: str, payload: dict[str, Any]) -> Command:
-    return Command.objects.create(
-        tenant_id=station.tenant_id,
-        charge_point=station,
-        action=action,
-        payload=payload,
-        expires_at=timezone.now() + timedelta(minutes=5),
-    )
+    return CommandFactory(charge_point=station, action=action, payload=payload)
 
 
 def reset_then_clear(station: ChargePoint) -> tuple[Command, Command]:
