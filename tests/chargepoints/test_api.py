@@ -1,5 +1,6 @@
 """Tenant API: charge points and idTags (SPEC §3.3)."""
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +39,17 @@ def snapshot(tenant: Tenant) -> list[dict[str, Any]]:
 
 def tag_snapshot(tenant: Tenant) -> list[dict[str, Any]]:
     return list(IdTag.objects.filter(tenant=tenant).order_by("pk").values())
+
+
+def patch_refused(
+    api: APIClient, url: str, body: dict[str, Any], stored: Callable[[], object]
+) -> Any:
+    """PATCH ``url`` with ``body``: answered 400, and what ``stored()`` reads is unchanged."""
+    before = stored()
+    response = api.patch(url, body, format="json")
+    assert response.status_code == 400
+    assert stored() == before
+    return response
 
 
 # --- Charge points: create ---------------------------------------------------------------------
@@ -341,23 +353,14 @@ def test_patch_with_short_password_is_400_and_keeps_the_old_one(
     api: APIClient, tenant: Tenant
 ) -> None:
     api.post(CHARGE_POINTS, {"identity": "CP-1", "password": PASSWORD}, format="json")
-    before = snapshot(tenant)
-
-    response = api.patch(cp_url("CP-1"), {"password": "short", "name": "x"}, format="json")
-
-    assert response.status_code == 400
-    assert snapshot(tenant) == before
+    patch_refused(api, cp_url("CP-1"), {"password": "short", "name": "x"}, lambda: snapshot(tenant))
 
 
 def test_patch_cannot_change_the_identity(api: APIClient, tenant: Tenant) -> None:
     ChargePointFactory(tenant=tenant, identity="CP-1")
-    before = snapshot(tenant)
+    response = patch_refused(api, cp_url("CP-1"), {"identity": "CP-2"}, lambda: snapshot(tenant))
 
-    response = api.patch(cp_url("CP-1"), {"identity": "CP-2"}, format="json")
-
-    assert response.status_code == 400
     assert "identity" in response.json()
-    assert snapshot(tenant) == before
 
 
 def test_patch_ignores_fields_the_charge_point_reports(api: APIClient, tenant: Tenant) -> None:
@@ -612,23 +615,17 @@ def test_patch_renaming_onto_an_existing_id_tag_is_400_and_changes_nothing(
 ) -> None:
     IdTagFactory(tenant=tenant, id_tag="TAG1")
     IdTagFactory(tenant=tenant, id_tag="TAG2")
-    before = tag_snapshot(tenant)
-
-    response = api.patch(tag_url("TAG1"), {"id_tag": "TAG2", "status": "Blocked"}, format="json")
-
-    assert response.status_code == 400
-    assert tag_snapshot(tenant) == before
+    body = {"id_tag": "TAG2", "status": "Blocked"}
+    patch_refused(api, tag_url("TAG1"), body, lambda: tag_snapshot(tenant))
 
 
 def test_patch_with_invalid_status_is_400_and_keeps_the_tag(api: APIClient, tenant: Tenant) -> None:
     IdTagFactory(tenant=tenant, id_tag="TAG1")
-    before = tag_snapshot(tenant)
+    response = patch_refused(
+        api, tag_url("TAG1"), {"status": "Expired"}, lambda: tag_snapshot(tenant)
+    )
 
-    response = api.patch(tag_url("TAG1"), {"status": "Expired"}, format="json")
-
-    assert response.status_code == 400
     assert "status" in response.json()
-    assert tag_snapshot(tenant) == before
 
 
 def test_delete_id_tag(api: APIClient, tenant: Tenant) -> None:

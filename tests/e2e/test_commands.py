@@ -8,11 +8,9 @@ called over HTTP on the same daphne, with a tenant's Bearer token.
 
 import asyncio
 import json
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +32,7 @@ from tests.e2e.command_target import (
     ANSWERS,
     CORE_COMMANDS,
     SECURITY_COMMANDS,
+    CommandTarget,
     command_count,
     command_in,
     command_row,
@@ -42,13 +41,7 @@ from tests.e2e.command_target import (
 from tests.http_clients import HttpApi, Reply, http_url
 from tests.ocpp_clients import basic_auth, ocpp_url, open_socket, refused_status
 from tests.ocpp_clients import is_offline as _is_offline
-from tests.servers import (
-    ServerProcess,
-    celery_worker_running,
-    daphne_running,
-    daphne_start,
-    no_crash_logged,
-)
+from tests.servers import ServerProcess, celery_worker_running, daphne_running, no_crash_logged
 from tests.waiting import ANSWER_TIMEOUT, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -447,17 +440,26 @@ async def test_get_configuration_fills_the_configuration_mirror(
     assert all(row["last_read_at"] for row in rows.values())
 
 
+async def authorization_key_sent(
+    url: str, http_api: HttpApi, *, answer: str
+) -> tuple[Reply, CommandTarget]:
+    """CP-S, online with PASSWORD, is sent AuthorizationKey = NEW_PASSWORD and answers
+    ``answer``; the API's reply and the charge point, offline again."""
+    async with online(url, "CP-S", headers=basic_auth("CP-S", PASSWORD)) as cp:
+        cp.answers["ChangeConfiguration"] = {"status": answer}
+        reply = await http_api.command(
+            "CP-S", "ChangeConfiguration", {"key": "AuthorizationKey", "value": NEW_PASSWORD}
+        )
+    return reply, cp
+
+
 async def test_accepted_authorization_key_becomes_the_basic_auth_password(
     cp_url: Callable[[str], str], secured_charge_point: ChargePoint, http_api: HttpApi
 ) -> None:
     url = cp_url("CP-S")
-    async with online(url, "CP-S", headers=basic_auth("CP-S", PASSWORD)) as cp:
-        cp.answers["ChangeConfiguration"] = {"status": "Accepted"}
-        reply = await http_api.command(
-            "CP-S", "ChangeConfiguration", {"key": "AuthorizationKey", "value": NEW_PASSWORD}
-        )
-        assert reply.body["status"] == "completed"
-        assert cp.calls[0][3] == {"key": "AuthorizationKey", "value": NEW_PASSWORD}
+    reply, cp = await authorization_key_sent(url, http_api, answer="Accepted")
+    assert reply.body["status"] == "completed"
+    assert cp.calls[0][3] == {"key": "AuthorizationKey", "value": NEW_PASSWORD}
 
     assert await refused_status(url) == 401
     assert await refused_status(url, headers=basic_auth("CP-S", PASSWORD)) == 401
@@ -473,11 +475,7 @@ async def test_rejected_authorization_key_leaves_the_password_unchanged(
     cp_url: Callable[[str], str], secured_charge_point: ChargePoint, http_api: HttpApi
 ) -> None:
     url = cp_url("CP-S")
-    async with online(url, "CP-S", headers=basic_auth("CP-S", PASSWORD)) as cp:
-        cp.answers["ChangeConfiguration"] = {"status": "Rejected"}
-        reply = await http_api.command(
-            "CP-S", "ChangeConfiguration", {"key": "AuthorizationKey", "value": NEW_PASSWORD}
-        )
+    reply, _ = await authorization_key_sent(url, http_api, answer="Rejected")
     assert reply.body["response"] == {"status": "Rejected"}
 
     assert await refused_status(url, headers=basic_auth("CP-S", NEW_PASSWORD)) == 401
@@ -563,19 +561,15 @@ async def test_call_orphaned_by_a_killed_server_process_ends_timeout_instead_of_
     charge_point: ChargePoint, tenant: Tenant
 ) -> None:
     token = await orm(lambda: api_token_issue(tenant=tenant).raw)
-    with tempfile.TemporaryDirectory(prefix="csms-e2e-doomed-") as tmp:
-        doomed = daphne_start(Path(tmp))
-        try:
-            http_api = HttpApi(http_url(doomed.ws_url), token)
-            ws = await open_socket(ocpp_url(doomed.ws_url, tenant.slug, "CP-1"))
-            reply = await http_api.command("CP-1", "Reset", {"type": "Hard"}, wait=None)
-            request = json.loads(await asyncio.wait_for(ws.recv(), ANSWER_TIMEOUT))
-            assert request[2] == "Reset"
-            doomed.process.kill()  # by its pid, SIGKILL: no clean-up of any kind runs
-            doomed.process.wait(timeout=5)
-            ws.transport.abort()
-        finally:
-            doomed.stop()
+    with daphne_running() as doomed:
+        http_api = HttpApi(http_url(doomed.ws_url), token)
+        ws = await open_socket(ocpp_url(doomed.ws_url, tenant.slug, "CP-1"))
+        reply = await http_api.command("CP-1", "Reset", {"type": "Hard"}, wait=None)
+        request = json.loads(await asyncio.wait_for(ws.recv(), ANSWER_TIMEOUT))
+        assert request[2] == "Reset"
+        doomed.process.kill()  # by its pid, SIGKILL: no clean-up of any kind runs
+        doomed.process.wait(timeout=5)
+        ws.transport.abort()
     assert (await command_row(reply.body["id"])).status == CommandStatus.SENT
 
     # Later (past the call time-out): the housekeeping task ends it.
