@@ -53,11 +53,6 @@ def id_tags(tenant: Tenant, other_tenant: Tenant) -> dict[str, IdTag]:
     return tags
 
 
-@pytest.fixture
-def url(cp_url: Callable[[str], str], charge_point: ChargePoint) -> str:
-    return cp_url(charge_point.identity)
-
-
 async def start(cp: Any, *, connector_id: int = 1, id_tag: str = "TAG-OK", **fields: Any) -> Any:
     fields.setdefault("meter_start", 1000)
     fields.setdefault("timestamp", iso(T0))

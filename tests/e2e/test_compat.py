@@ -40,6 +40,10 @@ def start_payload(**fields: Any) -> dict[str, Any]:
     return {"connectorId": 1, "idTag": "TAG-OK", "meterStart": 0, "timestamp": STAMP, **fields}
 
 
+def stop_payload(transaction_id: Any, meter_stop: int, **fields: Any) -> dict[str, Any]:
+    return {"transactionId": transaction_id, "meterStop": meter_stop, "timestamp": STAMP, **fields}
+
+
 def meter_values_payload(*sampled: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return {
         "connectorId": 1,
@@ -54,11 +58,6 @@ async def stored_values(charge_point: ChargePoint, *fields: str) -> list[Any]:
             MeterValue.objects.filter(charge_point=charge_point).order_by("id").values_list(*fields)
         )
     )
-
-
-@pytest.fixture
-def url(cp_url: Callable[[str], str], charge_point: ChargePoint) -> str:
-    return cp_url(charge_point.identity)
 
 
 @pytest.fixture
@@ -114,61 +113,83 @@ async def test_four_digit_offset_is_stored_as_the_instant_it_says(
 # --- Meter values ---------------------------------------------------------------------------------
 
 
-async def test_sampled_value_as_a_number_is_stored_as_text(
-    url: str, charge_point: ChargePoint
+@pytest.mark.parametrize(
+    ("payload", "columns", "stored", "quirks"),
+    [
+        pytest.param(
+            meter_values_payload({"value": 1234.5}, {"value": 42, "measurand": "Voltage"}),
+            ("value",),
+            [("1234.5",), ("42",)],
+            {"sampled_value_number": 2},
+            id="a-number-is-stored-as-text",
+        ),
+        pytest.param(
+            meter_values_payload({"value": "  12.5 \t"}),
+            ("value",),
+            [("12.5",)],
+            {"sampled_value_whitespace": 1},
+            id="surrounding-spaces-are-trimmed",
+        ),
+        pytest.param(
+            {
+                "connectorId": 2,
+                "meterValue": {"timestamp": STAMP, "sampledValue": {"value": "99", "unit": "kWh"}},
+            },
+            ("connector_id", "value", "unit", "timestamp"),
+            [(2, "99", "kWh", T0)],
+            {"meter_value_object": 1, "sampled_value_object": 1},
+            id="an-object-instead-of-a-list-is-stored",
+        ),
+        pytest.param(
+            {
+                "connectorId": 1,
+                "meterValue": [
+                    {"timestamp": STAMP, "sampledValue": []},
+                    {"timestamp": "2024-05-01T10:01:00Z", "sampledValue": [{"value": "5"}]},
+                ],
+            },
+            ("value",),
+            [("5",)],
+            {"empty_sampled_value": 1},
+            id="an-empty-sampled-value-is-skipped-and-the-rest-stored",
+        ),
+        pytest.param(
+            # "Hz" is not in the 1.6 unit enum ("Hertz" is); "Current.Import.L1" is no 1.6
+            # measurand.
+            meter_values_payload(
+                {"value": "50.01", "measurand": "Frequency", "unit": "Hz"},
+                {"value": "16", "measurand": "Current.Import.L1", "unit": "A"},
+            ),
+            ("value", "measurand", "unit"),
+            [("50.01", "Frequency", "Hz"), ("16", "Current.Import.L1", "A")],
+            {"open_enum_value": 1},
+            id="units-and-measurands-outside-the-enum-are-kept-as-given",
+        ),
+        pytest.param(
+            meter_values_payload(
+                {"value": "31", "measurand": "Temperature", "unit": "Celsius"},
+                {"value": "32", "measurand": "Temperature", "unit": "Celcius", "location": "Body"},
+            ),
+            ("unit",),
+            [("Celsius",), ("Celcius",)],
+            {},
+            id="both-spellings-of-celsius-are-in-the-enum-and-need-no-absorbing",
+        ),
+    ],
+)
+async def test_sloppy_meter_values_are_stored_and_the_absorptions_counted(
+    url: str,
+    charge_point: ChargePoint,
+    payload: dict[str, Any],
+    columns: tuple[str, ...],
+    stored: list[tuple[Any, ...]],
+    quirks: dict[str, int],
 ) -> None:
-    answer = await send(
-        url,
-        "MeterValues",
-        meter_values_payload({"value": 1234.5}, {"value": 42, "measurand": "Voltage"}),
-    )
-
-    assert answer[0] == 3
-    assert await stored_values(charge_point, "value") == [("1234.5",), ("42",)]
-    assert (await quirks_of(charge_point)) == {"sampled_value_number": 2}
-
-
-async def test_sampled_value_with_surrounding_spaces_is_trimmed(
-    url: str, charge_point: ChargePoint
-) -> None:
-    answer = await send(url, "MeterValues", meter_values_payload({"value": "  12.5 \t"}))
-
-    assert answer[0] == 3
-    assert await stored_values(charge_point, "value") == [("12.5",)]
-    assert (await quirks_of(charge_point)) == {"sampled_value_whitespace": 1}
-
-
-async def test_meter_value_object_instead_of_a_list_is_stored(
-    url: str, charge_point: ChargePoint
-) -> None:
-    payload = {
-        "connectorId": 2,
-        "meterValue": {"timestamp": STAMP, "sampledValue": {"value": "99", "unit": "kWh"}},
-    }
     answer = await send(url, "MeterValues", payload)
 
     assert answer[0] == 3
-    assert await stored_values(charge_point, "connector_id", "value", "unit", "timestamp") == [
-        (2, "99", "kWh", T0)
-    ]
-    assert (await quirks_of(charge_point)) == {"meter_value_object": 1, "sampled_value_object": 1}
-
-
-async def test_empty_sampled_value_is_skipped_and_the_rest_stored(
-    url: str, charge_point: ChargePoint
-) -> None:
-    payload = {
-        "connectorId": 1,
-        "meterValue": [
-            {"timestamp": STAMP, "sampledValue": []},
-            {"timestamp": "2024-05-01T10:01:00Z", "sampledValue": [{"value": "5"}]},
-        ],
-    }
-    answer = await send(url, "MeterValues", payload)
-
-    assert answer[0] == 3
-    assert await stored_values(charge_point, "value") == [("5",)]
-    assert (await quirks_of(charge_point)) == {"empty_sampled_value": 1}
+    assert await stored_values(charge_point, *columns) == stored
+    assert (await quirks_of(charge_point)) == quirks
 
 
 async def test_meter_values_with_only_an_empty_sampled_value_are_answered(
@@ -184,44 +205,6 @@ async def test_meter_values_with_only_an_empty_sampled_value_are_answered(
     assert answer[:3] == [3, answer[1], {}]
     assert await stored_values(charge_point, "value") == []
     assert (await quirks_of(charge_point)) == {"empty_sampled_value": 1}
-
-
-async def test_units_and_measurands_outside_the_enum_are_kept_as_given(
-    url: str, charge_point: ChargePoint
-) -> None:
-    # "Hz" is not in the 1.6 unit enum ("Hertz" is); "Current.Import.L1" is no 1.6 measurand.
-    answer = await send(
-        url,
-        "MeterValues",
-        meter_values_payload(
-            {"value": "50.01", "measurand": "Frequency", "unit": "Hz"},
-            {"value": "16", "measurand": "Current.Import.L1", "unit": "A"},
-        ),
-    )
-
-    assert answer[0] == 3
-    assert await stored_values(charge_point, "value", "measurand", "unit") == [
-        ("50.01", "Frequency", "Hz"),
-        ("16", "Current.Import.L1", "A"),
-    ]
-    assert (await quirks_of(charge_point)) == {"open_enum_value": 1}
-
-
-async def test_both_spellings_of_celsius_are_in_the_enum_and_need_no_absorbing(
-    url: str, charge_point: ChargePoint
-) -> None:
-    answer = await send(
-        url,
-        "MeterValues",
-        meter_values_payload(
-            {"value": "31", "measurand": "Temperature", "unit": "Celsius"},
-            {"value": "32", "measurand": "Temperature", "unit": "Celcius", "location": "Body"},
-        ),
-    )
-
-    assert answer[0] == 3
-    assert await stored_values(charge_point, "unit") == [("Celsius",), ("Celcius",)]
-    assert await quirks_of(charge_point) == {}
 
 
 async def test_phase_outside_the_enum_stays_strict(url: str, charge_point: ChargePoint) -> None:
@@ -242,11 +225,7 @@ async def test_stop_transaction_id_tag_longer_than_20_characters_is_truncated(
     async with open_socket(url) as ws:
         started = await raw_call(ws, "StartTransaction", start_payload())
         tx_id = started[2]["transactionId"]
-        answer = await raw_call(
-            ws,
-            "StopTransaction",
-            {"transactionId": tx_id, "meterStop": 10, "timestamp": STAMP, "idTag": long_tag},
-        )
+        answer = await raw_call(ws, "StopTransaction", stop_payload(tx_id, 10, idTag=long_tag))
 
     assert answer[0] == 3
     assert answer[2] == {"idTagInfo": {"status": "Invalid"}}
@@ -263,14 +242,7 @@ async def test_stop_transaction_id_tag_with_trailing_control_bytes_is_cleaned(
         started = await raw_call(ws, "StartTransaction", start_payload())
         tx_id = started[2]["transactionId"]
         answer = await raw_call(
-            ws,
-            "StopTransaction",
-            {
-                "transactionId": tx_id,
-                "meterStop": 10,
-                "timestamp": STAMP,
-                "idTag": "TAG-OK\r\n\x00",
-            },
+            ws, "StopTransaction", stop_payload(tx_id, 10, idTag="TAG-OK\r\n\x00")
         )
 
     assert answer[2] == {"idTagInfo": {"status": "Accepted"}}
@@ -281,29 +253,29 @@ async def test_stop_transaction_id_tag_with_trailing_control_bytes_is_cleaned(
 
 # --- Transaction ids that name no transaction -----------------------------------------------------
 
-ODD_TRANSACTION_IDS = [
-    (-1, -1, "transaction_id_not_positive"),
-    (0, 0, "transaction_id_not_positive"),
-    (None, -1, "transaction_id_null"),
-    (2**32 + 5, 2**32 + 5, "transaction_id_beyond_32_bits"),
-]
-
-
-@pytest.mark.parametrize(
-    ("sent", "kept", "quirk"), ODD_TRANSACTION_IDS, ids=["minus_one", "zero", "null", "64_bit"]
+# What a charger sent, what is kept as the reported id, the quirk counted.
+odd_transaction_ids = pytest.mark.parametrize(
+    ("sent", "kept", "quirk"),
+    [
+        (-1, -1, "transaction_id_not_positive"),
+        (0, 0, "transaction_id_not_positive"),
+        (None, -1, "transaction_id_null"),
+        (2**32 + 5, 2**32 + 5, "transaction_id_beyond_32_bits"),
+    ],
+    ids=["minus_one", "zero", "null", "64_bit"],
 )
+
+
+@odd_transaction_ids
 async def test_stop_transaction_with_an_odd_transaction_id_is_answered_and_kept(
     url: str, charge_point: ChargePoint, sent: int | None, kept: int, quirk: str
 ) -> None:
     answer = await send(
         url,
         "StopTransaction",
-        {
-            "transactionId": sent,
-            "meterStop": 777,
-            "timestamp": STAMP,
-            "transactionData": [{"timestamp": STAMP, "sampledValue": [{"value": "777"}]}],
-        },
+        stop_payload(
+            sent, 777, transactionData=[{"timestamp": STAMP, "sampledValue": [{"value": "777"}]}]
+        ),
     )
 
     assert answer[0] == 3
@@ -317,9 +289,7 @@ async def test_stop_transaction_with_an_odd_transaction_id_is_answered_and_kept(
     assert (await quirks_of(charge_point)) == {quirk: 1}
 
 
-@pytest.mark.parametrize(
-    ("sent", "kept", "quirk"), ODD_TRANSACTION_IDS, ids=["minus_one", "zero", "null", "64_bit"]
-)
+@odd_transaction_ids
 async def test_meter_values_with_an_odd_transaction_id_are_stored_for_reconciliation(
     url: str, charge_point: ChargePoint, sent: int | None, kept: int, quirk: str
 ) -> None:
@@ -361,22 +331,10 @@ async def test_stop_reason_in_the_wrong_case_and_empty_optional_fields(
         await raw_call(
             ws,
             "StopTransaction",
-            {
-                "transactionId": first[2]["transactionId"],
-                "meterStop": 5,
-                "timestamp": STAMP,
-                "reason": "evdisconnected",
-            },
+            stop_payload(first[2]["transactionId"], 5, reason="evdisconnected"),
         )
         await raw_call(
-            ws,
-            "StopTransaction",
-            {
-                "transactionId": second[2]["transactionId"],
-                "meterStop": 5,
-                "timestamp": STAMP,
-                "reason": "",
-            },
+            ws, "StopTransaction", stop_payload(second[2]["transactionId"], 5, reason="")
         )
 
     reasons = await orm(
