@@ -20,6 +20,8 @@ from tests.async_orm import orm
 from tests.waiting import ANSWER_TIMEOUT, DELIVERY_TIMEOUT, eventually, until
 
 SUBPROTOCOL = "ocpp1.6"
+# A charge point's Basic-auth password (security whitepaper, profile 1/2: 16-40 characters).
+PASSWORD = "correct-horse-battery-9"
 
 
 def basic_auth(user: str, password: str) -> dict[str, str]:

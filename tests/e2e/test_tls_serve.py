@@ -19,13 +19,12 @@ from csms.tenancy.models import Tenant
 from tests.async_orm import orm
 from tests.e2e.tls_files import TlsFiles
 from tests.live_fixtures import wait_for_disconnects
-from tests.ocpp_clients import SUBPROTOCOL, basic_auth
+from tests.ocpp_clients import PASSWORD, SUBPROTOCOL, basic_auth
 from tests.ocpp_clients import ocpp_client as charge_point
 from tests.servers import free_port, running, server_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery-9"
 BOOT = call.BootNotification(charge_point_vendor="Acme", charge_point_model="Wallbox 22")
 
 

@@ -14,6 +14,7 @@ from chargepoints.models import ChargePoint, OcppMessage, RegistrationStatus
 from csms.tenancy.models import Tenant, UnknownChargePointPolicy
 from tests.async_orm import orm
 from tests.ocpp_clients import (
+    PASSWORD,
     SUBPROTOCOL,
     basic_auth,
     ocpp_client,
@@ -28,7 +29,6 @@ from tests.waiting import ANSWER_TIMEOUT, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct-horse-battery-9"  # 16-40 characters (security whitepaper)
 HEARTBEAT = json.dumps([2, "hb-after", "Heartbeat", {}])
 
 

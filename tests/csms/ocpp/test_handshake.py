@@ -15,6 +15,7 @@ from chargepoints.services.charge_points import charge_point_create
 from csms.tenancy.models import Tenant, UnknownChargePointPolicy
 from tests.async_orm import orm
 from tests.csms.ocpp.communicator import OcppCommunicator
+from tests.ocpp_clients import PASSWORD
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -22,7 +23,6 @@ pytestmark = [
 ]
 
 TIMEOUT = 5.0
-PASSWORD = "correct-horse-battery-9"  # 16-40 characters (security whitepaper)
 
 
 def communicator(

@@ -1,12 +1,10 @@
 """Admission control: a saturated process answers BootNotification Pending with a randomized
-interval, and the simulated fleet honours it (and a registration Pending too)."""
+interval instead of doing the boot. The fleet honouring it: tests/simulator/test_fleet_admission.py.
+"""
 
-import asyncio
-import itertools
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
 
 import pytest
 from django.utils import timezone
@@ -20,9 +18,7 @@ from csms.ocpp.execution.group_commit import InboundCall
 from csms.ocpp.pipeline import call_execute
 from csms.ocpp.router import route_for
 from csms.tenancy.models import Tenant
-from simulator.fleet import Fleet
 from tests.async_orm import orm
-from tests.servers import ServerProcess, daphne_running
 
 # --- The decision -------------------------------------------------------------------------------
 
@@ -122,86 +118,3 @@ async def test_saturated_process_answers_pending_without_doing_the_boot(
         lambda: list(OcppMessage.objects.filter(charge_point=cp).values_list("direction", "frame"))
     )
     assert sorted(direction for direction, _ in logged) == ["in", "out"]
-
-
-# --- The fleet honours Pending ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def saturated_server(django_db_setup: None) -> Iterator[ServerProcess]:
-    """A daphne that defers every boot for one second."""
-    with daphne_running(
-        OCPP_ADMISSION_MAX_IN_FLIGHT="0",
-        OCPP_ADMISSION_RETRY_MIN_SECONDS="1",
-        OCPP_ADMISSION_RETRY_MAX_SECONDS="1",
-    ) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def quick_retry_server(django_db_setup: None) -> Iterator[ServerProcess]:
-    """A daphne that tells Pending charge points to boot again after one second."""
-    with daphne_running(OCPP_BOOT_RETRY_INTERVAL="1") as server:
-        yield server
-
-
-def boots_logged(identity: str) -> list[tuple[str, object]]:
-    return list(
-        OcppMessage.objects.filter(charge_point__identity=identity, direction="in")
-        .order_by("created_at")
-        .values_list("action", "created_at")
-    )
-
-
-@pytest.mark.e2e
-@pytest.mark.django_db(transaction=True)
-async def test_deferred_charge_point_waits_the_interval_and_sends_nothing_else(
-    saturated_server: ServerProcess, fleet_of: Callable[..., Fleet]
-) -> None:
-    fleet = await fleet_of(saturated_server.ws_url, count=1)
-    await fleet.start()
-    try:
-        await fleet.wait_until(lambda: fleet.stats.pending_boots >= 3, within=10)
-    finally:
-        await fleet.stop()
-
-    cp = fleet.charge_points[0]
-    assert not cp.online and fleet.stats.booted == 0
-    frames = await orm(boots_logged, cp.identity)
-    assert [action for action, _ in frames] == ["BootNotification"] * len(frames)
-    assert len(frames) >= 3
-    gaps = [(b - a).total_seconds() for (_, a), (_, b) in itertools.pairwise(frames)]
-    assert min(gaps) >= 0.95  # the interval given (1 s), honoured
-    stored = await orm(ChargePoint.objects.get, identity=cp.identity)
-    assert stored.registration_status == RegistrationStatus.ACCEPTED
-
-
-@pytest.mark.e2e
-@pytest.mark.django_db(transaction=True)
-async def test_pending_registration_is_retried_after_its_interval_until_accepted(
-    quick_retry_server: ServerProcess, fleet_of: Callable[..., Fleet]
-) -> None:
-    fleet = await fleet_of(quick_retry_server.ws_url, count=1)
-    identity = fleet.charge_points[0].identity
-    await orm(
-        ChargePoint.objects.filter(identity=identity).update,
-        registration_status=RegistrationStatus.PENDING,
-    )
-    await fleet.start()
-    try:
-        assert await fleet.wait_until(lambda: fleet.stats.pending_boots >= 1, within=10)
-        await asyncio.sleep(0.2)
-        assert not fleet.charge_points[0].online
-        await orm(
-            ChargePoint.objects.filter(identity=identity).update,
-            registration_status=RegistrationStatus.ACCEPTED,
-        )
-        booted = await fleet.wait_until(fleet.settled, within=10)
-    finally:
-        await fleet.stop()
-
-    assert booted, fleet.summary()
-    actions = [action for action, _ in await orm(boots_logged, identity)]
-    first_other = next(i for i, action in enumerate(actions) if action != "BootNotification")
-    assert first_other >= 2  # booted again (after the interval) before anything else
-    assert actions[first_other] == "StatusNotification"
