@@ -12,6 +12,7 @@ from csms.webhooks.event_types import SUBSCRIBABLE_CHOICES
 from csms.webhooks.models import Delivery, DeliveryAttempt, Event, WebhookEndpoint
 from csms.webhooks.services.endpoints import (
     webhook_endpoint_create,
+    webhook_endpoint_delete,
     webhook_endpoint_ping,
     webhook_endpoint_update,
 )
@@ -99,6 +100,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             f"Signing secret of this endpoint (shown once, store it now): {created.secret}",
             messages.WARNING,
         )
+
+    def delete_model(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
+        webhook_endpoint_delete(endpoint=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        for endpoint in queryset:
+            webhook_endpoint_delete(endpoint=endpoint)
 
     @admin.action(description="Send a test (ping) event")
     def send_test_event(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from csms.tenancy.models import Tenant
 from csms.webhooks.models import Delivery, Event, WebhookEndpoint
 from csms.webhooks.services import events
+from csms.webhooks.services.endpoints import webhook_endpoint_update
 from csms.webhooks.services.events import event_emit, event_subscribers
 
 pytestmark = pytest.mark.django_db
@@ -28,8 +29,7 @@ def test_a_change_in_this_process_counts_at_the_very_next_event(
     tenant: Tenant, endpoint: WebhookEndpoint
 ) -> None:
     assert event_subscribers(tenant_id=tenant.pk, type="transaction.started") == [endpoint.pk]
-    endpoint.active = False
-    endpoint.save()
+    webhook_endpoint_update(endpoint=endpoint, active=False)
 
     assert event_subscribers(tenant_id=tenant.pk, type="transaction.started") == []
 

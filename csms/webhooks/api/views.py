@@ -22,7 +22,7 @@ from csms.webhooks.api.serializers import (
 )
 from csms.webhooks.event_types import EventType
 from csms.webhooks.models import Delivery, DeliveryAttempt, DeliveryStatus, Event, WebhookEndpoint
-from csms.webhooks.services.endpoints import webhook_endpoint_ping
+from csms.webhooks.services.endpoints import webhook_endpoint_delete, webhook_endpoint_ping
 from csms.webhooks.services.events import event_replay, events_replay
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -48,6 +48,9 @@ class WebhookEndpointViewSet(
         endpoint = serializer.save(tenant=self.tenant)
         created = WebhookEndpointCreatedSerializer(endpoint, context=self.get_serializer_context())
         return Response(created.data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: WebhookEndpoint) -> None:
+        webhook_endpoint_delete(endpoint=instance)
 
     @extend_schema(
         request=None,

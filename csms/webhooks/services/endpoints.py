@@ -1,5 +1,6 @@
 """Webhook endpoints: created with a generated secret, checked against the SSRF guard, disabled
-after persistent failure."""
+after persistent failure. Every change goes through these services: they also clear this
+process's cache of who listens (``event_subscribers``), so the very next event counts it."""
 
 import base64
 import secrets
@@ -15,7 +16,7 @@ from csms.tenancy.models import Tenant
 from csms.webhooks.addresses import UnsafeUrlError, url_check
 from csms.webhooks.event_types import SUBSCRIBABLE_TYPES, EventType
 from csms.webhooks.models import Delivery, DeliveryStatus, Event, WebhookEndpoint
-from csms.webhooks.services.events import event_emit
+from csms.webhooks.services.events import event_emit, event_subscribers_changed
 
 SECRET_BYTES = 32
 
@@ -49,14 +50,17 @@ def webhook_endpoint_create(
     active: bool = True,
 ) -> WebhookEndpoint:
     webhook_url_validate(url)
-    return WebhookEndpoint.objects.create(
-        tenant=tenant,
-        url=url,
-        secret=webhook_secret_generate(),
-        event_types=webhook_event_types_validate(event_types),
-        description=description,
-        active=active,
-    )
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            tenant=tenant,
+            url=url,
+            secret=webhook_secret_generate(),
+            event_types=webhook_event_types_validate(event_types),
+            description=description,
+            active=active,
+        )
+        event_subscribers_changed(tenant_id=endpoint.tenant_id)
+    return endpoint
 
 
 def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpoint:
@@ -76,9 +80,17 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes: Any) -> Web
     with transaction.atomic():
         if changes:
             endpoint.save(update_fields=[*changes, "updated_at"])
+            event_subscribers_changed(tenant_id=endpoint.tenant_id)
         if was_active and not endpoint.active:
             _cancel_pending(endpoint=endpoint, reason="endpoint deactivated")
     return endpoint
+
+
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Delete an endpoint with its deliveries (the API's DELETE, the admin)."""
+    with transaction.atomic():
+        endpoint.delete()
+        event_subscribers_changed(tenant_id=endpoint.tenant_id)
 
 
 def webhook_endpoint_disable(
@@ -93,6 +105,7 @@ def webhook_endpoint_disable(
         )
         if not disabled:
             return None
+        event_subscribers_changed(tenant_id=endpoint.tenant_id)
         endpoint.active, endpoint.disabled_reason, endpoint.disabled_at = False, reason[:255], now
         _cancel_pending(endpoint=endpoint, reason="endpoint disabled")
         return event_emit(

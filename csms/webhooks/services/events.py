@@ -1,4 +1,5 @@
-"""The one place events are emitted (STYLE §3), and replays of stored events."""
+"""The one place webhook events are recorded (STYLE §3; the domain events reach it through
+``csms.webhooks.receivers``), and replays of stored events."""
 
 import time
 from datetime import UTC, datetime
@@ -7,8 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
 from django.utils import timezone
 
 from csms.errors import DomainError
@@ -19,9 +18,10 @@ from csms.webhooks.services.outbox import deliveries_create, outbox_rescan_enque
 
 # A tenant's active endpoints, per process, for a few seconds: every StatusNotification,
 # MeterValues and transaction frame asks whether anyone listens, and the answer rarely changes.
-# A change made in this process clears its entry at once (signals below); other processes see it
-# within WEBHOOKS_SUBSCRIBERS_CACHE_SECONDS. ``event_emit`` re-checks the cached ids against the
-# table before writing deliveries, so a just-deleted endpoint never breaks the emitting change.
+# A change made in this process clears its entry at once (the endpoint services call
+# ``event_subscribers_changed``); other processes see it within
+# WEBHOOKS_SUBSCRIBERS_CACHE_SECONDS. ``event_emit`` re-checks the cached ids against the table
+# before writing deliveries, so a just-deleted endpoint never breaks the emitting change.
 _endpoints_by_tenant: dict[int, tuple[float, list[tuple[int, list[str]]]]] = {}
 
 
@@ -49,11 +49,11 @@ def event_subscribers_forget(tenant_id: int | None = None) -> None:
         _endpoints_by_tenant.pop(tenant_id, None)
 
 
-@receiver([post_save, post_delete], sender=WebhookEndpoint)
-def _endpoint_changed(sender: type[WebhookEndpoint], instance: WebhookEndpoint, **_: Any) -> None:
-    event_subscribers_forget(instance.tenant_id)
-    # Again once committed: a read racing the change may have cached the old rows meanwhile.
-    transaction.on_commit(partial(event_subscribers_forget, instance.tenant_id))
+def event_subscribers_changed(*, tenant_id: int) -> None:
+    """The tenant's endpoints are being changed in this transaction: forget them now, and again
+    once committed (a read racing the change may have cached the old rows meanwhile)."""
+    event_subscribers_forget(tenant_id)
+    transaction.on_commit(partial(event_subscribers_forget, tenant_id))
 
 
 def event_emit(
