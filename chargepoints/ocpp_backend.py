@@ -38,11 +38,11 @@ from chargepoints.models import (
     RegistrationStatus,
 )
 from chargepoints.passwords import parse_basic_auth, password_matches
+from csms.events import ChargePointConnected, ChargePointDisconnected, publish
 from csms.ocpp.backend import ConnectionRefusedError
 from csms.ocpp.compat import CompatSwitches
 from csms.ocpp.context import CallContext, ChargePointSession
 from csms.tenancy.models import Tenant, UnknownChargePointPolicy
-from csms.webhooks.emitters import charge_point_connected_emit, charge_point_disconnected_emit
 
 logger = logging.getLogger(__name__)
 security_log = logging.getLogger("csms.security")
@@ -176,8 +176,13 @@ def open_session(
         ChargePoint.objects.filter(pk=charge_point_id).update(
             connected=True, connected_at=now, last_seen=now, channel_name=channel_name
         )
-        charge_point_connected_emit(
-            tenant_id=found.tenant_id, charge_point_id=charge_point_id, identity=identity, at=now
+        publish(
+            ChargePointConnected(
+                tenant_id=found.tenant_id,
+                charge_point_id=charge_point_id,
+                identity=identity,
+                connected_at=now,
+            )
         )
     session = ChargePointSession(
         tenant_id=found.tenant_id,
@@ -214,11 +219,13 @@ def close_session(*, session: ChargePointSession, channel_name: str) -> None:
             pk=session.charge_point_id, channel_name=channel_name
         ).update(connected=False, channel_name="", last_seen=now)
         if left:
-            charge_point_disconnected_emit(
-                tenant_id=session.tenant_id,
-                charge_point_id=session.charge_point_id,
-                identity=session.identity,
-                at=now,
+            publish(
+                ChargePointDisconnected(
+                    tenant_id=session.tenant_id,
+                    charge_point_id=session.charge_point_id,
+                    identity=session.identity,
+                    disconnected_at=now,
+                )
             )
 
 

@@ -1,4 +1,5 @@
-"""OCPP status notifications answered by the firmware app, and its part of BootNotification."""
+"""OCPP status notifications answered by the firmware app (its part of BootNotification: the
+``ChargePointBooted`` receiver, firmware.receivers)."""
 
 from typing import Any
 
@@ -6,7 +7,7 @@ from csms.ocpp.context import CallContext
 from csms.ocpp.router import ocpp_action
 from firmware.models import StatusReport, StatusReportKind
 from firmware.services.diagnostics import diagnostics_status_record
-from firmware.services.firmware_updates import firmware_boot_verify, firmware_status_record
+from firmware.services.firmware_updates import firmware_status_record
 
 
 def _report(ctx: CallContext, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -45,12 +46,3 @@ def signed_firmware_status_notification(
 @ocpp_action("LogStatusNotification")
 def log_status_notification(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     return _report(ctx, StatusReportKind.LOG, payload)
-
-
-def verify_firmware_on_boot(ctx: CallContext, boot: dict[str, Any]) -> None:
-    """A charge_point_booted_hooks entry: the new firmware shows in the next boot."""
-    firmware_boot_verify(
-        charge_point_id=ctx.charge_point_id,
-        firmware_version=boot.get("firmware_version") or "",
-        now=ctx.received_at,
-    )

@@ -5,7 +5,5 @@ class SmartChargingConfig(AppConfig):
     name = "smartcharging"
 
     def ready(self) -> None:
-        # Command payload checks and result hooks register on import; transaction hooks here.
-        from smartcharging import hooks
-
-        hooks.register()
+        # The command payload checks it owns, and how it reacts to events (csms.events).
+        from smartcharging import command_checks, receivers  # noqa: F401

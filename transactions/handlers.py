@@ -4,7 +4,6 @@ from typing import Any
 
 from csms.ocpp.context import CallContext
 from csms.ocpp.router import ocpp_action
-from csms.webhooks.emitters import meter_values_emit
 from transactions import services
 
 
@@ -12,7 +11,9 @@ from transactions import services
 def start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
     # Always a transactionId, even for an invalid idTag (SPEC §4).
     outcome = services.transaction_start(
-        ctx=ctx,
+        tenant_id=ctx.tenant_id,
+        charge_point_id=ctx.charge_point_id,
+        identity=ctx.session.identity,
         connector_id=payload["connector_id"],
         id_tag=payload["id_tag"],
         meter_start=payload["meter_start"],
@@ -27,12 +28,21 @@ def start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, An
 
 @ocpp_action("StopTransaction")
 def stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    verdict = services.transaction_stop(ctx=ctx, payload=payload)
+    verdict = services.transaction_stop(
+        tenant_id=ctx.tenant_id,
+        charge_point_id=ctx.charge_point_id,
+        identity=ctx.session.identity,
+        payload=payload,
+    )
     return {"id_tag_info": verdict.as_id_tag_info()} if verdict else {}
 
 
 @ocpp_action("MeterValues")
 def meter_values(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    services.meter_values_record(ctx=ctx, payload=payload)
-    meter_values_emit(ctx=ctx, payload=payload)
+    services.meter_values_record(
+        tenant_id=ctx.tenant_id,
+        charge_point_id=ctx.charge_point_id,
+        identity=ctx.session.identity,
+        payload=payload,
+    )
     return {}

@@ -6,7 +6,7 @@ answered normally and flagged, never refused (OCPP 1.6 §4.7/§4.8).
 """
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,8 +21,8 @@ from chargepoints.authorization.verdicts import (
     id_tag_verdict,
     with_concurrency,
 )
+from csms.events import MeterValuesReceived, TransactionStarted, TransactionStopped, publish
 from csms.ocpp.compat import INT32_MAX
-from csms.ocpp.context import CallContext
 from csms.row_insert import rows_insert
 from csms.timestamps import parse_timestamp
 from transactions.models import MeterValue, Transaction, UnmatchedTransactionMessage
@@ -35,12 +35,6 @@ DEFAULT_LOCATION = "Outlet"
 DEFAULT_UNIT = "Wh"
 DEFAULT_STOP_REASON = "Local"  # OCPP 1.6 §6.49: absent reason means Local
 FUTURE_TOLERANCE = timedelta(minutes=5)
-
-TransactionHook = Callable[[Transaction, CallContext], None]
-# Other apps (reservations, smart charging, webhooks) react to a transaction starting or
-# stopping, inside the same database transaction (schedule network work with on_commit).
-transaction_started_hooks: list[TransactionHook] = []
-transaction_stopped_hooks: list[TransactionHook] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +63,20 @@ def known_transaction_id(value: int | None) -> int | None:
 
 def transaction_start(
     *,
-    ctx: CallContext,
+    tenant_id: int,
+    charge_point_id: int,
+    identity: str,
     connector_id: int,
     id_tag: str,
     meter_start: int,
     timestamp: str,
     reservation_id: int | None = None,
 ) -> StartOutcome:
-    """Open a transaction, or find the one a retried StartTransaction already opened."""
+    """Open a transaction, or find the one a retried StartTransaction already opened; a new
+    one is published (and a stale one it closes)."""
     started_at = parse_timestamp(timestamp)
-    identity = {
-        "charge_point_id": ctx.charge_point_id,
+    content = {
+        "charge_point_id": charge_point_id,
         "connector_id": connector_id,
         "id_tag": id_tag,
         "started_at": started_at,
@@ -89,7 +86,7 @@ def transaction_start(
     # (same idTag, timestamp and meter value), and which sessions are still open on it.
     on_connector = list(
         Transaction.objects.select_for_update()
-        .filter(charge_point_id=ctx.charge_point_id, connector_id=connector_id)
+        .filter(charge_point_id=charge_point_id, connector_id=connector_id)
         .filter(
             Q(stopped_at=None) | Q(id_tag=id_tag, started_at=started_at, meter_start=meter_start)
         )
@@ -106,14 +103,12 @@ def transaction_start(
     if existing is not None:
         return StartOutcome(existing, _stored_verdict(existing))
 
-    verdict = id_tag_verdict(
-        tenant_id=ctx.tenant_id, id_tag=id_tag, charge_point_id=ctx.charge_point_id
-    )
+    verdict = id_tag_verdict(tenant_id=tenant_id, id_tag=id_tag, charge_point_id=charge_point_id)
     if verdict.accepted:
         active_elsewhere = _active_sessions_elsewhere(
-            tenant_id=ctx.tenant_id,
+            tenant_id=tenant_id,
             id_tag=id_tag,
-            charge_point_id=ctx.charge_point_id,
+            charge_point_id=charge_point_id,
             connector_id=connector_id,
         )
         verdict = with_concurrency(verdict, active_elsewhere=active_elsewhere)
@@ -123,25 +118,24 @@ def transaction_start(
     if _is_future(started_at, now):
         flags.append("start_timestamp_in_future")
     _close_stale_transactions(
-        ctx=ctx,
+        identity=identity,
         stale=[tx for tx in on_connector if tx.stopped_at is None],
         superseded_at=started_at,
     )
     try:
         with transaction.atomic():
             created = Transaction.objects.create(
-                tenant_id=ctx.tenant_id,
+                tenant_id=tenant_id,
                 id_tag_status=verdict.status,
                 parent_id_tag=verdict.parent_id_tag,
                 reservation_id=reservation_id,
                 flags=flags,
-                **identity,
+                **content,
             )
-            for hook in transaction_started_hooks:
-                hook(created, ctx)
+            publish(TransactionStarted(**_started_fields(created, identity)))
     except IntegrityError:
         # The same StartTransaction raced in on another connection: answer with its id.
-        existing = Transaction.objects.get(**identity)
+        existing = Transaction.objects.get(**content)
         return StartOutcome(existing, _stored_verdict(existing))
     return StartOutcome(created, verdict)
 
@@ -168,8 +162,34 @@ def _stored_verdict(tx: Transaction) -> IdTagVerdict:
     return IdTagVerdict(tx.id_tag_status, parent_id_tag=tx.parent_id_tag)
 
 
+def _started_fields(tx: Transaction, identity: str) -> dict[str, Any]:
+    return {
+        "tenant_id": tx.tenant_id,
+        "charge_point_id": tx.charge_point_id,
+        "identity": identity,
+        "transaction_id": tx.pk,
+        "connector_id": tx.connector_id,
+        "id_tag": tx.id_tag,
+        "id_tag_status": tx.id_tag_status,
+        "meter_start": tx.meter_start,
+        "started_at": tx.started_at,
+        "reservation_id": tx.reservation_id,
+    }
+
+
+def _stopped(tx: Transaction, identity: str) -> TransactionStopped:
+    return TransactionStopped(
+        **_started_fields(tx, identity),
+        meter_stop=tx.meter_stop,
+        energy_wh=tx.energy_wh,
+        stopped_at=tx.stopped_at,
+        stop_reason=tx.stop_reason,
+        flags=tx.flags,
+    )
+
+
 def _close_stale_transactions(
-    *, ctx: CallContext, stale: list[Transaction], superseded_at: datetime | None
+    *, identity: str, stale: list[Transaction], superseded_at: datetime | None
 ) -> None:
     """A connector has one active transaction: one never stopped (``stale``, read locked) is
     closed and flagged."""
@@ -178,19 +198,17 @@ def _close_stale_transactions(
         tx.stop_reason = "Other"
         tx.flags = [*tx.flags, "closed_as_stale: a new StartTransaction arrived on its connector"]
         tx.save(update_fields=["stopped_at", "stop_reason", "flags", "updated_at"])
-        for hook in transaction_stopped_hooks:
-            hook(tx, ctx)
+        publish(_stopped(tx, identity))
 
 
 # --- StopTransaction ----------------------------------------------------------------------------
 
 
 def transaction_stop(
-    *,
-    ctx: CallContext,
-    payload: dict[str, Any],
+    *, tenant_id: int, charge_point_id: int, identity: str, payload: dict[str, Any]
 ) -> IdTagVerdict | None:
-    """Close the named transaction (idempotent); keep unknown ones for reconciliation.
+    """Close the transaction a StopTransaction.req (``payload``, snake_case) names, and publish
+    it (idempotent); keep unknown ones for reconciliation.
 
     Returns the idTag verdict to answer with when the stop carries an idTag.
     """
@@ -198,22 +216,22 @@ def transaction_stop(
     stopped_at = parse_timestamp(payload["timestamp"])
     id_tag = payload.get("id_tag") or ""
     verdict = (
-        id_tag_verdict(tenant_id=ctx.tenant_id, id_tag=id_tag, charge_point_id=ctx.charge_point_id)
+        id_tag_verdict(tenant_id=tenant_id, id_tag=id_tag, charge_point_id=charge_point_id)
         if id_tag
         else None
     )
     transaction_id = known_transaction_id(reported_id)
     tx = (
         Transaction.objects.select_for_update()
-        .filter(pk=transaction_id, charge_point_id=ctx.charge_point_id)
+        .filter(pk=transaction_id, charge_point_id=charge_point_id)
         .first()
         if transaction_id is not None
         else None
     )
     if tx is None:
-        _keep_unmatched(ctx=ctx, payload=payload, reported_id=reported_id)
+        _keep_unmatched(charge_point_id=charge_point_id, payload=payload, reported_id=reported_id)
         meter_values_store(
-            ctx=ctx,
+            charge_point_id=charge_point_id,
             connector_id=0,
             transaction=None,
             reported_transaction_id=reported_id,
@@ -222,11 +240,10 @@ def transaction_stop(
         return verdict
     if tx.meter_stop is None:  # still open, or closed as stale before its real stop came
         _apply_stop(tx, payload=payload, stopped_at=stopped_at, id_tag=id_tag)
-        for hook in transaction_stopped_hooks:
-            hook(tx, ctx)
+        publish(_stopped(tx, identity))
     # else: a retry of a stop we already stored; its meter values deduplicate below.
     meter_values_store(
-        ctx=ctx,
+        charge_point_id=charge_point_id,
         connector_id=tx.connector_id,
         transaction=tx,
         reported_transaction_id=reported_id,
@@ -263,16 +280,18 @@ def _apply_stop(
     )
 
 
-def _keep_unmatched(*, ctx: CallContext, payload: dict[str, Any], reported_id: Any) -> None:
+def _keep_unmatched(*, charge_point_id: int, payload: dict[str, Any], reported_id: Any) -> None:
+    """A StopTransaction naming no transaction of ours, kept once (by content)."""
+    action = "StopTransaction"
     UnmatchedTransactionMessage.objects.bulk_create(
         [
             UnmatchedTransactionMessage(
-                charge_point_id=ctx.charge_point_id,
-                action=ctx.action,
+                charge_point_id=charge_point_id,
+                action=action,
                 reported_transaction_id=reported_id if isinstance(reported_id, int) else None,
                 payload=payload,
                 reason="unknown transactionId",
-                content_hash=_content_hash(ctx.action, sorted(payload.items())),
+                content_hash=_content_hash(action, sorted(payload.items())),
             )
         ],
         ignore_conflicts=True,
@@ -282,20 +301,33 @@ def _keep_unmatched(*, ctx: CallContext, payload: dict[str, Any], reported_id: A
 # --- MeterValues --------------------------------------------------------------------------------
 
 
-def meter_values_record(*, ctx: CallContext, payload: dict[str, Any]) -> None:
+def meter_values_record(
+    *, tenant_id: int, charge_point_id: int, identity: str, payload: dict[str, Any]
+) -> None:
+    """A MeterValues.req (``payload``, snake_case): stored (once) and published."""
     reported_id = payload.get("transaction_id")
     transaction_id = known_transaction_id(reported_id)
     tx = None
     if transaction_id is not None and _is_own_transaction(
-        transaction_id=transaction_id, charge_point_id=ctx.charge_point_id
+        transaction_id=transaction_id, charge_point_id=charge_point_id
     ):
-        tx = Transaction(pk=transaction_id, charge_point_id=ctx.charge_point_id)
+        tx = Transaction(pk=transaction_id, charge_point_id=charge_point_id)
     meter_values_store(
-        ctx=ctx,
+        charge_point_id=charge_point_id,
         connector_id=payload["connector_id"],
         transaction=tx,
         reported_transaction_id=reported_id,
         meter_values=payload["meter_value"],
+    )
+    publish(
+        MeterValuesReceived(
+            tenant_id=tenant_id,
+            charge_point_id=charge_point_id,
+            identity=identity,
+            connector_id=payload["connector_id"],
+            transaction_id=reported_id,
+            meter_value=payload["meter_value"],
+        )
     )
 
 
@@ -314,7 +346,7 @@ def _is_own_transaction(*, transaction_id: int, charge_point_id: int) -> bool:
 
 def meter_values_store(
     *,
-    ctx: CallContext,
+    charge_point_id: int,
     connector_id: int,
     transaction: Transaction | None,
     reported_transaction_id: int | None,
@@ -347,7 +379,7 @@ def meter_values_store(
             )
             rows.append(
                 (
-                    ctx.charge_point_id,
+                    charge_point_id,
                     transaction_pk,
                     connector_id,
                     reported_transaction_id,

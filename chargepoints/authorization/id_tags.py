@@ -1,5 +1,5 @@
 """Writes on idTags: create, change, delete, and where a tag may charge; a change of a tag in
-the local lists asks for a sync."""
+the local lists asks for a sync. And what a charge point is told when it asks (Authorize)."""
 
 from collections.abc import Iterable
 from typing import Any
@@ -8,8 +8,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chargepoints.authorization.local_list_sync import local_list_sync_request
+from chargepoints.authorization.verdicts import IdTagVerdict, id_tag_verdict
 from chargepoints.models import ChargePoint, ChargePointGroup, IdTag
 from csms.errors import DomainError
+from csms.events import AuthorizationDenied, publish
 from csms.tenancy.models import Tenant
 
 ID_TAG_DUPLICATE = "An idTag with this value already exists."
@@ -90,3 +92,23 @@ def id_tag_delete(*, tag: IdTag) -> None:
     tag.delete()
     if was_local:
         local_list_sync_request(tenant_id=tenant_id)
+
+
+def id_tag_authorize(
+    *, tenant_id: int, charge_point_id: int, identity: str, id_tag: str
+) -> IdTagVerdict:
+    """Authorize.req (OCPP 1.6 §4.1): the idTag's verdict at this charge point; a refusal is
+    published."""
+    verdict = id_tag_verdict(tenant_id=tenant_id, id_tag=id_tag, charge_point_id=charge_point_id)
+    if not verdict.accepted:
+        publish(
+            AuthorizationDenied(
+                tenant_id=tenant_id,
+                charge_point_id=charge_point_id,
+                identity=identity,
+                id_tag=id_tag,
+                status=verdict.status,
+                action="Authorize",
+            )
+        )
+    return verdict

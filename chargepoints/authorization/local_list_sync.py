@@ -1,10 +1,11 @@
 """Local Authorization List synchronisation (OCPP 1.6 §5.10, §5.15), chained through the outbox.
 
-A sync sends GetLocalListVersion; its answer (a command result hook, inside the completing
-transaction) decides between a Differential update with the changes since the version we last
-sent and a Full one, and dispatches the first SendLocalList; each accepted SendLocalList
-records what the charge point now holds and dispatches the next chunk. Nothing waits: every
-step is a ``command_dispatch`` written in the same transaction as the state it advances.
+A sync sends GetLocalListVersion; its answer (the ``CommandCompleted`` event, inside the
+completing transaction) decides between a Differential update with the changes since the
+version we last sent and a Full one, and dispatches the first SendLocalList; each accepted
+SendLocalList records what the charge point now holds and dispatches the next chunk. Nothing
+waits: every step is a ``command_dispatch`` written in the same transaction as the state it
+advances.
 
 Triggers: idTag changes (debounced per tenant), an accepted BootNotification, the beat
 schedule (``chargepoints.sync_local_lists``) and the API.
@@ -23,10 +24,8 @@ from django.utils import timezone
 from chargepoints.authorization import local_list
 from chargepoints.authorization.verdicts import id_tag_status, id_tags_allowed_at
 from chargepoints.commands.dispatch import command_dispatch
-from chargepoints.commands.hooks import command_failure_hook, command_result_hook
 from chargepoints.models import (
     ChargePoint,
-    Command,
     CommandStatus,
     ConfigurationKey,
     IdTag,
@@ -35,7 +34,7 @@ from chargepoints.models import (
     LocalListSyncRequest,
     RegistrationStatus,
 )
-from csms.ocpp.context import CallContext
+from csms.events import CommandFailed
 from csms.tenancy.models import ApiToken
 
 logger = logging.getLogger(__name__)
@@ -123,14 +122,23 @@ def _locked_state(charge_point_id: int) -> LocalListState:
 
 def _settle_lost_command(state: LocalListState) -> None:
     """The sync's command ended without an answer to act on (CALLERROR, time-out, expiry):
-    record why; a CALLERROR NotSupported/NotImplemented means no local list. Done by the
-    failure hook at once, and again by the next sync should that hook not have run."""
+    record why. Done when its ``CommandFailed`` is published, and again by the next sync should
+    that not have been recorded."""
     command = state.command
     if command is None or command.status == CommandStatus.COMPLETED:
         return
+    _lost_command_record(
+        state, action=command.action, status=command.status, error_code=command.error_code
+    )
+
+
+def _lost_command_record(
+    state: LocalListState, *, action: str, status: str, error_code: str
+) -> None:
+    """Why the sync ended; a CALLERROR NotSupported/NotImplemented means no local list."""
     state.last_result = LocalListResult.NOT_DELIVERED
-    state.last_error = f"{command.action} {command.status}: {command.error_code}".strip(": ")
-    if command.error_code in _UNSUPPORTED_ERRORS:
+    state.last_error = f"{action} {status}: {error_code}".strip(": ")
+    if error_code in _UNSUPPORTED_ERRORS:
         state.not_supported = True
         state.last_result = LocalListResult.NOT_SUPPORTED
 
@@ -181,14 +189,14 @@ def local_list_sync_all(*, tenant_id: int | None = None) -> int:
     return count
 
 
-# --- The steps: command result hooks ------------------------------------------------------------
+# --- The steps: what the answers mean (chargepoints.receivers) ------------------------------------
 
 
-def _state_awaiting(command: Command) -> LocalListState | None:
+def _state_awaiting(*, charge_point_id: int, command_id: int) -> LocalListState | None:
     """The sync this answer belongs to (none: someone sent the command by hand)."""
     return (
         LocalListState.objects.select_for_update()
-        .filter(charge_point_id=command.charge_point_id, command_id=command.pk)
+        .filter(charge_point_id=charge_point_id, command_id=command_id)
         .first()
     )
 
@@ -242,42 +250,51 @@ def _start_update(
     _send(state, charge_point, messages[0])
 
 
-@command_result_hook("GetLocalListVersion")
-def local_list_version_answered(command: Command) -> None:
-    state = _state_awaiting(command)
+def local_list_version_answered(
+    *, charge_point_id: int, command_id: int, response: dict[str, Any] | None
+) -> None:
+    """GetLocalListVersion.conf: plan the updates from the version the charge point holds."""
+    state = _state_awaiting(charge_point_id=charge_point_id, command_id=command_id)
     if state is None:
         return
-    reported = (command.response or {}).get("listVersion", 0)
+    reported = (response or {}).get("listVersion", 0)
     if reported == local_list.VERSION_NOT_SUPPORTED:
         _finish(state, LocalListResult.NOT_SUPPORTED)
     else:
-        _start_update(state, command.charge_point, reported_version=reported, full=False)
+        charge_point = ChargePoint.objects.get(pk=charge_point_id)
+        _start_update(state, charge_point, reported_version=reported, full=False)
     state.save()
 
 
-@command_result_hook("SendLocalList")
-def local_list_update_answered(command: Command) -> None:
-    status = (command.response or {}).get("status", "")
-    state = _state_awaiting(command)
+def local_list_update_answered(
+    *,
+    charge_point_id: int,
+    command_id: int,
+    payload: dict[str, Any],
+    response: dict[str, Any] | None,
+) -> None:
+    """SendLocalList.conf: record what the charge point now holds, send the next chunk."""
+    status = (response or {}).get("status", "")
+    state = _state_awaiting(charge_point_id=charge_point_id, command_id=command_id)
     if state is None:
         if status == "Accepted":
             # A list sent by hand: what the charge point holds is no longer what we recorded,
             # so the next sync sends the full list.
-            LocalListState.objects.filter(charge_point_id=command.charge_point_id).update(
+            LocalListState.objects.filter(charge_point_id=charge_point_id).update(
                 version=0, entries={}
             )
         return
     if status == "Accepted":
         state.entries = local_list.local_list_apply(
             state.entries,
-            update_type=command.payload["updateType"],
-            entries=command.payload.get("localAuthorizationList") or (),
+            update_type=payload["updateType"],
+            entries=payload.get("localAuthorizationList") or (),
         )
-        state.version = command.payload["listVersion"]
+        state.version = payload["listVersion"]
         pending = state.plan.get("pending") or []
         if pending:
             state.plan = {**state.plan, "pending": pending[1:]}
-            _send(state, command.charge_point, pending[0])
+            _send(state, ChargePoint.objects.get(pk=charge_point_id), pending[0])
         else:
             _finish(state, LocalListResult.ACCEPTED)
     elif status in ("Failed", "VersionMismatch") and not state.plan.get("full"):
@@ -285,7 +302,7 @@ def local_list_update_answered(command: Command) -> None:
         # full list.
         _start_update(
             state,
-            command.charge_point,
+            ChargePoint.objects.get(pk=charge_point_id),
             reported_version=state.plan.get("reported_version", 0),
             full=True,
         )
@@ -294,17 +311,16 @@ def local_list_update_answered(command: Command) -> None:
     state.save()
 
 
-@command_failure_hook("GetLocalListVersion")
-@command_failure_hook("SendLocalList")
-def local_list_command_lost(command: Command) -> None:
+def local_list_command_lost(*, command: CommandFailed) -> None:
     """The sync's command brought no answer: the sync ends now, with why, so the state shows
     it and the next trigger starts afresh (no retry here: a charge point that refused or
     stayed away would be asked in a loop)."""
-    state = _state_awaiting(command)
+    state = _state_awaiting(charge_point_id=command.charge_point_id, command_id=command.command_id)
     if state is None:
         return
-    state.command = command
-    _settle_lost_command(state)
+    _lost_command_record(
+        state, action=command.action, status=command.status, error_code=command.error_code
+    )
     state.command = None
     state.plan = {}
     state.save()
@@ -345,15 +361,16 @@ def local_list_sync_tenant(*, tenant_id: int) -> int:
     return local_list_sync_all(tenant_id=tenant_id)
 
 
-def local_list_after_boot(ctx: CallContext, boot: dict[str, Any]) -> None:
-    """BootNotification hook: a reboot may have brought local-list support (new firmware), so
-    NotSupported is forgotten; an accepted charge point is synced shortly after."""
-    charge_point_id = ctx.charge_point_id
+def local_list_after_boot(
+    *, tenant_id: int, charge_point_id: int, registration_status: str
+) -> None:
+    """After a BootNotification: a reboot may have brought local-list support (new firmware),
+    so NotSupported is forgotten; an accepted charge point is synced shortly after."""
     LocalListState.objects.filter(charge_point_id=charge_point_id, not_supported=True).update(
         not_supported=False
     )
-    if ctx.session.registration_status == RegistrationStatus.ACCEPTED and _boot_sync_needed(
-        tenant_id=ctx.tenant_id, charge_point_id=charge_point_id
+    if registration_status == RegistrationStatus.ACCEPTED and _boot_sync_needed(
+        tenant_id=tenant_id, charge_point_id=charge_point_id
     ):
         transaction.on_commit(lambda: _enqueue_boot_sync(charge_point_id), robust=True)
 

@@ -1,2 +1,3 @@
-"""Central-System-initiated commands: dispatch, the outbox state machine, the hooks the owning
-apps register, and waiting for an answer."""
+"""Central-System-initiated commands: dispatch, the payload checks the owning apps register,
+the outbox state machine (which publishes each command's end on the event bus), and waiting
+for an answer."""

@@ -1,10 +1,10 @@
 """Central-System-initiated commands: one dispatch service for the API, the admin and jobs.
 
 ``command_dispatch`` validates the request against the official schema (and the checks the
-owning apps registered, ``chargepoints.commands.hooks``), writes the outbox row and, after
-commit, wakes the connection holding the charge point's socket. The connection
-(``chargepoints.commands.outbox``) sends one CALL at a time and stores the answer; callers that
-wait for it use ``chargepoints.commands.waiting``.
+owning apps registered, ``chargepoints.commands.payload_checks``), writes the outbox row and,
+after commit, wakes the connection holding the charge point's socket. The connection
+(``chargepoints.commands.outbox``) sends one CALL at a time, stores the answer and publishes
+the command's end (csms.events); callers that wait for it use ``chargepoints.commands.waiting``.
 """
 
 import logging
@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from chargepoints.commands.hooks import payload_checks_for
+from chargepoints.commands.payload_checks import payload_checks_for
 from chargepoints.models import ChargePoint, Command
 from csms.errors import DomainError
 from csms.ocpp import schemas

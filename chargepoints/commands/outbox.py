@@ -2,11 +2,13 @@
 
 Status moves only forward and only by conditional updates (``WHERE status = …``), so two
 processes can never both send the same command, and a command that was sent is never re-sent.
+Each command's end is published on the event bus in the transaction that set it:
+``CommandCompleted`` (the owning apps record what the answer means) or ``CommandFailed`` (they
+learn at once that no answer will come, instead of finding out when they next poll).
 """
 
 import logging
 import uuid
-from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -15,14 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from chargepoints.commands.dispatch import ALLOWED_WHILE_PENDING
-from chargepoints.commands.hooks import failure_hook_actions, failure_hooks_for, result_hooks_for
 from chargepoints.commands.waiting import notify_waiters
 from chargepoints.models import Command, CommandStatus, RegistrationStatus
+from csms.events import CommandCompleted, CommandFailed, CommandFinished, publish
 from csms.ocpp import schemas
 from csms.ocpp.backend import OutboundCall
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.errors import OcppError
-from csms.webhooks.emitters import command_finished_emit, commands_finished_emit
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +55,14 @@ def outbox_claim_next(*, session: ChargePointSession) -> OutboundCall | None:
 
 
 def outbox_complete(*, command_id: int, response: dict[str, Any]) -> None:
-    """Store a CALLRESULT: completed (and its result hooks run), or failed if malformed (and
-    its failure hooks run)."""
+    """Store a CALLRESULT: completed, or failed if malformed; published either way."""
     with transaction.atomic():
-        command = Command.objects.select_for_update().filter(pk=command_id).first()
+        command = (
+            Command.objects.select_for_update(of=("self",))
+            .select_related("charge_point")
+            .filter(pk=command_id)
+            .first()
+        )
         if command is None or command.status != CommandStatus.SENT:
             return
         command.response = response
@@ -73,48 +78,34 @@ def outbox_complete(*, command_id: int, response: dict[str, Any]) -> None:
         command.save(
             update_fields=["response", "completed_at", "status", "error_code", "error_description"]
         )
-        if command.status == CommandStatus.COMPLETED:
-            _run_result_hooks(command)
-        else:
-            _run_failure_hooks([command])
-        command_finished_emit(command=command)
+        publish(command_finished_event(command))
         transaction.on_commit(lambda: notify_waiters(command_id=command_id))
 
 
-def _run_result_hooks(command: Command) -> None:
-    for hook in result_hooks_for(command.action):
-        try:
-            with transaction.atomic():
-                hook(command)
-        except Exception:
-            # The answer itself is kept; only what the hook derives from it is lost.
-            logger.exception("result hook %s failed for command %s", hook.__qualname__, command.pk)
-
-
-def _run_failure_hooks(commands: Iterable[Command]) -> None:
-    for command in commands:
-        for hook in failure_hooks_for(command.action):
-            try:
-                with transaction.atomic():
-                    hook(command)
-            except Exception:
-                # The command's end is kept; the owning app's own polling settles it later.
-                logger.exception(
-                    "failure hook %s failed for command %s", hook.__qualname__, command.pk
-                )
-
-
-def _run_failure_hooks_of(command_ids: list[int]) -> None:
-    """The failure hooks of these commands, which the current transaction just ended."""
-    actions = failure_hook_actions()
-    if not command_ids or not actions:
-        return  # no query for commands nobody follows
-    commands = (
-        Command.objects.filter(pk__in=command_ids, action__in=actions)
-        .select_related("charge_point")
-        .order_by("pk")
+def command_finished_event(command: Command) -> CommandFinished:
+    """The event of a command that reached a final status (its charge point loaded)."""
+    event_type = CommandCompleted if command.status == CommandStatus.COMPLETED else CommandFailed
+    return event_type(
+        tenant_id=command.tenant_id,
+        charge_point_id=command.charge_point_id,
+        identity=command.charge_point.identity,
+        command_id=command.pk,
+        action=command.action,
+        status=command.status,
+        payload=command.payload,
+        response=command.response,
+        error_code=command.error_code,
+        error_description=command.error_description,
+        completed_at=command.completed_at,
+        requested_by_job=command.requested_by_job,
     )
-    _run_failure_hooks(commands)
+
+
+def _finished_publish(command_ids: list[int]) -> None:
+    """Publish the end of these commands, which the current transaction just ended."""
+    commands = Command.objects.filter(pk__in=command_ids).select_related("charge_point")
+    for command in commands.order_by("pk"):
+        publish(command_finished_event(command))
 
 
 def outbox_fail(
@@ -135,8 +126,7 @@ def outbox_fail(
             completed_at=timezone.now(),
         )
         if finished:
-            _run_failure_hooks_of([command_id])
-            commands_finished_emit(command_ids=[command_id])
+            _finished_publish([command_id])
     if finished:
         notify_waiters(command_id=command_id)
 
@@ -182,8 +172,8 @@ def _time_out_orphaned_calls(*, charge_point_id: int | None) -> int:
 
 def command_withdraw(*, command_id: int, reason: str = "") -> bool:
     """A queued (never sent) command will not be sent: it ends ``expired``, the same step as
-    an expiry (status only moves forward), with its failure hooks, its event and its waiters
-    woken after commit. False if it was already claimed or had ended."""
+    an expiry (status only moves forward), published as such, with its waiters woken after
+    commit. False if it was already claimed or had ended."""
     description = f"Withdrawn: {reason}" if reason else "Withdrawn"
     withdrawn = _commands_end(
         ids=[command_id],
@@ -200,8 +190,8 @@ def _commands_end(
 ) -> list[int]:
     """Those of ``ids`` still ``from_status`` take ``changes`` (a final status); the ids moved.
 
-    The rows are locked first, so the ids are exactly the rows this update changed: their
-    failure hooks and events run once, in this transaction. The sweeps skip rows another
+    The rows are locked first, so the ids are exactly the rows this update changed: each end
+    is published once, in this transaction. The sweeps skip rows another
     process holds (claiming or ending them); the next sweep sees what is left.
     """
     if not ids:
@@ -217,8 +207,7 @@ def _commands_end(
             return []
         now = timezone.now()
         Command.objects.filter(pk__in=moved, status=from_status).update(completed_at=now, **changes)
-        _run_failure_hooks_of(moved)
-        commands_finished_emit(command_ids=moved)
+        _finished_publish(moved)
         transaction.on_commit(lambda: _notify_each(moved))
     return moved
 

@@ -1,11 +1,11 @@
 """Applying configuration baselines, chained through the outbox like the local-list sync.
 
-A run sends GetConfiguration (all keys, which also refreshes the mirror). Its answer (a command
-result hook, inside the completing transaction) is compared with the charge point's baselines
-(``drift``) and a ChangeConfiguration is queued for each key that differs and is due: once per
-key, desired value and boot; Rejected/NotSupported not again until the desired value
-or the firmware changes; RebootRequired recorded and shown, never followed by a Reset. Each
-ChangeConfiguration answer (or failure) is recorded in the key's apply state.
+A run sends GetConfiguration (all keys, which also refreshes the mirror). Its answer (the
+``CommandCompleted`` event, inside the completing transaction) is compared with the charge
+point's baselines (``drift``) and a ChangeConfiguration is queued for each key that differs and
+is due: once per key, desired value and boot; Rejected/NotSupported not again until the desired
+value or the firmware changes; RebootRequired recorded and shown, never followed by a Reset.
+Each ChangeConfiguration answer (or failure) is recorded in the key's apply state.
 
 Triggers: an accepted BootNotification, the beat schedule
 (``chargepoints.apply_configuration_baselines``), a baseline change
@@ -13,6 +13,7 @@ Triggers: an accepted BootNotification, the beat schedule
 """
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +21,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from chargepoints.commands.dispatch import CommandRejectedError, command_dispatch
-from chargepoints.commands.hooks import command_failure_hook, command_result_hook
 from chargepoints.configuration.baselines import configuration_desired
 from chargepoints.configuration.catalogue import configuration_value_problem
 from chargepoints.configuration.drift import (
@@ -39,7 +39,7 @@ from chargepoints.models import (
     ConfigurationBaseline,
     RegistrationStatus,
 )
-from csms.ocpp.context import CallContext
+from csms.events import CommandFailed, CommandFinished
 
 logger = logging.getLogger(__name__)
 
@@ -99,10 +99,10 @@ def configuration_baseline_apply_all(*, tenant_id: int | None = None) -> int:
     return started
 
 
-# --- The steps: command result hooks ------------------------------------------------------------
+# --- The steps: what the answers mean (chargepoints.receivers) ------------------------------------
 
 
-def _unanswered_status(command: Command | None) -> ApplyStatus:
+def _unanswered_status(command: Command | CommandFinished | None) -> ApplyStatus:
     """What a change that brought no answer to record counts as."""
     if command is None or command.status == CommandStatus.EXPIRED:
         return ApplyStatus.NOT_DELIVERED
@@ -114,8 +114,8 @@ def _unanswered_status(command: Command | None) -> ApplyStatus:
 
 
 def apply_state_status(state: ConfigurationApplyState) -> ApplyStatus:
-    """The state's status; a pending one whose command ended unseen by the failure hook (a
-    hook that failed, a command deleted) reads as what became of its command."""
+    """The state's status; a pending one whose command's end went unrecorded (a receiver that
+    failed, a command deleted) reads as what became of its command."""
     if state.status != ApplyStatus.PENDING:
         return ApplyStatus(state.status)
     return _unanswered_status(state.command)
@@ -140,16 +140,16 @@ def _reported(response: dict[str, Any]) -> dict[str, Reported]:
     return reported
 
 
-@command_result_hook("GetConfiguration")
-def configuration_read_for_baseline(command: Command) -> None:
-    """Our read came back: queue a ChangeConfiguration for each key that differs and is due."""
-    if command.requested_by_job != BASELINE_JOB:
-        return  # someone asked by hand: the mirror hook has it
-    charge_point = ChargePoint.objects.filter(pk=command.charge_point_id).first()
+def configuration_read_for_baseline(
+    *, charge_point_id: int, response: dict[str, Any] | None
+) -> None:
+    """Our read (a GetConfiguration of BASELINE_JOB) came back: queue a ChangeConfiguration for
+    each key that differs and is due. A read someone asked for by hand only feeds the mirror."""
+    charge_point = ChargePoint.objects.filter(pk=charge_point_id).first()
     if charge_point is None:
         return  # deleted meanwhile
     desired = {key: d.value for key, d in configuration_desired(charge_point=charge_point).items()}
-    reported = _reported(command.response or {})
+    reported = _reported(response or {})
     states = {
         state.key.lower(): state
         for state in ConfigurationApplyState.objects.select_for_update(of=("self",))
@@ -199,22 +199,26 @@ def _change(
     state.save()
 
 
-@command_result_hook("ChangeConfiguration")
-def configuration_change_answered(command: Command) -> None:
+def configuration_change_answered(
+    *,
+    charge_point_id: int,
+    command_id: int,
+    response: dict[str, Any] | None,
+    completed_at: datetime | None,
+) -> None:
     """Record the answer to one of our changes (RebootRequired included: shown, not acted on)."""
-    status = (command.response or {}).get("status", "")
+    status = (response or {}).get("status", "")
     ConfigurationApplyState.objects.filter(
-        charge_point_id=command.charge_point_id, command_id=command.pk
-    ).update(status=status, answered_at=command.completed_at or timezone.now())
+        charge_point_id=charge_point_id, command_id=command_id
+    ).update(status=status, answered_at=completed_at or timezone.now())
 
 
-@command_failure_hook("ChangeConfiguration")
-def configuration_change_failed(command: Command) -> None:
+def configuration_change_failed(*, command: CommandFailed) -> None:
     """One of our changes ended without an answer (CALLERROR, time-out, expiry): record it."""
     error = f"{command.error_code}: {command.error_description}".strip(": ")
     ConfigurationApplyState.objects.filter(
         charge_point_id=command.charge_point_id,
-        command_id=command.pk,
+        command_id=command.command_id,
         status=ApplyStatus.PENDING,
     ).update(
         status=_unanswered_status(command), error=error[:255], answered_at=command.completed_at
@@ -224,16 +228,17 @@ def configuration_change_failed(command: Command) -> None:
 # --- Triggers -----------------------------------------------------------------------------------
 
 
-def configuration_after_boot(ctx: CallContext, boot: dict[str, Any]) -> None:
-    """BootNotification hook: an accepted charge point gets its baselines applied shortly after
-    (a new boot, maybe new firmware: changes become due again)."""
-    if ctx.session.registration_status != RegistrationStatus.ACCEPTED:
+def configuration_after_boot(
+    *, tenant_id: int, charge_point_id: int, registration_status: str
+) -> None:
+    """After a BootNotification: an accepted charge point gets its baselines applied shortly
+    after (a new boot, maybe new firmware: changes become due again)."""
+    if registration_status != RegistrationStatus.ACCEPTED:
         return
     # One indexed query on the boot path rather than a broker message and a task per boot of
     # every charge point of tenants that have no baseline (reconnect storms).
-    if not ConfigurationBaseline.objects.filter(tenant_id=ctx.tenant_id, enabled=True).exists():
+    if not ConfigurationBaseline.objects.filter(tenant_id=tenant_id, enabled=True).exists():
         return
-    charge_point_id = ctx.charge_point_id
     transaction.on_commit(lambda: _enqueue_boot_apply(charge_point_id), robust=True)
 
 

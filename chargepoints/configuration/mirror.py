@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
 from chargepoints.commands.dispatch import CommandRejectedError, command_dispatch
-from chargepoints.commands.hooks import command_payload_check, command_result_hook
+from chargepoints.commands.payload_checks import command_payload_check
 from chargepoints.configuration.catalogue import configuration_change_problem
 from chargepoints.models import ChargePoint, Command, ConfigurationKey
 from chargepoints.passwords import hash_password, password_problem
@@ -82,14 +82,14 @@ def configuration_key_change(
     )
 
 
-@command_result_hook("GetConfiguration")
-def mirror_configuration(command: Command) -> None:
+def configuration_mirror_read(*, charge_point_id: int, response: dict[str, Any] | None) -> None:
+    """A GetConfiguration answer: the keys it reports, and those it does not know."""
     now = timezone.now()
-    response = command.response or {}
+    response = response or {}
     for entry in response.get("configurationKey") or ():
         key = entry["key"]
         ConfigurationKey.objects.update_or_create(
-            charge_point_id=command.charge_point_id,
+            charge_point_id=charge_point_id,
             key=key,
             defaults={
                 "value": _mirror_value(key, entry.get("value")),
@@ -100,16 +100,22 @@ def mirror_configuration(command: Command) -> None:
         )
     for key in response.get("unknownKey") or ():
         ConfigurationKey.objects.update_or_create(
-            charge_point_id=command.charge_point_id,
+            charge_point_id=charge_point_id,
             key=key,
             defaults={"unknown": True, "last_read_at": now},
         )
 
 
-@command_result_hook("ChangeConfiguration")
-def mirror_configuration_change(command: Command) -> None:
-    key, value = command.payload["key"], command.payload["value"]
-    status = (command.response or {}).get("status", "")
+def configuration_mirror_change(
+    *,
+    charge_point_id: int,
+    command_id: int,
+    payload: dict[str, Any],
+    response: dict[str, Any] | None,
+) -> None:
+    """A ChangeConfiguration answer: the mirror shows the value the charge point took."""
+    key, value = payload["key"], payload["value"]
+    status = (response or {}).get("status", "")
     changed = status in ("Accepted", "RebootRequired")
     defaults: dict[str, Any] = {"last_change_status": status, "last_changed_at": timezone.now()}
     if changed:
@@ -117,15 +123,13 @@ def mirror_configuration_change(command: Command) -> None:
     if status == "NotSupported":
         defaults["unknown"] = True
     ConfigurationKey.objects.update_or_create(
-        charge_point_id=command.charge_point_id, key=key, defaults=defaults
+        charge_point_id=charge_point_id, key=key, defaults=defaults
     )
     # Once answered, the command row no longer needs the secret: keep it masked.
-    masked = redacted_payload(command.action, command.payload)
-    if masked is not command.payload:
-        Command.objects.filter(pk=command.pk).update(payload=masked)
+    masked = redacted_payload("ChangeConfiguration", payload)
+    if masked is not payload:
+        Command.objects.filter(pk=command_id).update(payload=masked)
     if key == AUTHORIZATION_KEY and status == "Accepted":
         # From now on the charge point authenticates with this password (SPEC §4); stored
         # before the command is reported complete (same transaction).
-        ChargePoint.objects.filter(pk=command.charge_point_id).update(
-            password_hash=hash_password(value)
-        )
+        ChargePoint.objects.filter(pk=charge_point_id).update(password_hash=hash_password(value))

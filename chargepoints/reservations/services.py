@@ -18,21 +18,17 @@ from django.utils import timezone
 from chargepoints.authorization.local_list import wire_datetime
 from chargepoints.authorization.verdicts import id_tag_verdict
 from chargepoints.commands.dispatch import command_dispatch
-from chargepoints.commands.hooks import command_result_hook
 from chargepoints.models import (
     ChargePoint,
-    Command,
     RegistrationStatus,
     Reservation,
     ReservationSequence,
     ReservationStatus,
 )
 from csms.errors import ConflictError, DomainError
+from csms.events import ReservationChanged, publish
 from csms.ocpp.compat import INT32_MAX
-from csms.ocpp.context import CallContext
 from csms.tenancy.models import ApiToken
-from csms.webhooks.emitters import reservation_changed_emit
-from transactions.models import Transaction
 
 # ReserveNow.conf status → what became of the reservation (OCPP 1.6 §7.38).
 _ANSWERS = {
@@ -129,7 +125,7 @@ def reservation_create(
             ttl_seconds=max(ttl, 1),
         )
         reservation.save(update_fields=["reserve_command", "updated_at"])
-        reservation_changed_emit(reservation=reservation)
+        publish(_changed(reservation))
     return reservation
 
 
@@ -167,9 +163,23 @@ def reservations_expire(*, now: datetime | None = None) -> int:
         )
 
 
+def _changed(reservation: Reservation) -> ReservationChanged:
+    return ReservationChanged(
+        tenant_id=reservation.tenant_id,
+        charge_point_id=reservation.charge_point_id,
+        identity=reservation.charge_point.identity,
+        reservation_id=reservation.reservation_id,
+        connector_id=reservation.connector_id,
+        id_tag=reservation.id_tag,
+        status=reservation.status,
+        expiry_date=reservation.expiry_date,
+        transaction_id=reservation.transaction_id,
+    )
+
+
 def _reservations_move(reservations: QuerySet[Reservation], **changes: Any) -> int:
-    """Apply ``changes`` to ``reservations`` (a filter on the status they leave) and emit
-    ``reservation.changed`` for each row moved; how many. Call inside a transaction: the rows
+    """Apply ``changes`` to ``reservations`` (a filter on the status they leave) and publish
+    ``ReservationChanged`` for each row moved; how many. Call inside a transaction: the rows
     are locked first, so the events are for exactly the rows this update changed."""
     ids = list(reservations.select_for_update().order_by("pk").values_list("pk", flat=True))
     if not ids:
@@ -177,52 +187,53 @@ def _reservations_move(reservations: QuerySet[Reservation], **changes: Any) -> i
     reservations.filter(pk__in=ids).update(updated_at=timezone.now(), **changes)
     moved = Reservation.objects.filter(pk__in=ids).select_related("charge_point").order_by("pk")
     for reservation in moved:
-        reservation_changed_emit(reservation=reservation)
+        publish(_changed(reservation))
     return len(ids)
 
 
 # --- What the charge point says -----------------------------------------------------------------
 
 
-@command_result_hook("ReserveNow")
-def reservation_answered(command: Command) -> None:
-    status = _ANSWERS.get((command.response or {}).get("status", ""))
+def reservation_answered(*, command_id: int, response: dict[str, Any] | None) -> None:
+    """ReserveNow.conf: the reservation it requested is accepted or refused."""
+    status = _ANSWERS.get((response or {}).get("status", ""))
     if status is not None:
         _reservations_move(
             Reservation.objects.filter(
-                reserve_command_id=command.pk, status=ReservationStatus.REQUESTED
+                reserve_command_id=command_id, status=ReservationStatus.REQUESTED
             ),
             status=status,
         )
 
 
-@command_result_hook("CancelReservation")
-def reservation_cancel_answered(command: Command) -> None:
+def reservation_cancel_answered(
+    *, charge_point_id: int, payload: dict[str, Any], response: dict[str, Any] | None
+) -> None:
     # Matched by reservationId, so a CancelReservation staff send by hand counts too.
-    if (command.response or {}).get("status") == "Accepted":
+    if (response or {}).get("status") == "Accepted":
         _reservations_move(
             Reservation.objects.filter(
-                charge_point_id=command.charge_point_id,
-                reservation_id=command.payload.get("reservationId"),
+                charge_point_id=charge_point_id,
+                reservation_id=payload.get("reservationId"),
                 status__in=Reservation.ACTIVE_STATUSES,
             ),
             status=ReservationStatus.CANCELLED,
         )
 
 
-def reservation_used_by(tx: Transaction, ctx: CallContext) -> None:
-    """transaction_started hook: a StartTransaction naming a reservation ends it (OCPP 1.6
-    §5.13). It may arrive late from the charge point's offline queue, after the sweep marked
-    the reservation expired although the transaction began in time."""
-    if tx.reservation_id is None:
-        return
+def reservation_use(
+    *, charge_point_id: int, reservation_id: int, transaction_id: int, started_at: datetime
+) -> None:
+    """A StartTransaction naming a reservation ends it (OCPP 1.6 §5.13). It may arrive late
+    from the charge point's offline queue, after the sweep marked the reservation expired
+    although the transaction began in time."""
     _reservations_move(
         Reservation.objects.filter(
             Q(status__in=Reservation.ACTIVE_STATUSES)
-            | Q(status=ReservationStatus.EXPIRED, expiry_date__gte=tx.started_at),
-            charge_point_id=tx.charge_point_id,
-            reservation_id=tx.reservation_id,
+            | Q(status=ReservationStatus.EXPIRED, expiry_date__gte=started_at),
+            charge_point_id=charge_point_id,
+            reservation_id=reservation_id,
         ),
         status=ReservationStatus.USED,
-        transaction=tx,
+        transaction_id=transaction_id,
     )

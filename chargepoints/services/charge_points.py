@@ -3,7 +3,9 @@ BootNotification stores what a charge point says of itself."""
 
 import logging
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -16,9 +18,8 @@ from django.utils import timezone
 from chargepoints.models import ChargePoint, RegistrationStatus
 from chargepoints.passwords import hash_password
 from csms.errors import DomainError
-from csms.ocpp.context import CallContext
+from csms.events import ChargePointBooted, ChargePointRegistrationChanged, publish
 from csms.tenancy.models import Tenant
-from csms.webhooks.emitters import charge_points_registration_emit
 
 # BootNotification.req field -> ChargePoint field (snake_case, as handlers receive them).
 _BOOT_FIELDS = {
@@ -44,34 +45,50 @@ def jittered_interval(interval: int, identity: str) -> int:
 # --- OCPP ---------------------------------------------------------------------------------------
 
 
-BootHook = Callable[[CallContext, dict[str, Any]], None]
-# Other apps react to a BootNotification inside its transaction (firmware verification,
-# local-list sync, configuration baselines); the registration status is in ctx.session.
-charge_point_booted_hooks: list[BootHook] = []
+@dataclass(frozen=True, slots=True)
+class BootOutcome:
+    registration_status: str
+    heartbeat_interval: int  # the charge point's own, else its tenant's
+    interval: int  # what BootNotification.conf answers
 
 
-def charge_point_boot(*, ctx: CallContext, boot: dict[str, Any]) -> tuple[str, int]:
-    """Store what the charge point says of itself; the registration status and interval."""
+def charge_point_boot(
+    *,
+    tenant_id: int,
+    charge_point_id: int,
+    identity: str,
+    boot: dict[str, Any],
+    booted_at: datetime,
+) -> BootOutcome:
+    """Store what the charge point says of itself (``boot``: BootNotification.req, snake_case)
+    and publish it; its registration status and the interval to answer."""
     values = {field: boot.get(key) or "" for key, field in _BOOT_FIELDS.items()}
-    ChargePoint.objects.filter(pk=ctx.charge_point_id).update(
-        **values, last_boot_at=ctx.received_at
-    )
+    ChargePoint.objects.filter(pk=charge_point_id).update(**values, last_boot_at=booted_at)
     row = (
-        ChargePoint.objects.filter(pk=ctx.charge_point_id)
+        ChargePoint.objects.filter(pk=charge_point_id)
         .values("registration_status", "heartbeat_interval", "tenant__heartbeat_interval")
         .get()
     )
-    session = ctx.session
-    session.registration_status = row["registration_status"]
-    session.heartbeat_interval = row["heartbeat_interval"] or row["tenant__heartbeat_interval"]
-    for hook in charge_point_booted_hooks:
-        hook(ctx, boot)
-    if session.registration_status == RegistrationStatus.ACCEPTED:
-        return session.registration_status, jittered_interval(
-            session.heartbeat_interval, session.identity
+    registration_status = row["registration_status"]
+    heartbeat_interval = row["heartbeat_interval"] or row["tenant__heartbeat_interval"]
+    publish(
+        ChargePointBooted(
+            tenant_id=tenant_id,
+            charge_point_id=charge_point_id,
+            identity=identity,
+            registration_status=registration_status,
+            vendor=values["vendor"],
+            model=values["model"],
+            serial_number=values["serial_number"],
+            firmware_version=values["firmware_version"],
+            booted_at=booted_at,
         )
-    # Pending/Rejected: the interval is when to boot again (OCPP 1.6 §4.2).
-    return session.registration_status, settings.OCPP_BOOT_RETRY_INTERVAL
+    )
+    if registration_status == RegistrationStatus.ACCEPTED:
+        interval = jittered_interval(heartbeat_interval, identity)
+    else:
+        interval = settings.OCPP_BOOT_RETRY_INTERVAL  # when to boot again (OCPP 1.6 §4.2)
+    return BootOutcome(registration_status, heartbeat_interval, interval)
 
 
 # --- Staff and API ------------------------------------------------------------------------------
@@ -106,12 +123,17 @@ def charge_point_update(*, charge_point: ChargePoint, **changes: Any) -> ChargeP
         setattr(charge_point, field, value)
     if changes:
         with transaction.atomic():
-            if "registration_status" in changes:  # reads the stored status: before the save
-                charge_points_registration_emit(
+            changing = (  # reads the stored status: before the save
+                _registration_changes(
                     charge_point_ids=[charge_point.pk],
                     registration_status=charge_point.registration_status,
                 )
+                if "registration_status" in changes
+                else []
+            )
             charge_point.save(update_fields=[*changes, "updated_at"])
+            for event in changing:
+                publish(event)
         if SESSION_FIELDS.intersection(changes):
             _refresh_live_sessions(charge_point_ids=[charge_point.pk])
     return charge_point
@@ -156,11 +178,34 @@ def charge_point_registration_set(
         raise DomainError(f"Unknown registration status {registration_status!r}.")
     ids = list(charge_point_ids)
     with transaction.atomic():
-        charge_points_registration_emit(
+        changing = _registration_changes(
             charge_point_ids=ids, registration_status=registration_status
         )
         updated = ChargePoint.objects.filter(pk__in=ids).update(
             registration_status=registration_status, updated_at=timezone.now()
         )
+        for event in changing:
+            publish(event)
     _refresh_live_sessions(charge_point_ids=ids)
     return updated
+
+
+def _registration_changes(
+    *, charge_point_ids: list[int], registration_status: str
+) -> list[ChargePointRegistrationChanged]:
+    """Read before the update: one event per charge point whose status really changes."""
+    changing = ChargePoint.objects.filter(pk__in=charge_point_ids).exclude(
+        registration_status=registration_status
+    )
+    return [
+        ChargePointRegistrationChanged(
+            tenant_id=tenant_id,
+            charge_point_id=pk,
+            identity=identity,
+            registration_status=registration_status,
+            previous_registration_status=previous,
+        )
+        for pk, tenant_id, identity, previous in changing.values_list(
+            "pk", "tenant_id", "identity", "registration_status"
+        )
+    ]

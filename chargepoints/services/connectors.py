@@ -9,10 +9,9 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from chargepoints.models import Connector, ConnectorStatusChange
-from csms.ocpp.context import CallContext
+from csms.events import ConnectorStatusChanged, listened, publish
 from csms.row_insert import rows_insert
 from csms.timestamps import parse_timestamp
-from csms.webhooks.emitters import connector_status_changed_emit, connector_status_watch
 
 _STATUS_CHANGE_FIELDS = (
     "charge_point",
@@ -67,12 +66,24 @@ def _connector_status_sql(alias: str) -> str:
 
 
 def connector_status_record(
-    *, charge_point_id: int, report: dict[str, Any], ctx: CallContext | None = None
+    *, tenant_id: int, charge_point_id: int, identity: str, report: dict[str, Any]
 ) -> None:
-    """Current status per connector (created on first sight) plus the full history; from an
-    OCPP call (``ctx``), a real change of status is also a webhook event."""
+    """Current status per connector (created on first sight) plus the full history, from a
+    StatusNotification.req (``report``, snake_case); a real change of status is published.
+
+    Every StatusNotification runs this: the previous status is read (one query) only when
+    someone listens to ``ConnectorStatusChanged`` for the tenant, so tenants without webhooks
+    pay the bus's cached answer alone, and the event still comes on real changes only (not on
+    repeats)."""
     connector_id = report["connector_id"]
-    watch = connector_status_watch(ctx=ctx, connector_id=connector_id) if ctx else None
+    watched = listened(ConnectorStatusChanged, tenant_id=tenant_id)
+    previous = (
+        Connector.objects.filter(charge_point_id=charge_point_id, connector_id=connector_id)
+        .values_list("status", flat=True)
+        .first()
+        if watched
+        else None
+    )
     values = {
         "status": report["status"],
         "error_code": report["error_code"],
@@ -105,5 +116,18 @@ def connector_status_record(
         _STATUS_CHANGE_FIELDS,
         [(charge_point_id, connector_id, *values.values(), timestamp, timezone.now())],
     )
-    if ctx is not None:
-        connector_status_changed_emit(ctx=ctx, watch=watch, report=report)
+    if watched and previous != report["status"]:
+        publish(
+            ConnectorStatusChanged(
+                tenant_id=tenant_id,
+                charge_point_id=charge_point_id,
+                identity=identity,
+                connector_id=connector_id,
+                status=report["status"],
+                previous_status=previous,
+                error_code=report["error_code"],
+                info=values["info"],
+                vendor_error_code=values["vendor_error_code"],
+                timestamp=report.get("timestamp"),
+            )
+        )

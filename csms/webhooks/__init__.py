@@ -15,7 +15,9 @@ all but the opt-in ``transaction.meter_values``):
 * The events of one charge point arrive in order: a later one is not sent before the earlier
   one was delivered or given up.
 
-How it is built: ``services.events.event_emit`` writes the event (the outbox row) and one
-delivery per subscribed endpoint in the transaction of the change; Celery sends after commit
-(``services.deliveries``); a beat task re-scans the outbox for deliveries whose task was lost.
+How it is built: ``receivers`` subscribes to the domain events of the event bus (csms.events)
+and turns each into a webhook event; ``services.events.event_emit`` writes the event (the
+outbox row) and one delivery per subscribed endpoint in the transaction of the change; Celery
+sends after commit (``services.deliveries``); a beat task re-scans the outbox for deliveries
+whose task was lost.
 """

@@ -7,8 +7,5 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
-        # Boot and transaction events come from the other apps' hook lists.
-        from csms.webhooks import hooks
-        from csms.webhooks.services import events  # noqa: F401 - connects the cache's signals
-
-        hooks.register()
+        # Every domain event an integrator can subscribe to, from the event bus (csms.events).
+        from csms.webhooks import receivers  # noqa: F401

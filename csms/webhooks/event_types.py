@@ -1,8 +1,8 @@
 """The event types integrators subscribe to (the ``type`` of the envelope).
 
 Names are ``<subject>.<what happened>``, stable once published: an integrator's code matches on
-them. Reservation, firmware and diagnostics events are emitted by the apps that own those
-workflows, with :func:`csms.webhooks.services.events.event_emit`.
+them. Each comes from a domain event of the event bus (csms.events, turned into webhooks by
+``csms.webhooks.receivers``), except ``endpoint.disabled`` and ``ping``, the webhooks' own.
 """
 
 from django.db import models

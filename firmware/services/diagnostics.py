@@ -19,14 +19,14 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from chargepoints.commands.dispatch import command_dispatch
-from chargepoints.commands.hooks import command_failure_hook, command_result_hook
 from chargepoints.models import ChargePoint, Command, CommandStatus
 from csms.errors import DomainError
+from csms.events import CommandFailed, CommandFinished
 from csms.tenancy.models import ApiToken, Tenant
 from firmware.models import DiagnosticsRequest, DiagnosticsRequestStatus
 from firmware.models.diagnostics import diagnostics_file_path
 from firmware.rollout import ocpp_datetime, quiet_since, silence_verdict
-from firmware.services.events import diagnostics_uploaded_emit
+from firmware.services.domain_events import diagnostics_uploaded_publish
 
 UPLOAD_SCHEMES = frozenset({"ftp", "ftps", "sftp", "http", "https"})
 REQUESTED_BY = "diagnostics"
@@ -137,12 +137,13 @@ def diagnostics_request_fail(
 # --- What the charge point says -----------------------------------------------------------------
 
 
-@command_result_hook("GetDiagnostics")
-def diagnostics_accepted(command: Command) -> None:
+def diagnostics_accepted(
+    *, command_id: int, response: dict[str, Any] | None, completed_at: datetime | None
+) -> None:
     """GetDiagnostics.conf: a fileName means there is something to upload (OCPP 1.6 §6.29)."""
-    file_name = (command.response or {}).get("fileName") or ""
-    now = command.completed_at or timezone.now()
-    requests = DiagnosticsRequest.objects.filter(command_id=command.pk)
+    file_name = (response or {}).get("fileName") or ""
+    now = completed_at or timezone.now()
+    requests = DiagnosticsRequest.objects.filter(command_id=command_id)
     requests.filter(file_name="").update(file_name=file_name)
     waiting = requests.filter(status=DiagnosticsRequestStatus.DISPATCHED)
     if file_name:
@@ -151,7 +152,7 @@ def diagnostics_accepted(command: Command) -> None:
         waiting.update(status=DiagnosticsRequestStatus.NO_FILE, last_heard_at=now, finished_at=now)
 
 
-def get_diagnostics_error(command: Command | None) -> str | None:
+def get_diagnostics_error(command: Command | CommandFinished | None) -> str | None:
     """Why the attempt behind this GetDiagnostics failed; None while it may still succeed."""
     if command is None:
         return "the GetDiagnostics command is gone"
@@ -161,13 +162,12 @@ def get_diagnostics_error(command: Command | None) -> str | None:
     return None
 
 
-@command_failure_hook("GetDiagnostics")
-def diagnostics_undelivered(command: Command) -> None:
+def diagnostics_undelivered(*, command: CommandFailed) -> None:
     """GetDiagnostics refused (CALLERROR), unanswered or never delivered: the attempt fails
     now, to be sent again if attempts remain."""
     request = (
         DiagnosticsRequest.objects.select_for_update(of=("self",))
-        .filter(command_id=command.pk, status=DiagnosticsRequestStatus.DISPATCHED)
+        .filter(command_id=command.command_id, status=DiagnosticsRequestStatus.DISPATCHED)
         .order_by("pk")
         .first()
     )
@@ -204,7 +204,7 @@ def diagnostics_status_record(*, charge_point_id: int, status: str, now: datetim
         )
         if uploaded and not request.uses_upload_receiver:
             # Our receiver's file is announced when it arrives (diagnostics_file_claim).
-            diagnostics_uploaded_emit(tenant_id=request.tenant_id, request_id=request.pk)
+            diagnostics_uploaded_publish(tenant_id=request.tenant_id, request_id=request.pk)
     elif status == "UploadFailed" and request.status != DiagnosticsRequestStatus.RETRY_PENDING:
         rows.update(**heard)
         diagnostics_request_fail(
@@ -260,7 +260,7 @@ def diagnostics_file_claim(*, request: DiagnosticsRequest, stored: str, size: in
             )
         )
         if claimed:
-            diagnostics_uploaded_emit(tenant_id=request.tenant_id, request_id=request.pk)
+            diagnostics_uploaded_publish(tenant_id=request.tenant_id, request_id=request.pk)
     if not claimed:
         default_storage.delete(stored)
         raise UploadRefusedError(request.upload_token)

@@ -14,7 +14,7 @@ from chargepoints.commands.dispatch import command_dispatch
 from firmware.models import FirmwareJob, FirmwareJobStatus, FirmwareUpdate, FirmwareUpdateStatus
 from firmware.rollout import failure_rate_exceeded, in_flight_room, quiet_since, silence_verdict
 from firmware.selectors import firmware_update_outcomes
-from firmware.services.events import firmware_job_status_emit
+from firmware.services.domain_events import firmware_jobs_status_publish
 from firmware.services.firmware_updates import (
     REQUESTED_BY,
     firmware_job_dispatch,
@@ -136,7 +136,7 @@ def _close_window(campaign: FirmwareUpdate, now: datetime) -> None:
             last_error=f"{job.last_error} (window closed before a retry)"[:255],
         ):
             moved[job.pk] = job.status
-    firmware_job_status_emit(tenant_id=campaign.tenant_id, previous_statuses=moved)
+    firmware_jobs_status_publish(tenant_id=campaign.tenant_id, previous_statuses=moved)
 
 
 def _advance_batches(campaign: FirmwareUpdate, now: datetime) -> bool:

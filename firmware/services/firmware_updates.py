@@ -14,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from chargepoints.commands.dispatch import command_dispatch
-from chargepoints.commands.hooks import command_failure_hook, command_result_hook
 from chargepoints.commands.outbox import command_withdraw
 from chargepoints.models import ChargePoint, Command, CommandStatus
 from csms.errors import ConflictError, DomainError
+from csms.events import CommandFailed, CommandFinished
 from csms.tenancy.models import ApiToken, Tenant
 from firmware.models import (
     FirmwareJob,
@@ -27,7 +27,7 @@ from firmware.models import (
 )
 from firmware.rollout import batch_numbers, ocpp_datetime
 from firmware.selectors import charge_points_targeted, unknown_identities
-from firmware.services.events import firmware_job_status_emit
+from firmware.services.domain_events import firmware_jobs_status_publish
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ def firmware_update_cancel(*, campaign: FirmwareUpdate) -> FirmwareUpdate:
         FirmwareJob.objects.filter(pk__in=waiting, status__in=not_sent).update(
             status=FirmwareJobStatus.CANCELLED, finished_at=now, next_attempt_at=None
         )
-        firmware_job_status_emit(
+        firmware_jobs_status_publish(
             tenant_id=campaign.tenant_id, previous_statuses=cancelled | waiting
         )
         if not campaign.jobs.filter(status__in=FirmwareJob.UNFINISHED).exists():
@@ -269,7 +269,7 @@ def firmware_job_dispatch(*, job: FirmwareJob, campaign: FirmwareUpdate, now: da
         last_status="",
     )
     if dispatched:
-        firmware_job_status_emit(
+        firmware_jobs_status_publish(
             tenant_id=campaign.tenant_id, previous_statuses={job.pk: job.status}
         )
 
@@ -296,13 +296,13 @@ def firmware_job_fail(
         changes = {"status": status, "finished_at": now, "last_error": error[:255]}
     failed = FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(**changes)
     if failed and changes["status"] != job.status:
-        firmware_job_status_emit(
+        firmware_jobs_status_publish(
             tenant_id=campaign.tenant_id, previous_statuses={job.pk: job.status}
         )
     return bool(failed)
 
 
-def update_firmware_error(command: Command | None) -> str | None:
+def update_firmware_error(command: Command | CommandFinished | None) -> str | None:
     """Why the attempt behind this UpdateFirmware failed; None while it may still succeed."""
     if command is None:
         return "the UpdateFirmware command is gone"
@@ -338,7 +338,7 @@ def firmware_status_record(*, charge_point_id: int, status: str, now: datetime) 
             status=PROGRESS[status], next_attempt_at=None, **heard
         )
         if moved and PROGRESS[status] != job.status:
-            firmware_job_status_emit(
+            firmware_jobs_status_publish(
                 tenant_id=job.campaign.tenant_id, previous_statuses={job.pk: job.status}
             )
     elif status in FAILURE and job.status != FirmwareJobStatus.RETRY_PENDING:
@@ -370,7 +370,7 @@ def firmware_boot_verify(*, charge_point_id: int, firmware_version: str, now: da
             last_error="",
         )
         if verified:
-            firmware_job_status_emit(
+            firmware_jobs_status_publish(
                 tenant_id=campaign.tenant_id, previous_statuses={job.pk: job.status}
             )
         if verified and job.status == FirmwareJobStatus.DISPATCHED and job.command_id:
@@ -387,24 +387,24 @@ def firmware_boot_verify(*, charge_point_id: int, firmware_version: str, now: da
         FirmwareJob.objects.filter(pk=job.pk).update(last_heard_at=now)
 
 
-@command_result_hook("UpdateFirmware")
-def firmware_update_accepted(command: Command) -> None:
+def firmware_update_accepted(
+    *, tenant_id: int, command_id: int, completed_at: datetime | None
+) -> None:
     """UpdateFirmware.conf (no fields): the charge point took the job."""
     dispatched = FirmwareJob.objects.filter(
-        command_id=command.pk, status=FirmwareJobStatus.DISPATCHED
+        command_id=command_id, status=FirmwareJobStatus.DISPATCHED
     )
     ids = list(dispatched.select_for_update().order_by("pk").values_list("pk", flat=True))
     if ids and dispatched.filter(pk__in=ids).update(
-        status=FirmwareJobStatus.ACCEPTED, last_heard_at=command.completed_at or timezone.now()
+        status=FirmwareJobStatus.ACCEPTED, last_heard_at=completed_at or timezone.now()
     ):
-        firmware_job_status_emit(
-            tenant_id=command.tenant_id,
+        firmware_jobs_status_publish(
+            tenant_id=tenant_id,
             previous_statuses=dict.fromkeys(ids, FirmwareJobStatus.DISPATCHED),
         )
 
 
-@command_failure_hook("UpdateFirmware")
-def firmware_update_undelivered(command: Command) -> None:
+def firmware_update_undelivered(*, command: CommandFailed) -> None:
     """UpdateFirmware refused (CALLERROR), unanswered or never delivered: the attempt fails
     now, to be retried if attempts remain (the beat tick settles it too, should this not run)."""
     job = (
@@ -412,7 +412,7 @@ def firmware_update_undelivered(command: Command) -> None:
         # command) is left to that boot, or else to the tick: waiting for it could deadlock.
         FirmwareJob.objects.select_for_update(of=("self",), skip_locked=True)
         .select_related("campaign")
-        .filter(command_id=command.pk, status=FirmwareJobStatus.DISPATCHED)
+        .filter(command_id=command.command_id, status=FirmwareJobStatus.DISPATCHED)
         .order_by("pk")
         .first()
     )

@@ -5,14 +5,14 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
-from chargepoints.models import Command
+from csms.events import CommandCompleted
 from smartcharging.composite import Purpose
 from smartcharging.models import ChargingProfile, InstalledChargingProfile
 
 ACCEPTED = "Accepted"
 
 
-def installed_profile_record(*, command: Command) -> InstalledChargingProfile | None:
+def installed_profile_record(*, command: CommandCompleted) -> InstalledChargingProfile | None:
     """A SetChargingProfile the charge point accepted: the new profile replaces any with the
     same id on the charge point, or with the same purpose and stack level on the same
     connector (OCPP 1.6 §5.16.1)."""
@@ -42,7 +42,7 @@ def installed_profile_record(*, command: Command) -> InstalledChargingProfile | 
         profile=ChargingProfile.objects.filter(
             tenant_id=command.tenant_id, charging_profile_id=profile_id
         ).first(),
-        command=command,
+        command_id=command.command_id,
         installed_at=command.completed_at or timezone.now(),
     )
 
@@ -62,7 +62,7 @@ def clear_criteria(payload: dict[str, Any]) -> Q:
     return criteria
 
 
-def installed_profiles_forget_cleared(*, command: Command) -> int:
+def installed_profiles_forget_cleared(*, command: CommandCompleted) -> int:
     """A ClearChargingProfile the charge point accepted removes what it named."""
     if (command.response or {}).get("status") != ACCEPTED:
         return 0

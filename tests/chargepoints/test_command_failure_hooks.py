@@ -1,5 +1,6 @@
-"""Command failure hooks: every way a command ends without an answer runs them, once, inside the
-transaction that ended it; a crashing hook is logged and never undoes the status change."""
+"""Command failure hooks (the isolated ``CommandFailed`` subscribers of csms.events): every way a
+command ends without an answer runs them, once, inside the transaction that ended it; a
+crashing hook is logged and never undoes the status change."""
 
 import logging
 from collections.abc import Callable, Iterator
@@ -13,7 +14,6 @@ from django.utils import timezone
 
 from chargepoints.commands import outbox
 from chargepoints.commands.dispatch import command_dispatch
-from chargepoints.commands.hooks import command_failure_hook, failure_hooks_for
 from chargepoints.commands.outbox import (
     command_withdraw,
     expire_due_commands,
@@ -21,6 +21,7 @@ from chargepoints.commands.outbox import (
     outbox_fail,
 )
 from chargepoints.models import ChargePoint, Command, CommandStatus
+from csms.events import CommandFailed, subscriber, unsubscribe
 from csms.tenancy.models import Tenant
 from tests.factories import ChargePointFactory
 
@@ -37,29 +38,29 @@ def charge_point(tenant: Tenant) -> ChargePoint:
 
 
 @pytest.fixture
-def register() -> Iterator[Callable[[Callable[[Command], None]], None]]:
+def register() -> Iterator[Callable[[Callable[[CommandFailed], None]], None]]:
     """Register failure hooks for ``ACTION`` for the length of one test."""
-    registered: list[Callable[[Command], None]] = []
+    registered: list[Callable[[CommandFailed], None]] = []
 
-    def add(hook: Callable[[Command], None]) -> None:
-        command_failure_hook(ACTION)(hook)
+    def add(hook: Callable[[CommandFailed], None]) -> None:
+        subscriber(CommandFailed, action=ACTION, isolated=True)(hook)
         registered.append(hook)
 
     yield add
     for hook in registered:
-        failure_hooks_for(ACTION).remove(hook)
+        unsubscribe(CommandFailed, hook)
 
 
 @pytest.fixture
-def seen(register: Callable[[Callable[[Command], None]], None]) -> Seen:
+def seen(register: Callable[[Callable[[CommandFailed], None]], None]) -> Seen:
     """What a hook saw: (command id, status it was handed, status of the row in the database),
     plus whether it ran inside a transaction."""
     calls: Seen = []
 
-    def hook(command: Command) -> None:
+    def hook(command: CommandFailed) -> None:
         assert transaction.get_connection().in_atomic_block
-        stored = Command.objects.values_list("status", flat=True).get(pk=command.pk)
-        calls.append((command.pk, command.status, stored))
+        stored = Command.objects.values_list("status", flat=True).get(pk=command.command_id)
+        calls.append((command.command_id, command.status, stored))
 
     register(hook)
     return calls
@@ -187,11 +188,11 @@ def test_a_command_already_sent_cannot_be_withdrawn(charge_point: ChargePoint, s
 
 def test_a_crashing_hook_is_logged_and_undoes_neither_the_status_nor_the_other_hooks(
     charge_point: ChargePoint,
-    register: Callable[[Callable[[Command], None]], None],
+    register: Callable[[Callable[[CommandFailed], None]], None],
     seen: Seen,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def crashing(command: Command) -> None:
+    def crashing(command: CommandFailed) -> None:
         ChargePoint.objects.filter(pk=command.charge_point_id).update(vendor="half written")
         raise RuntimeError("the hook is broken")
 
@@ -218,9 +219,9 @@ def test_a_crashing_hook_is_logged_and_undoes_neither_the_status_nor_the_other_h
 
 
 def test_a_crashing_hook_does_not_stop_an_expiry_sweep(
-    charge_point: ChargePoint, register: Callable[[Callable[[Command], None]], None]
+    charge_point: ChargePoint, register: Callable[[Callable[[CommandFailed], None]], None]
 ) -> None:
-    def crashing(command: Command) -> None:
+    def crashing(command: CommandFailed) -> None:
         raise RuntimeError("the hook is broken")
 
     register(crashing)
@@ -235,7 +236,7 @@ def test_a_crashing_hook_does_not_stop_an_expiry_sweep(
 
 
 def test_hooks_run_in_the_ending_transaction_and_roll_back_with_it(
-    charge_point: ChargePoint, register: Callable[[Callable[[Command], None]], None]
+    charge_point: ChargePoint, register: Callable[[Callable[[CommandFailed], None]], None]
 ) -> None:
     register(
         lambda command: ChargePoint.objects.filter(pk=command.charge_point_id).update(

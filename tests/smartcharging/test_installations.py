@@ -10,7 +10,6 @@ from rest_framework.test import APIClient
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.models import ChargePoint, Command
 from smartcharging.models import InstalledChargingProfile
-from tests.charge_point_calls import call_context
 from tests.factories import ChargingProfileFactory, TransactionFactory
 from tests.smartcharging.helpers import set_profile
 from transactions.services import transaction_stop
@@ -156,7 +155,9 @@ def test_a_tx_profile_ends_with_its_transaction(
     accept(set_profile(cp, profile_id=2, connector_id=1, purpose="TxDefaultProfile"))
 
     transaction_stop(
-        ctx=call_context(cp, "StopTransaction"),
+        tenant_id=cp.tenant_id,
+        charge_point_id=cp.pk,
+        identity=cp.identity,
         payload={"transaction_id": tx.pk, "meter_stop": 2000, "timestamp": "2025-01-01T02:00:00Z"},
     )
 

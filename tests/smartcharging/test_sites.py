@@ -53,7 +53,9 @@ def start(run_on_commit: Callable[[], Any]) -> Callable[..., Transaction]:
     def start(station: ChargePoint, connector_id: int = 1) -> Transaction:
         with run_on_commit():
             outcome = transaction_start(
-                ctx=call_context(station, "StartTransaction"),
+                tenant_id=station.tenant_id,
+                charge_point_id=station.pk,
+                identity=station.identity,
                 connector_id=connector_id,
                 id_tag="TAG",
                 meter_start=0,
@@ -69,7 +71,9 @@ def stop(run_on_commit: Callable[[], Any]) -> Callable[[Transaction], None]:
     def stop(tx: Transaction) -> None:
         with run_on_commit():
             transaction_stop(
-                ctx=call_context(tx.charge_point, "StopTransaction"),
+                tenant_id=tx.charge_point.tenant_id,
+                charge_point_id=tx.charge_point.pk,
+                identity=tx.charge_point.identity,
                 payload={
                     "transaction_id": tx.pk,
                     "meter_stop": 5000,
@@ -245,7 +249,9 @@ def test_a_burst_of_starts_is_rebalanced_once_by_the_newest_request(
     with run_on_commit():
         for minute, station in enumerate(stations):
             transaction_start(
-                ctx=call_context(station, "StartTransaction"),
+                tenant_id=station.tenant_id,
+                charge_point_id=station.pk,
+                identity=station.identity,
                 connector_id=1,
                 id_tag="TAG",
                 meter_start=0,

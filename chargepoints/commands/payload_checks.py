@@ -1,0 +1,30 @@
+"""Checks beyond the schema that a command's payload must pass before it is queued, by action,
+registered by the apps that own the action (an AuthorizationKey must be a valid password, a
+charging profile must make sense).
+
+A registry of the command dispatch, not events of the bus (csms.events): a check is asked a
+question before anything happens — may this payload be sent? — and its answer refuses the
+request at once (HTTP 400, nothing stored). An event says what already happened, and its
+subscribers react; none of them can veto it. Registered on import of the owning apps' modules
+(``apps.ready``).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+PayloadCheck = Callable[[dict[str, Any]], str | None]
+_payload_checks: dict[str, list[PayloadCheck]] = {}
+
+
+def command_payload_check(action: str) -> Callable[[PayloadCheck], PayloadCheck]:
+    """Register ``check``: it returns why a valid-by-schema payload is still refused, or None."""
+
+    def register(check: PayloadCheck) -> PayloadCheck:
+        _payload_checks.setdefault(action, []).append(check)
+        return check
+
+    return register
+
+
+def payload_checks_for(action: str) -> list[PayloadCheck]:
+    return _payload_checks.get(action, [])

@@ -1,0 +1,146 @@
+"""How the chargepoints app reacts to events (csms.events; imported by apps.ready): each
+receiver unpacks an event and calls one service.
+
+A command's answer or failure is recorded by the part of the app that sent the command
+(configuration mirror and baselines, local-list sync, reservations); those receivers are
+isolated: what one derives from an answer may fail without losing the answer itself.
+"""
+
+from chargepoints.authorization.local_list_sync import (
+    local_list_after_boot,
+    local_list_command_lost,
+    local_list_update_answered,
+    local_list_version_answered,
+)
+from chargepoints.configuration.apply import (
+    BASELINE_JOB,
+    configuration_after_boot,
+    configuration_change_answered,
+    configuration_change_failed,
+    configuration_read_for_baseline,
+)
+from chargepoints.configuration.mirror import configuration_mirror_change, configuration_mirror_read
+from chargepoints.reservations.services import (
+    reservation_answered,
+    reservation_cancel_answered,
+    reservation_use,
+)
+from csms.events import (
+    ChargePointBooted,
+    CommandCompleted,
+    CommandFailed,
+    TransactionStarted,
+    subscriber,
+)
+
+# --- Boots and transactions ---------------------------------------------------------------------
+
+
+@subscriber(ChargePointBooted)
+def local_list_on_boot(event: ChargePointBooted) -> None:
+    local_list_after_boot(
+        tenant_id=event.tenant_id,
+        charge_point_id=event.charge_point_id,
+        registration_status=event.registration_status,
+    )
+
+
+@subscriber(ChargePointBooted)
+def configuration_on_boot(event: ChargePointBooted) -> None:
+    configuration_after_boot(
+        tenant_id=event.tenant_id,
+        charge_point_id=event.charge_point_id,
+        registration_status=event.registration_status,
+    )
+
+
+@subscriber(TransactionStarted)
+def reservation_used(event: TransactionStarted) -> None:
+    if event.reservation_id is not None:
+        reservation_use(
+            charge_point_id=event.charge_point_id,
+            reservation_id=event.reservation_id,
+            transaction_id=event.transaction_id,
+            started_at=event.started_at,
+        )
+
+
+# --- Configuration: the mirror, then the baselines ----------------------------------------------
+
+
+@subscriber(CommandCompleted, action="GetConfiguration", isolated=True)
+def configuration_read(event: CommandCompleted) -> None:
+    configuration_mirror_read(charge_point_id=event.charge_point_id, response=event.response)
+
+
+@subscriber(CommandCompleted, action="ChangeConfiguration", isolated=True)
+def configuration_changed(event: CommandCompleted) -> None:
+    configuration_mirror_change(
+        charge_point_id=event.charge_point_id,
+        command_id=event.command_id,
+        payload=event.payload,
+        response=event.response,
+    )
+
+
+@subscriber(
+    CommandCompleted, action="GetConfiguration", requested_by_job=BASELINE_JOB, isolated=True
+)
+def baseline_read(event: CommandCompleted) -> None:
+    configuration_read_for_baseline(charge_point_id=event.charge_point_id, response=event.response)
+
+
+@subscriber(CommandCompleted, action="ChangeConfiguration", isolated=True)
+def baseline_change_answered(event: CommandCompleted) -> None:
+    configuration_change_answered(
+        charge_point_id=event.charge_point_id,
+        command_id=event.command_id,
+        response=event.response,
+        completed_at=event.completed_at,
+    )
+
+
+@subscriber(CommandFailed, action="ChangeConfiguration", isolated=True)
+def baseline_change_failed(event: CommandFailed) -> None:
+    configuration_change_failed(command=event)
+
+
+# --- Local-list synchronisation -----------------------------------------------------------------
+
+
+@subscriber(CommandCompleted, action="GetLocalListVersion", isolated=True)
+def local_list_version(event: CommandCompleted) -> None:
+    local_list_version_answered(
+        charge_point_id=event.charge_point_id, command_id=event.command_id, response=event.response
+    )
+
+
+@subscriber(CommandCompleted, action="SendLocalList", isolated=True)
+def local_list_sent(event: CommandCompleted) -> None:
+    local_list_update_answered(
+        charge_point_id=event.charge_point_id,
+        command_id=event.command_id,
+        payload=event.payload,
+        response=event.response,
+    )
+
+
+@subscriber(CommandFailed, action="GetLocalListVersion", isolated=True)
+@subscriber(CommandFailed, action="SendLocalList", isolated=True)
+def local_list_lost(event: CommandFailed) -> None:
+    local_list_command_lost(command=event)
+
+
+# --- Reservations -------------------------------------------------------------------------------
+
+
+@subscriber(CommandCompleted, action="ReserveNow", isolated=True)
+def reserve_now_answered(event: CommandCompleted) -> None:
+    reservation_answered(command_id=event.command_id, response=event.response)
+
+
+@subscriber(CommandCompleted, action="CancelReservation", isolated=True)
+def cancel_reservation_answered(event: CommandCompleted) -> None:
+    reservation_cancel_answered(
+        charge_point_id=event.charge_point_id, payload=event.payload, response=event.response
+    )

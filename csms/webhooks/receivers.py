@@ -1,0 +1,387 @@
+"""Webhooks as one subscriber of the event bus: each domain event becomes the webhook event
+integrators know (``event_types.EventType``), with the same ``data`` as ever.
+
+Each receiver runs inside the transaction of the change (csms.events) and costs no query when
+the tenant has no subscribed endpoint (its endpoints are cached per process for a few seconds:
+``event_subscribers``), which is also what it tells the bus through ``listens``. ``data`` uses
+snake_case and names a charge point by its identity, like the REST API.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from csms.events import (
+    AuthorizationDenied,
+    ChargePointBooted,
+    ChargePointConnected,
+    ChargePointDisconnected,
+    ChargePointRegistrationChanged,
+    CommandCompleted,
+    CommandFailed,
+    CommandFinished,
+    ConnectorStatusChanged,
+    DataTransferReceived,
+    DiagnosticsUploaded,
+    FirmwareStatusChanged,
+    MeterValuesReceived,
+    ReservationChanged,
+    SecurityEventReceived,
+    TransactionStarted,
+    TransactionStopped,
+    subscriber,
+)
+from csms.webhooks.event_types import EventType
+from csms.webhooks.models import Event
+from csms.webhooks.services.events import event_emit, event_subscribers
+
+ACCEPTED = "Accepted"
+
+# Command.status (chargepoints) -> the event type integrators get.
+COMMAND_EVENT_TYPES = {
+    "completed": EventType.COMMAND_COMPLETED,
+    "failed": EventType.COMMAND_FAILED,
+    "timeout": EventType.COMMAND_TIMED_OUT,
+    # Never sent: the charge point stayed away past the command's expiry.
+    "expired": EventType.COMMAND_TIMED_OUT,
+}
+# After the owning apps' reactions: an integrator hears of a command's end after what its
+# answer changed (a reservation, a firmware job), in the order those happened.
+AFTER_THE_OWNING_APPS = 1
+
+
+def listening(*types: str) -> Callable[[int], bool]:
+    """``listens`` for the bus: whether the tenant has an endpoint for one of ``types``."""
+
+    def listens(tenant_id: int) -> bool:
+        return any(event_subscribers(tenant_id=tenant_id, type=t) for t in types)
+
+    return listens
+
+
+# --- Presence, boot and registration ------------------------------------------------------------
+
+
+@subscriber(ChargePointConnected, listens=listening(EventType.CHARGE_POINT_CONNECTED))
+def charge_point_connected(event: ChargePointConnected) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.CHARGE_POINT_CONNECTED,
+        data={"charge_point": event.identity, "connected_at": event.connected_at},
+        charge_point_id=event.charge_point_id,
+    )
+
+
+@subscriber(ChargePointDisconnected, listens=listening(EventType.CHARGE_POINT_DISCONNECTED))
+def charge_point_disconnected(event: ChargePointDisconnected) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.CHARGE_POINT_DISCONNECTED,
+        data={"charge_point": event.identity, "disconnected_at": event.disconnected_at},
+        charge_point_id=event.charge_point_id,
+    )
+
+
+@subscriber(ChargePointBooted, listens=listening(EventType.CHARGE_POINT_BOOTED))
+def charge_point_booted(event: ChargePointBooted) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.CHARGE_POINT_BOOTED,
+        data={
+            "charge_point": event.identity,
+            "registration_status": event.registration_status,
+            "vendor": event.vendor,
+            "model": event.model,
+            "serial_number": event.serial_number,
+            "firmware_version": event.firmware_version,
+            "booted_at": event.booted_at,
+        },
+        charge_point_id=event.charge_point_id,
+    )
+
+
+@subscriber(
+    ChargePointRegistrationChanged,
+    listens=listening(EventType.CHARGE_POINT_REGISTRATION_CHANGED),
+)
+def charge_point_registration_changed(event: ChargePointRegistrationChanged) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.CHARGE_POINT_REGISTRATION_CHANGED,
+        data={
+            "charge_point": event.identity,
+            "registration_status": event.registration_status,
+            "previous_registration_status": event.previous_registration_status,
+        },
+        charge_point_id=event.charge_point_id,
+    )
+
+
+# --- Connector status ---------------------------------------------------------------------------
+
+
+@subscriber(ConnectorStatusChanged, listens=listening(EventType.CONNECTOR_STATUS_CHANGED))
+def connector_status_changed(event: ConnectorStatusChanged) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.CONNECTOR_STATUS_CHANGED,
+        data={
+            "charge_point": event.identity,
+            "connector_id": event.connector_id,
+            "status": event.status,
+            "previous_status": event.previous_status,
+            "error_code": event.error_code,
+            "info": event.info,
+            "vendor_error_code": event.vendor_error_code,
+            "timestamp": event.timestamp,
+        },
+        charge_point_id=event.charge_point_id,
+    )
+
+
+# --- Transactions and authorization -------------------------------------------------------------
+
+
+def _transaction_data(event: TransactionStarted) -> dict[str, Any]:
+    return {
+        "charge_point": event.identity,
+        "transaction_id": event.transaction_id,
+        "connector_id": event.connector_id,
+        "id_tag": event.id_tag,
+        "id_tag_status": event.id_tag_status,
+        "meter_start": event.meter_start,
+        "started_at": event.started_at,
+        "reservation_id": event.reservation_id,
+    }
+
+
+@subscriber(
+    TransactionStarted,
+    listens=listening(EventType.TRANSACTION_STARTED, EventType.AUTHORIZATION_DENIED),
+)
+def transaction_started(event: TransactionStarted) -> None:
+    """A StartTransaction refused by its idTagInfo is also an ``authorization.denied`` (the
+    transaction exists all the same, SPEC §4)."""
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.TRANSACTION_STARTED,
+        data=_transaction_data(event),
+        charge_point_id=event.charge_point_id,
+    )
+    if event.id_tag_status != ACCEPTED:
+        _authorization_denied(
+            event,
+            id_tag=event.id_tag,
+            status=event.id_tag_status,
+            action="StartTransaction",
+            connector_id=event.connector_id,
+            transaction_id=event.transaction_id,
+        )
+
+
+@subscriber(TransactionStopped, listens=listening(EventType.TRANSACTION_STOPPED))
+def transaction_stopped(event: TransactionStopped) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.TRANSACTION_STOPPED,
+        data={
+            **_transaction_data(event),
+            "meter_stop": event.meter_stop,
+            "energy_wh": event.energy_wh,
+            "stopped_at": event.stopped_at,
+            "stop_reason": event.stop_reason,
+            "flags": event.flags,
+        },
+        charge_point_id=event.charge_point_id,
+    )
+
+
+@subscriber(MeterValuesReceived, listens=listening(EventType.TRANSACTION_METER_VALUES))
+def meter_values_received(event: MeterValuesReceived) -> None:
+    """Opt-in and sampled: at most one event per transaction per
+    WEBHOOKS_METER_VALUES_INTERVAL_SECONDS (by arrival; meter values without a transaction
+    are not sent)."""
+    transaction_id = event.transaction_id
+    if not isinstance(transaction_id, int):
+        return
+    endpoint_ids = event_subscribers(
+        tenant_id=event.tenant_id, type=EventType.TRANSACTION_METER_VALUES
+    )
+    if not endpoint_ids:
+        return
+    now = timezone.now()
+    recent = Event.objects.filter(
+        charge_point_id=event.charge_point_id,
+        type=EventType.TRANSACTION_METER_VALUES,
+        created_at__gt=now - timedelta(seconds=settings.WEBHOOKS_METER_VALUES_INTERVAL_SECONDS),
+        data__transaction_id=transaction_id,
+    )
+    if recent.exists():
+        return
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.TRANSACTION_METER_VALUES,
+        data={
+            "charge_point": event.identity,
+            "connector_id": event.connector_id,
+            "transaction_id": transaction_id,
+            "meter_value": event.meter_value,
+        },
+        charge_point_id=event.charge_point_id,
+        endpoint_ids=endpoint_ids,
+        now=now,
+    )
+
+
+@subscriber(AuthorizationDenied, listens=listening(EventType.AUTHORIZATION_DENIED))
+def authorization_denied(event: AuthorizationDenied) -> None:
+    _authorization_denied(event, id_tag=event.id_tag, status=event.status, action=event.action)
+
+
+def _authorization_denied(
+    event: AuthorizationDenied | TransactionStarted,
+    *,
+    id_tag: str,
+    status: str,
+    action: str,
+    connector_id: int | None = None,
+    transaction_id: int | None = None,
+) -> None:
+    """An idTagInfo other than Accepted (Authorize or StartTransaction)."""
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.AUTHORIZATION_DENIED,
+        data={
+            "charge_point": event.identity,
+            "id_tag": id_tag,
+            "status": status,
+            "action": action,
+            "connector_id": connector_id,
+            "transaction_id": transaction_id,
+        },
+        charge_point_id=event.charge_point_id,
+    )
+
+
+# --- Commands -----------------------------------------------------------------------------------
+
+
+@subscriber(
+    CommandCompleted,
+    listens=listening(EventType.COMMAND_COMPLETED),
+    order=AFTER_THE_OWNING_APPS,
+)
+@subscriber(
+    CommandFailed,
+    listens=listening(EventType.COMMAND_FAILED, EventType.COMMAND_TIMED_OUT),
+    order=AFTER_THE_OWNING_APPS,
+)
+def command_finished(event: CommandFinished) -> None:
+    event_type = COMMAND_EVENT_TYPES.get(event.status)
+    if event_type is None:
+        return
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=event_type,
+        data={
+            "command_id": event.command_id,
+            "charge_point": event.identity,
+            "action": event.action,
+            "status": event.status,
+            "response": event.response,
+            "error_code": event.error_code,
+            "error_description": event.error_description,
+            "completed_at": event.completed_at,
+        },
+        charge_point_id=event.charge_point_id,
+    )
+
+
+# --- Other apps' workflows and other reports ----------------------------------------------------
+
+
+@subscriber(ReservationChanged, listens=listening(EventType.RESERVATION_CHANGED))
+def reservation_changed(event: ReservationChanged) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.RESERVATION_CHANGED,
+        data={
+            "reservation_id": event.reservation_id,
+            "charge_point": event.identity,
+            "connector_id": event.connector_id,
+            "id_tag": event.id_tag,
+            "status": event.status,
+            "expiry_date": event.expiry_date,
+            "transaction_id": event.transaction_id,
+        },
+        charge_point_id=event.charge_point_id,
+    )
+
+
+@subscriber(FirmwareStatusChanged, listens=listening(EventType.FIRMWARE_JOB_STATUS_CHANGED))
+def firmware_status_changed(event: FirmwareStatusChanged) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.FIRMWARE_JOB_STATUS_CHANGED,
+        data={
+            "firmware_update_id": event.firmware_update_id,
+            "charge_point": event.identity,
+            "status": event.status,
+            "previous_status": event.previous_status,
+            "last_status": event.last_status,
+            "error": event.error,
+        },
+        charge_point_id=event.charge_point_id,
+    )
+
+
+@subscriber(DiagnosticsUploaded, listens=listening(EventType.DIAGNOSTICS_UPLOADED))
+def diagnostics_uploaded(event: DiagnosticsUploaded) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.DIAGNOSTICS_UPLOADED,
+        data={
+            "diagnostics_request_id": event.diagnostics_request_id,
+            "charge_point": event.identity,
+            "status": event.status,
+            "file_name": event.file_name,
+            "file_size": event.file_size,
+            # Empty: this platform's receiver holds the file (as in the REST API).
+            "location": event.location,
+        },
+        charge_point_id=event.charge_point_id,
+    )
+
+
+@subscriber(DataTransferReceived, listens=listening(EventType.DATA_TRANSFER_RECEIVED))
+def data_transfer_received(event: DataTransferReceived) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.DATA_TRANSFER_RECEIVED,
+        data={
+            "charge_point": event.identity,
+            "vendor_id": event.vendor_id,
+            "message_id": event.message_id or "",
+            "data": event.data or "",
+            "answer_status": event.answer_status,
+        },
+        charge_point_id=event.charge_point_id,
+    )
+
+
+@subscriber(SecurityEventReceived, listens=listening(EventType.SECURITY_EVENT_RECEIVED))
+def security_event_received(event: SecurityEventReceived) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.SECURITY_EVENT_RECEIVED,
+        data={
+            "charge_point": event.identity,
+            "type": event.type,
+            "timestamp": event.timestamp,
+            "tech_info": event.tech_info,
+        },
+        charge_point_id=event.charge_point_id,
+    )
