@@ -270,16 +270,22 @@ def _authorization_denied(
 
 
 @subscriber(
-    CommandCompleted,
-    listens=listening(EventType.COMMAND_COMPLETED),
-    order=AFTER_THE_OWNING_APPS,
+    CommandCompleted, listens=listening(EventType.COMMAND_COMPLETED), order=AFTER_THE_OWNING_APPS
 )
+def command_completed(event: CommandCompleted) -> None:
+    _command_finished(event)
+
+
 @subscriber(
     CommandFailed,
     listens=listening(EventType.COMMAND_FAILED, EventType.COMMAND_TIMED_OUT),
     order=AFTER_THE_OWNING_APPS,
 )
-def command_finished(event: CommandFinished) -> None:
+def command_failed(event: CommandFailed) -> None:
+    _command_finished(event)
+
+
+def _command_finished(event: CommandFinished) -> None:
     event_type = COMMAND_EVENT_TYPES.get(event.status)
     if event_type is None:
         return
