@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chargepoints import ocpp_backend as backend
-from csms.ocpp.context import CallContext
+from csms.ocpp.context import CallContext, ChargePointSession
 from csms.ocpp.execution.group_commit import InboundCall, call_commit
 from csms.ocpp.frames import Call
 from csms.ocpp.pipeline import call_admit, handler_run, request_validate
@@ -25,6 +25,21 @@ CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE", "ROLLBACK")
 
 def _now() -> str:
     return timezone.now().isoformat()
+
+
+def call_statements(session: ChargePointSession, action: str, payload: dict[str, Any]) -> int:
+    """Statements one CALL (camelCase ``payload``, as on the wire) costs, handled alone as the
+    group commit handles it; BEGIN/COMMIT/SAVEPOINT not counted. Also what
+    tests/csms/test_hot_path_statements.py pins."""
+    call = Call(uuid.uuid4().hex[:20], action, payload)
+    route = call_admit(call, session)
+    snake, quirks = request_validate(action, dict(payload), session.switches)
+    ctx = CallContext(session, call.message_id, action, timezone.now(), quirks)
+    inbound = InboundCall(route, ctx, snake, json.dumps([2, call.message_id, action, payload]))
+    with CaptureQueriesContext(connection) as captured:
+        answer = call_commit(inbound, backend=backend.ChargePointBackend(), run=handler_run)
+    assert answer.startswith("[3"), answer
+    return sum(not q["sql"].startswith(CONTROL) for q in captured.captured_queries)
 
 
 def queries_per_frame(*, tenant_slug: str, identity: str, id_tag: str) -> list[tuple[str, int]]:
@@ -38,15 +53,7 @@ def queries_per_frame(*, tenant_slug: str, identity: str, id_tag: str) -> list[t
     )
 
     def run(action: str, payload: dict[str, Any]) -> int:
-        call = Call(uuid.uuid4().hex[:20], action, payload)
-        route = call_admit(call, session)
-        snake, quirks = request_validate(action, dict(payload), session.switches)
-        ctx = CallContext(session, call.message_id, action, timezone.now(), quirks)
-        inbound = InboundCall(route, ctx, snake, json.dumps([2, call.message_id, action, payload]))
-        with CaptureQueriesContext(connection) as captured:
-            answer = call_commit(inbound, backend=backend.ChargePointBackend(), run=handler_run)
-        assert answer.startswith("[3"), answer
-        return sum(not q["sql"].startswith(CONTROL) for q in captured.captured_queries)
+        return call_statements(session, action, payload)
 
     def status(state: str) -> dict[str, Any]:
         return {"connectorId": 1, "errorCode": "NoError", "status": state, "timestamp": _now()}
