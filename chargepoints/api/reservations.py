@@ -101,7 +101,7 @@ class _ReservationView(TenantScopedMixin, AsyncAPIView):
             wait=wait,
             command_of=attrgetter(command),
             represent=lambda reservation: ReservationSerializer(reservation).data,
-            # The result hook ran in the transaction that finished the command: re-read.
+            # The answer's receivers ran in the transaction that finished the command: re-read.
             reread=read,
             done=done,
         )

@@ -42,7 +42,7 @@ def jittered_interval(interval: int, identity: str) -> int:
     return interval + zlib.crc32(identity.encode()) % (interval // 10 + 1)
 
 
-# --- OCPP ---------------------------------------------------------------------------------------
+# --- BootNotification ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ async def answer_after_wait(
     (not at all once it has), then answer ``subject`` as it is then: ``done`` if the command
     finished, 202 while the charge point has not answered.
 
-    After a wait, ``reread`` reads the subject again (its answer's result hooks ran in the
+    After a wait, ``reread`` reads the subject again (the receivers of its answer ran in the
     transaction that finished the command); without one the subject is the command itself, as
     the wait last read it. ``represent`` and ``reread`` run in a thread.
     """

@@ -1,8 +1,9 @@
 """Diagnostics requests: GetDiagnostics (OCPP 1.6 §5.8) sent, followed and retried, and the file
 taken in by the upload receiver.
 
-A GetDiagnostics that fails, times out or expires fails its request at once (a command failure
-hook); the beat tick settles it too, should that hook not have run."""
+A GetDiagnostics that fails, times out or expires fails its request at once (its
+``CommandFailed`` receiver, firmware.receivers); the beat tick settles it too, should that not
+have been recorded."""
 
 import secrets
 from datetime import datetime, timedelta

@@ -1,8 +1,8 @@
 """One beat tick of a firmware campaign: settle what was not delivered, watch the quiet and the
 silent, close the window, advance batches (or stop on the failure rate), send what is due.
 
-An UpdateFirmware that fails, times out or expires fails its job at once (a command failure
-hook); the tick settles it too, should that hook not have run."""
+An UpdateFirmware that fails, times out or expires fails its job at once (its ``CommandFailed``
+receiver, firmware.receivers); the tick settles it too, should that not have been recorded."""
 
 from datetime import datetime, timedelta
 

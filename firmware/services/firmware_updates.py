@@ -201,7 +201,8 @@ def firmware_update_cancel(*, campaign: FirmwareUpdate) -> FirmwareUpdate:
         campaign = _locked(campaign)
         if campaign.status in (FirmwareUpdateStatus.CANCELLED, FirmwareUpdateStatus.COMPLETED):
             raise ConflictError(f"A {campaign.status} campaign cannot be cancelled.")
-        # First: the withdrawals' failure hooks then leave these jobs to be cancelled below.
+        # First: the withdrawals' CommandFailed receivers then leave these jobs to be cancelled
+        # below.
         campaign.status = FirmwareUpdateStatus.CANCELLED
         campaign.save(update_fields=["status"])
         queued = campaign.jobs.filter(
