@@ -173,7 +173,7 @@ def test_subscribers_run_inside_the_callers_transaction_and_roll_back_with_it(
 
     station.refresh_from_db()
     assert in_transaction == [True]
-    assert station.vendor == "Acme"  # rolled back with the publisher's change
+    assert station.vendor == "Acme"  # rolled back with the change that published
     assert sent == []  # and its after-commit work never ran
 
 
@@ -182,7 +182,7 @@ def test_a_subscriber_that_raises_fails_the_publish_and_the_change(
     register: Register, station: ChargePoint
 ) -> None:
     later: list[str] = []
-    register(Rang)(rename(station, "written before the crash"))
+    register(Rang)(rename(station, "before the crash"))
 
     @register(Rang)
     def crashing(event: Rang) -> None:
@@ -191,7 +191,7 @@ def test_a_subscriber_that_raises_fails_the_publish_and_the_change(
     register(Rang)(lambda event: later.append(event.bell))
 
     with pytest.raises(RuntimeError, match="broken subscriber"), transaction.atomic():
-        ChargePoint.objects.filter(pk=station.pk).update(model="the publisher's change")
+        ChargePoint.objects.filter(pk=station.pk).update(model="by the publisher")
         publish(rang())
 
     station.refresh_from_db()
@@ -208,15 +208,15 @@ def test_an_isolated_subscriber_that_raises_is_logged_and_undoes_only_its_own_wr
         ChargePoint.objects.filter(pk=station.pk).update(vendor="half written")
         raise RuntimeError("broken subscriber")
 
-    register(Rang)(rename(station, "by the next subscriber"))
+    register(Rang)(rename(station, "by the next one"))
 
     with caplog.at_level(logging.ERROR, logger="csms.events"), transaction.atomic():
-        ChargePoint.objects.filter(pk=station.pk).update(model="the publisher's change")
+        ChargePoint.objects.filter(pk=station.pk).update(model="by the publisher")
         publish(rang())
 
     station.refresh_from_db()
-    assert station.model == "the publisher's change"  # the change stays
-    assert station.vendor == "by the next subscriber"  # the crash's write was rolled back
+    assert station.model == "by the publisher"  # the change stays
+    assert station.vendor == "by the next one"  # the crash's write was rolled back
     assert "crashing" in caplog.text
     assert "broken subscriber" in caplog.text
 
