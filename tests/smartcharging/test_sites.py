@@ -14,7 +14,6 @@ from csms.tenancy.models import Tenant
 from smartcharging.models import ChargingProfile, ChargingSite, ChargingSiteMembership
 from smartcharging.services.sites import charging_site_rebalance
 from smartcharging.tasks import rebalance_overdue_sites
-from tests.charge_point_calls import call_context
 from tests.factories import ChargePointFactory
 from tests.smartcharging.helpers import set_profile
 from transactions.models import Transaction

@@ -12,7 +12,6 @@ from django.db import transaction as db_transaction
 
 from chargepoints.authorization.verdicts import IdTagVerdict
 from chargepoints.models import ChargePoint
-from tests.charge_point_calls import call_context
 from transactions.models import MeterValue, Transaction
 from transactions.services import (
     StartOutcome,
@@ -22,6 +21,15 @@ from transactions.services import (
 )
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def sent_by(station: ChargePoint) -> dict[str, Any]:
+    """Who sent the message, as the handlers pass it on."""
+    return {
+        "tenant_id": station.tenant_id,
+        "charge_point_id": station.pk,
+        "identity": station.identity,
+    }
 
 
 def wire(moment: datetime) -> str:
@@ -40,7 +48,7 @@ def start(
     """StartTransaction from ``station``."""
     with db_transaction.atomic():
         return transaction_start(
-            ctx=call_context(station, "StartTransaction"),
+            **sent_by(station),
             connector_id=connector_id,
             id_tag=id_tag,
             meter_start=meter_start,
@@ -65,7 +73,7 @@ def stop(
         **fields,
     }
     with db_transaction.atomic():
-        return transaction_stop(ctx=call_context(station, "StopTransaction"), payload=payload)
+        return transaction_stop(**sent_by(station), payload=payload)
 
 
 def sample(value: str, *, at: datetime = T0 + timedelta(minutes=5), **fields: str) -> dict:
@@ -81,7 +89,7 @@ def meter_values(
     if transaction_id is not None:
         payload["transaction_id"] = transaction_id
     with db_transaction.atomic():
-        meter_values_record(ctx=call_context(station, "MeterValues"), payload=payload)
+        meter_values_record(**sent_by(station), payload=payload)
 
 
 def stored(station: ChargePoint) -> list[Transaction]:
