@@ -7,7 +7,7 @@ from csms.ocpp.context import CallContext
 from csms.ocpp.router import ocpp_action
 from firmware.models import StatusReport, StatusReportKind
 from firmware.services.diagnostics import diagnostics_status_record
-from firmware.services.firmware_updates import firmware_status_record
+from firmware.services.firmware_jobs import firmware_status_record
 
 
 def _report(ctx: CallContext, kind: str, payload: dict[str, Any]) -> dict[str, Any]:

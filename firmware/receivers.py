@@ -3,7 +3,7 @@ a campaign's new firmware, and the answers to its commands move its jobs."""
 
 from csms.events import ChargePointBooted, CommandCompleted, CommandFailed, subscriber
 from firmware.services.diagnostics import diagnostics_accepted, diagnostics_undelivered
-from firmware.services.firmware_updates import (
+from firmware.services.firmware_jobs import (
     firmware_boot_verify,
     firmware_update_accepted,
     firmware_update_undelivered,

@@ -15,12 +15,12 @@ from firmware.models import FirmwareJob, FirmwareJobStatus, FirmwareUpdate, Firm
 from firmware.rollout import failure_rate_exceeded, in_flight_room, quiet_since, silence_verdict
 from firmware.selectors import firmware_update_outcomes
 from firmware.services.domain_events import firmware_jobs_status_publish
-from firmware.services.firmware_updates import (
-    REQUESTED_BY,
+from firmware.services.firmware_jobs import (
     firmware_job_dispatch,
     firmware_job_fail,
     update_firmware_error,
 )
+from firmware.services.firmware_updates import REQUESTED_BY
 
 
 def firmware_updates_advance(*, now: datetime | None = None) -> int:

@@ -1,11 +1,11 @@
-"""Firmware campaigns: create, pause/resume/cancel, and what charge points tell us about them.
+"""Firmware campaigns: create, pause, resume, cancel and tune them (the jobs' own life, what
+charge points report about them, is ``firmware.services.firmware_jobs``).
 
 Job status moves by conditional updates (``WHERE status = …``) so that a beat tick and an OCPP
 frame handled at the same moment never both move one job.
 """
 
 import logging
-from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,11 +13,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.commands.outbox import command_withdraw
-from chargepoints.models import ChargePoint, Command, CommandStatus
+from chargepoints.models import ChargePoint, CommandStatus
 from csms.errors import ConflictError, DomainError
-from csms.events import CommandFailed, CommandFinished
 from csms.tenancy.models import ApiToken, Tenant
 from firmware.models import (
     FirmwareJob,
@@ -25,7 +23,7 @@ from firmware.models import (
     FirmwareUpdate,
     FirmwareUpdateStatus,
 )
-from firmware.rollout import batch_numbers, ocpp_datetime
+from firmware.rollout import batch_numbers
 from firmware.selectors import charge_points_targeted, unknown_identities
 from firmware.services.domain_events import firmware_jobs_status_publish
 
@@ -33,27 +31,6 @@ logger = logging.getLogger(__name__)
 
 DOWNLOAD_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "sftp"})
 REQUESTED_BY = "firmware-update"
-
-# FirmwareStatus (OCPP 1.6 §7.25) → the job status it means.
-PROGRESS = {
-    "Downloading": FirmwareJobStatus.DOWNLOADING,
-    "Downloaded": FirmwareJobStatus.DOWNLOADED,
-    "Installing": FirmwareJobStatus.INSTALLING,
-    "Installed": FirmwareJobStatus.INSTALLED,
-}
-FAILURE = {
-    "DownloadFailed": FirmwareJobStatus.DOWNLOAD_FAILED,
-    "InstallationFailed": FirmwareJobStatus.INSTALLATION_FAILED,
-}
-# Jobs a status notification or a boot may concern: in flight, or failed and waiting for a
-# retry (a charger that retries by itself, UpdateFirmware.retries, reports again).
-LISTENING = FirmwareJob.IN_FLIGHT | {FirmwareJobStatus.RETRY_PENDING}
-# A boot showing the target version settles these, even a job that had timed out.
-VERIFIABLE = LISTENING | {FirmwareJobStatus.TIMED_OUT}
-UNDELIVERED = {
-    CommandStatus.EXPIRED: "UpdateFirmware was not delivered: the charge point stayed offline",
-    CommandStatus.TIMEOUT: "the charge point did not answer UpdateFirmware",
-}
 
 
 def download_location_problem(location: str) -> str | None:
@@ -240,200 +217,6 @@ def firmware_update_cancel(*, campaign: FirmwareUpdate) -> FirmwareUpdate:
 # --- Jobs ---------------------------------------------------------------------------------------
 
 
-def firmware_job_dispatch(*, job: FirmwareJob, campaign: FirmwareUpdate, now: datetime) -> None:
-    """Queue UpdateFirmware (OCPP 1.6 §5.19) for the job's charge point; an offline charge point
-    gets it if it comes back before the campaign window closes."""
-    payload: dict[str, Any] = {
-        "location": campaign.location,
-        "retrieveDate": ocpp_datetime(max(campaign.retrieve_date or now, now)),
-    }
-    if campaign.retries is not None:
-        payload["retries"] = campaign.retries
-    if campaign.retry_interval is not None:
-        payload["retryInterval"] = campaign.retry_interval
-    ttl = max(1, int((campaign.expires_at - now).total_seconds()))
-    command = command_dispatch(
-        charge_point=job.charge_point,
-        action="UpdateFirmware",
-        payload=payload,
-        requested_by_job=f"{REQUESTED_BY}:{campaign.pk}",
-        ttl_seconds=ttl,
-    )
-    dispatched = FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
-        status=FirmwareJobStatus.DISPATCHED,
-        command=command,
-        attempts=job.attempts + 1,
-        dispatched_at=now,
-        last_heard_at=None,
-        triggered_at=None,
-        next_attempt_at=None,
-        last_status="",
-    )
-    if dispatched:
-        firmware_jobs_status_publish(
-            tenant_id=campaign.tenant_id, previous_statuses={job.pk: job.status}
-        )
-
-
-def firmware_job_fail(
-    *, job: FirmwareJob, campaign: FirmwareUpdate, status: str, error: str, now: datetime
-) -> bool:
-    """A failed attempt: sent again after ``attempt_interval`` while attempts and the window
-    last (and the campaign is not cancelled), else the job ends with ``status``. False if
-    the job had moved on meanwhile."""
-    retry_at = now + timedelta(seconds=campaign.attempt_interval)
-    can_retry = (
-        job.attempts < campaign.max_attempts
-        and campaign.status != FirmwareUpdateStatus.CANCELLED
-        and retry_at < campaign.expires_at
-    )
-    if can_retry:
-        changes: dict[str, Any] = {
-            "status": FirmwareJobStatus.RETRY_PENDING,
-            "next_attempt_at": retry_at,
-            "last_error": f"{status}: {error}"[:255],
-        }
-    else:
-        changes = {"status": status, "finished_at": now, "last_error": error[:255]}
-    failed = FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(**changes)
-    if failed and changes["status"] != job.status:
-        firmware_jobs_status_publish(
-            tenant_id=campaign.tenant_id, previous_statuses={job.pk: job.status}
-        )
-    return bool(failed)
-
-
-def update_firmware_error(command: Command | CommandFinished | None) -> str | None:
-    """Why the attempt behind this UpdateFirmware failed; None while it may still succeed."""
-    if command is None:
-        return "the UpdateFirmware command is gone"
-    if command.status == CommandStatus.FAILED:
-        return f"UpdateFirmware failed: {command.error_code} {command.error_description}"
-    return UNDELIVERED.get(command.status)
-
-
-def _listening_job(charge_point_id: int, statuses: frozenset[str]) -> FirmwareJob | None:
-    # Every BootNotification asks and almost no charge point has a job: a narrow probe first
-    # (a reconnect storm spent a seventh of its CPU building the locked read with its campaign).
-    if not FirmwareJob.objects.filter(
-        charge_point_id=charge_point_id, status__in=statuses
-    ).exists():
-        return None
-    return (
-        FirmwareJob.objects.select_for_update()
-        .select_related("campaign")
-        .filter(charge_point_id=charge_point_id, status__in=statuses)
-        .order_by("-dispatched_at", "-pk")
-        .first()
-    )
-
-
-def firmware_status_record(*, charge_point_id: int, status: str, now: datetime) -> None:
-    """FirmwareStatusNotification (OCPP 1.6 §4.5) moves the charge point's current job."""
-    job = _listening_job(charge_point_id, LISTENING)
-    if job is None:
-        return
-    heard = {"last_status": status, "last_heard_at": now}
-    if status in PROGRESS:
-        moved = FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
-            status=PROGRESS[status], next_attempt_at=None, **heard
-        )
-        if moved and PROGRESS[status] != job.status:
-            firmware_jobs_status_publish(
-                tenant_id=job.campaign.tenant_id, previous_statuses={job.pk: job.status}
-            )
-    elif status in FAILURE and job.status != FirmwareJobStatus.RETRY_PENDING:
-        FirmwareJob.objects.filter(pk=job.pk).update(**heard)
-        firmware_job_fail(
-            job=job,
-            campaign=job.campaign,
-            status=FAILURE[status],
-            error=f"the charge point reported {status}",
-            now=now,
-        )
-    else:  # Idle (an answer to TriggerMessage), or a repeated failure
-        FirmwareJob.objects.filter(pk=job.pk).update(**heard)
-
-
-def firmware_boot_verify(*, charge_point_id: int, firmware_version: str, now: datetime) -> None:
-    """A BootNotification showing the campaign's version verifies the job; one after the
-    charge point said Installed that shows another version is a failure."""
-    job = _listening_job(charge_point_id, VERIFIABLE)
-    if job is None:
-        return
-    campaign = job.campaign
-    if firmware_version == campaign.firmware_version:
-        verified = FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
-            status=FirmwareJobStatus.VERIFIED,
-            finished_at=now,
-            last_heard_at=now,
-            next_attempt_at=None,
-            last_error="",
-        )
-        if verified:
-            firmware_jobs_status_publish(
-                tenant_id=campaign.tenant_id, previous_statuses={job.pk: job.status}
-            )
-        if verified and job.status == FirmwareJobStatus.DISPATCHED and job.command_id:
-            command_withdraw(command_id=job.command_id, reason="already runs the version")
-    elif job.status == FirmwareJobStatus.INSTALLED:
-        firmware_job_fail(
-            job=job,
-            campaign=campaign,
-            status=FirmwareJobStatus.VERSION_MISMATCH,
-            error=f"booted with {firmware_version!r}, expected {campaign.firmware_version!r}",
-            now=now,
-        )
-    elif job.status in FirmwareJob.IN_FLIGHT:
-        FirmwareJob.objects.filter(pk=job.pk).update(last_heard_at=now)
-
-
-def firmware_update_accepted(
-    *, tenant_id: int, command_id: int, completed_at: datetime | None
-) -> None:
-    """UpdateFirmware.conf (no fields): the charge point took the job."""
-    dispatched = FirmwareJob.objects.filter(
-        command_id=command_id, status=FirmwareJobStatus.DISPATCHED
-    )
-    ids = list(dispatched.select_for_update().order_by("pk").values_list("pk", flat=True))
-    if ids and dispatched.filter(pk__in=ids).update(
-        status=FirmwareJobStatus.ACCEPTED, last_heard_at=completed_at or timezone.now()
-    ):
-        firmware_jobs_status_publish(
-            tenant_id=tenant_id,
-            previous_statuses=dict.fromkeys(ids, FirmwareJobStatus.DISPATCHED),
-        )
-
-
-def firmware_update_undelivered(*, command: CommandFailed) -> None:
-    """UpdateFirmware refused (CALLERROR), unanswered or never delivered: the attempt fails
-    now, to be retried if attempts remain (the beat tick settles it too, should this not run)."""
-    job = (
-        # A job locked by a boot of its charge point (which may be withdrawing this very
-        # command) is left to that boot, or else to the tick: waiting for it could deadlock.
-        FirmwareJob.objects.select_for_update(of=("self",), skip_locked=True)
-        .select_related("campaign")
-        .filter(command_id=command.command_id, status=FirmwareJobStatus.DISPATCHED)
-        .order_by("pk")
-        .first()
-    )
-    if job is None:
-        return
-    if (
-        command.status == CommandStatus.EXPIRED
-        and job.campaign.status == FirmwareUpdateStatus.CANCELLED
-    ):
-        return  # withdrawn by firmware_update_cancel, which cancels the job itself
-    firmware_job_fail(
-        job=job,
-        campaign=job.campaign,
-        status=FirmwareJobStatus.FAILED,
-        error=update_firmware_error(command) or f"UpdateFirmware {command.status}",
-        now=command.completed_at or timezone.now(),
-    )
-
-
-# Settings staff may still change on a running campaign (batches are assigned at creation).
 TUNABLE = frozenset(
     {
         "name",
