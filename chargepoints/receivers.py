@@ -7,11 +7,11 @@ isolated: what one derives from an answer may fail without losing the answer its
 """
 
 from chargepoints.authorization.local_list_sync import (
-    local_list_after_boot,
     local_list_command_lost,
     local_list_update_answered,
     local_list_version_answered,
 )
+from chargepoints.authorization.local_list_triggers import local_list_after_boot
 from chargepoints.configuration.apply import (
     BASELINE_JOB,
     configuration_after_boot,

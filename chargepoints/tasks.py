@@ -6,11 +6,8 @@ from typing import Any
 from celery import shared_task
 from django.db import transaction
 
-from chargepoints.authorization.local_list_sync import (
-    local_list_sync,
-    local_list_sync_all,
-    local_list_sync_tenant,
-)
+from chargepoints.authorization.local_list_sync import local_list_sync, local_list_sync_all
+from chargepoints.authorization.local_list_triggers import local_list_sync_tenant
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.commands.outbox import expire_due_commands
 from chargepoints.configuration.apply import (
@@ -69,7 +66,7 @@ def sync_local_lists() -> int:
 
 @shared_task(name="chargepoints.sync_local_lists_of_tenant")
 def sync_local_lists_of_tenant(tenant_id: int) -> int:
-    """Debounced after idTag changes (authorization.local_list_sync.local_list_sync_request)."""
+    """Debounced after idTag changes (authorization.local_list_triggers.local_list_sync_request)."""
     return local_list_sync_tenant(tenant_id=tenant_id)
 
 

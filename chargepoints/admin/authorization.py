@@ -11,7 +11,8 @@ from django.http import HttpRequest
 
 from chargepoints.authorization.groups import charge_point_group_update
 from chargepoints.authorization.id_tags import id_tag_limits_set
-from chargepoints.authorization.local_list_sync import local_list_sync, local_list_sync_request
+from chargepoints.authorization.local_list_sync import local_list_sync
+from chargepoints.authorization.local_list_triggers import local_list_sync_request
 from chargepoints.models import ChargePoint, ChargePointGroup, IdTag, LocalListState
 from csms.admin import ReadOnlyAdminMixin
 

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 
-from chargepoints.authorization.local_list_sync import local_list_sync_request
+from chargepoints.authorization.local_list_triggers import local_list_sync_request
 from chargepoints.models import ChargePoint, ChargePointGroup
 from csms.errors import DomainError
 from csms.tenancy.models import Tenant

@@ -7,7 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chargepoints.authorization.local_list_sync import local_list_sync_request
+from chargepoints.authorization.local_list_triggers import local_list_sync_request
 from chargepoints.authorization.verdicts import IdTagVerdict, id_tag_verdict
 from chargepoints.models import ChargePoint, ChargePointGroup, IdTag
 from csms.errors import DomainError
