@@ -13,3 +13,8 @@ def parse_timestamp(value: str | None) -> datetime | None:
     if not value:
         return None
     return datetime.fromisoformat(value)
+
+
+def parse_required_timestamp(value: str) -> datetime:
+    """A timestamp the schema requires (never empty once validated)."""
+    return datetime.fromisoformat(value)

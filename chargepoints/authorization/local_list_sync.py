@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -136,7 +136,7 @@ def local_list_sync(
     charge_point: ChargePoint,
     force: bool = False,
     requested_by_token: ApiToken | None = None,
-    requested_by_user: AbstractBaseUser | None = None,
+    requested_by_user: User | None = None,
 ) -> LocalListState:
     """Start a sync unless one is under way. A charge point that answered NotSupported is
     left alone until it boots again, unless ``force`` (staff or the API asked)."""

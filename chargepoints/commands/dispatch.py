@@ -14,7 +14,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -67,7 +67,7 @@ def command_dispatch(
     charge_point: ChargePoint,
     action: str,
     payload: dict[str, Any],
-    requested_by_user: AbstractBaseUser | None = None,
+    requested_by_user: User | None = None,
     requested_by_token: ApiToken | None = None,
     requested_by_job: str = "",
     ttl_seconds: int | None = None,

@@ -4,7 +4,7 @@ reported)."""
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from chargepoints.commands.dispatch import CommandRejectedError, command_dispatch
@@ -69,7 +69,7 @@ def configuration_key_change(
     key: str,
     value: str,
     requested_by_token: ApiToken | None = None,
-    requested_by_user: AbstractBaseUser | None = None,
+    requested_by_user: User | None = None,
 ) -> Command:
     """Checked, then queued in the outbox like any command (the caller's transaction)."""
     configuration_change_check(charge_point=charge_point, key=key, value=value)

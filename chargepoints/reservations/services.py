@@ -10,7 +10,7 @@ from math import ceil
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
@@ -69,7 +69,7 @@ def reservation_create(
     id_tag: str,
     expiry_date: datetime,
     requested_by_token: ApiToken | None = None,
-    requested_by_user: AbstractBaseUser | None = None,
+    requested_by_user: User | None = None,
 ) -> Reservation:
     """Record the reservation and send ReserveNow through the outbox."""
     now = timezone.now()
@@ -133,7 +133,7 @@ def reservation_cancel(
     *,
     reservation: Reservation,
     requested_by_token: ApiToken | None = None,
-    requested_by_user: AbstractBaseUser | None = None,
+    requested_by_user: User | None = None,
 ) -> Reservation:
     """Send CancelReservation; the reservation ends ``cancelled`` when the charge point accepts."""
     with transaction.atomic():
@@ -214,7 +214,7 @@ def reservation_cancel_answered(
         _reservations_move(
             Reservation.objects.filter(
                 charge_point_id=charge_point_id,
-                reservation_id=payload.get("reservationId"),
+                reservation_id=payload["reservationId"],
                 status__in=Reservation.ACTIVE_STATUSES,
             ),
             status=ReservationStatus.CANCELLED,

@@ -40,14 +40,20 @@ def _connector_status_update(*, charge_point_id: int, connector_id: int, values:
                 connector_id,
             ],
         )
-        return cursor.rowcount
+        return int(cursor.rowcount)
+
+
+def _column(name: str) -> str:
+    field = Connector._meta.get_field(name)
+    assert field.concrete and field.column  # noqa: S101 - the model's own plain fields
+    return str(field.column)
 
 
 @lru_cache(maxsize=4)
 def _connector_status_sql(alias: str) -> str:
     quote = connections[alias].ops.quote_name
     columns = ", ".join(
-        f"{quote(Connector._meta.get_field(name).column)} = %s"
+        f"{quote(_column(name))} = %s"
         for name in (
             "status",
             "error_code",

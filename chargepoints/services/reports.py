@@ -5,7 +5,7 @@ from typing import Any
 
 from chargepoints.models import CertificateSigningRequest, SecurityEvent
 from csms.events import SecurityEventReceived, publish
-from csms.timestamps import parse_timestamp
+from csms.timestamps import parse_required_timestamp
 
 
 def security_event_record(
@@ -17,7 +17,7 @@ def security_event_record(
     _stored, created = SecurityEvent.objects.get_or_create(
         charge_point_id=charge_point_id,
         type=event["type"],
-        timestamp=parse_timestamp(event["timestamp"]),
+        timestamp=parse_required_timestamp(event["timestamp"]),
         tech_info=tech_info,
         reported_by_charge_point=True,
         defaults={"tenant_id": tenant_id, "identity": identity},

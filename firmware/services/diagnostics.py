@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -49,7 +49,7 @@ def upload_location_problem(location: str) -> str | None:
 def diagnostics_upload_url(*, token: str) -> str:
     """The directory URI sent as GetDiagnostics.location (charge points add a file name)."""
     path = reverse("diagnostics-upload", kwargs={"token": token})
-    return settings.CSMS_PUBLIC_URL.rstrip("/") + path
+    return str(settings.CSMS_PUBLIC_URL).rstrip("/") + path
 
 
 def diagnostics_request_create(
@@ -60,7 +60,7 @@ def diagnostics_request_create(
     stop_time: datetime | None = None,
     location: str = "",
     requested_by_token: ApiToken | None = None,
-    requested_by_user: AbstractBaseUser | None = None,
+    requested_by_user: User | None = None,
     **options: Any,
 ) -> DiagnosticsRequest:
     """Create the request and queue GetDiagnostics at once. Without ``location`` the charge
@@ -233,7 +233,9 @@ def diagnostics_upload_target(*, token: str) -> DiagnosticsRequest:
     return request
 
 
-def diagnostics_file_save(*, request: DiagnosticsRequest, content: File, file_name: str) -> str:
+def diagnostics_file_save(
+    *, request: DiagnosticsRequest, content: "File[bytes]", file_name: str
+) -> str:
     """Store the file through the storage API (plain I/O: no transaction, no ORM); its name.
     The name comes from the upload, else GetDiagnostics.conf's fileName."""
     name = get_valid_filename(file_name.rsplit("/", 1)[-1]) if file_name else ""

@@ -45,7 +45,7 @@ FAILURE = {
 LISTENING = FirmwareJob.IN_FLIGHT | {FirmwareJobStatus.RETRY_PENDING}
 # A boot showing the target version settles these, even a job that had timed out.
 VERIFIABLE = LISTENING | {FirmwareJobStatus.TIMED_OUT}
-UNDELIVERED = {
+UNDELIVERED: dict[str, str] = {
     CommandStatus.EXPIRED: "UpdateFirmware was not delivered: the charge point stayed offline",
     CommandStatus.TIMEOUT: "the charge point did not answer UpdateFirmware",
 }

@@ -127,7 +127,7 @@ def _close_window(campaign: FirmwareUpdate, now: datetime) -> None:
         finished_at=now,
         last_error="The campaign window closed before it was sent.",
     )
-    moved = dict.fromkeys(pending, FirmwareJobStatus.PENDING)
+    moved: dict[int, str] = dict.fromkeys(pending, FirmwareJobStatus.PENDING)
     for job in _jobs(campaign, FirmwareJobStatus.RETRY_PENDING):
         if FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
             status=FirmwareJobStatus.FAILED,

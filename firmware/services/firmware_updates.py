@@ -9,7 +9,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -53,7 +53,7 @@ def firmware_update_create(
     filter_model: str = "",
     filter_firmware_version: str = "",
     created_by_token: ApiToken | None = None,
-    created_by_user: AbstractBaseUser | None = None,
+    created_by_user: User | None = None,
     **options: Any,
 ) -> FirmwareUpdate:
     """A campaign and one job per targeted charge point (batched in identity order). A charge

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -50,10 +50,12 @@ class Requester:
     """Who asks, recorded on the commands sent on their behalf."""
 
     token: ApiToken | None = None
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     job: str = ""
 
-    def dispatch(self, *, charge_point: ChargePoint, action: str, payload: dict) -> Command:
+    def dispatch(
+        self, *, charge_point: ChargePoint, action: str, payload: dict[str, Any]
+    ) -> Command:
         return command_dispatch(
             charge_point=charge_point,
             action=action,

@@ -126,8 +126,9 @@ def charging_site_delete(*, site: ChargingSite, requester: Requester = SYSTEM) -
             requester=requester,
         )
         for profile in ChargingProfile.objects.filter(
-            charging_site=site, transaction__stopped_at__isnull=True
+            charging_site=site, transaction__isnull=False, transaction__stopped_at__isnull=True
         ).select_related("transaction__charge_point")
+        if profile.transaction is not None
     ]
     site.delete()
     return commands
@@ -290,6 +291,7 @@ def _retire_profiles(*, site: ChargingSite, running: list[Transaction]) -> list[
             requester=Requester(job=f"charging-site:{site.pk}"),
         )
         for profile in left.select_related("transaction__charge_point")
+        if profile.transaction is not None
     ]
     left.delete()
     return commands
@@ -350,7 +352,7 @@ def _already_sent(*, charge_point: ChargePoint, payload: dict[str, Any]) -> bool
         .first()
     )
     if latest is not None and latest["status"] in PENDING:
-        return latest["payload"] == payload
+        return bool(latest["payload"] == payload)
     installed = InstalledChargingProfile.objects.filter(
         charge_point=charge_point,
         connector_id=payload["connectorId"],

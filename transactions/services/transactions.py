@@ -140,7 +140,8 @@ def _active_sessions_elsewhere(
             "AND NOT (charge_point_id = %s AND connector_id = %s)",
             [tenant_id, id_tag, AuthorizationStatus.ACCEPTED, charge_point_id, connector_id],
         )
-        return cursor.fetchone()[0]
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _stored_verdict(tx: Transaction) -> IdTagVerdict:
@@ -163,6 +164,8 @@ def _started_fields(tx: Transaction, identity: str) -> dict[str, Any]:
 
 
 def _stopped(tx: Transaction, identity: str) -> TransactionStopped:
+    if tx.stopped_at is None:
+        raise ValueError(f"transaction {tx.pk} is not stopped: no TransactionStopped for it")
     return TransactionStopped(
         **_started_fields(tx, identity),
         meter_stop=tx.meter_stop,
