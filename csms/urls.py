@@ -7,6 +7,8 @@ from csms import health
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # The console's fragments and data (tiles, charts, pickers): before the admin's catch-all.
+    path("admin/console/", include("csms.console.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("csms.api.urls")),
     # Diagnostics upload receiver (firmware app): charge points upload here, no API token.

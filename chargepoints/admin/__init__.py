@@ -6,6 +6,7 @@ from chargepoints.admin import (  # noqa: F401
     charge_points,
     commands,
     configuration,
+    message_log,
     reports,
     reservations,
 )

@@ -12,8 +12,15 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from chargepoints.admin.authorization import sync_local_list
+from chargepoints.admin.charge_point_list import (
+    NO_ERROR,
+    OfflineForFilter,
+    ProblemFilter,
+    charge_points_with_trouble,
+)
 from chargepoints.admin.commands import ChargePointCommandsAdminMixin, CommandInline
 from chargepoints.admin.configuration import ChargePointConfigurationAdminMixin
+from chargepoints.admin.console import ChargePointConsoleAdminMixin
 from chargepoints.models import (
     BOOT_REPORTED_FIELDS,
     ChargePoint,
@@ -112,7 +119,10 @@ class OcppMessageInline(ReadOnlyInline):
 
 @admin.register(ChargePoint)
 class ChargePointAdmin(
-    ChargePointConfigurationAdminMixin, ChargePointCommandsAdminMixin, admin.ModelAdmin
+    ChargePointConsoleAdminMixin,
+    ChargePointConfigurationAdminMixin,
+    ChargePointCommandsAdminMixin,
+    admin.ModelAdmin,
 ):
     form = ChargePointAdminForm
     list_display = [
@@ -121,11 +131,14 @@ class ChargePointAdmin(
         "registration_status",
         "connected",
         "last_seen",
-        "vendor",
-        "model",
+        "worst_connector",
+        "error",
+        "live_session",
         "firmware_version",
+        "compat_absorptions",
+        "console_link",
     ]
-    list_filter = ["tenant", "registration_status", "connected"]
+    list_filter = ["tenant", ProblemFilter, OfflineForFilter, "registration_status", "connected"]
     search_fields = ["identity", "serial_number", "charge_box_serial_number", "meter_serial_number"]
     list_select_related = ["tenant"]
     actions = [
@@ -148,6 +161,44 @@ class ChargePointAdmin(
     ]
     _main = ["tenant", "identity", "name", "registration_status", "heartbeat_interval"]
     _security = ["password", "remove_password"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ChargePoint]:
+        return charge_points_with_trouble(super().get_queryset(request))
+
+    @admin.display(description="worst connector", ordering="worst_status")
+    def worst_connector(self, obj: ChargePoint) -> str:
+        status = getattr(obj, "worst_status", None) or ""
+        return format_html('<span class="status-{}">{}</span>', status, status or "—")
+
+    @admin.display(description="error (vendor)")
+    def error(self, obj: ChargePoint) -> str:
+        code = getattr(obj, "worst_error_code", None) or ""
+        vendor = getattr(obj, "worst_vendor_error_code", None) or ""
+        if code in ("", NO_ERROR) and not vendor:
+            return ""
+        return f"{code} ({vendor})" if vendor else code
+
+    @admin.display(description="live session", ordering="live_transaction_id")
+    def live_session(self, obj: ChargePoint) -> str:
+        transaction_id = getattr(obj, "live_transaction_id", None)
+        if transaction_id is None:
+            return ""
+        url = reverse("admin:transactions_transaction_change", args=[transaction_id])
+        return format_html('<a href="{}">#{}</a>', url, transaction_id)
+
+    @admin.display(description="compat absorptions", ordering="absorptions")
+    def compat_absorptions(self, obj: ChargePoint) -> str:
+        total = getattr(obj, "absorptions", None)
+        if not total:
+            return ""
+        url = reverse("admin:chargepoints_compatabsorption_changelist")
+        query = urlencode({"charge_point__id__exact": obj.pk})
+        return format_html('<a href="{}?{}">{}</a>', url, query, total)
+
+    @admin.display(description="console")
+    def console_link(self, obj: ChargePoint) -> str:
+        url = reverse("admin:chargepoints_chargepoint_console", args=[obj.pk])
+        return format_html('<a href="{}">operate</a>', url)
 
     def get_fieldsets(self, request: HttpRequest, obj: ChargePoint | None = None) -> list[Any]:
         if obj is None:

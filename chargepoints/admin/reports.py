@@ -1,5 +1,6 @@
-"""Staff admin of what charge points report: the message log, compatibility absorptions,
-security events, DataTransfer messages and certificate signing requests (read only)."""
+"""Staff admin of what charge points report: compatibility absorptions,
+security events, DataTransfer messages and certificate signing requests (read only); the
+message log has its own module, ``message_log``."""
 
 from django.contrib import admin
 
@@ -7,28 +8,9 @@ from chargepoints.models import (
     CertificateSigningRequest,
     CompatAbsorption,
     DataTransferMessage,
-    OcppMessage,
     SecurityEvent,
 )
 from csms.admin import ReadOnlyAdminMixin
-
-
-@admin.register(OcppMessage)
-class OcppMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = [
-        "created_at",
-        "charge_point",
-        "charge_point__tenant",
-        "direction",
-        "message_type",
-        "action",
-        "message_id",
-    ]
-    list_filter = ["direction", "action", "charge_point__tenant"]
-    search_fields = ["charge_point__identity", "message_id"]
-    list_select_related = ["charge_point__tenant"]
-    # The log is the biggest table: no COUNT(*) of all of it on every page.
-    show_full_result_count = False
 
 
 @admin.register(CompatAbsorption)
