@@ -49,7 +49,7 @@ class UnlockConnectorForm(GuidedActionForm):
 
 class ChangeAvailabilityForm(GuidedActionForm):
     action, title = "ChangeAvailability", "Change availability"
-    help = "Connector 0 is the whole charger; Scheduled means after the running session (§5.2)."
+    help = "Connector 0 is the whole charger; Scheduled: after the running session (§5.2)."
     connector_id = _connector_field(minimum=0, initial=0, help_text="0 = the whole charger")
     type = forms.ChoiceField(
         choices=[("Inoperative", "Inoperative"), ("Operative", "Operative")], label="Make"
