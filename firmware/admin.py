@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 
 from chargepoints.models import ChargePoint
 from csms.admin import LimitedInlineFormSet, ReadOnlyAdminMixin, ReadOnlyInline
+from csms.console.pickers import TenantPickerSelectMultiple
 from csms.errors import DomainError
 from firmware import admin_diagnostics  # noqa: F401 - registers the diagnostics admin
 from firmware.models import FirmwareJob, FirmwareUpdate, StatusReport
@@ -66,6 +67,7 @@ class FirmwareUpdateAddForm(forms.ModelForm):
     target_charge_points = forms.ModelMultipleChoiceField(
         queryset=ChargePoint.objects.select_related("tenant").order_by("tenant__slug", "identity"),
         required=False,
+        widget=TenantPickerSelectMultiple(kind="charge_point"),
         help_text="Explicit targets (of the chosen tenant); the filter fields narrow them. "
         "Leave empty to target every charge point matching the filter.",
     )

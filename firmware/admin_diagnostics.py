@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from csms.console.pickers import TenantPickersAdminMixin
 from firmware.models import DiagnosticsRequest, DiagnosticsSchedule
 from firmware.services.diagnostics import diagnostics_request_create, upload_location_problem
 from firmware.services.diagnostics_schedules import (
@@ -159,12 +160,12 @@ class DiagnosticsScheduleForm(forms.ModelForm):
 
 
 @admin.register(DiagnosticsSchedule)
-class DiagnosticsScheduleAdmin(admin.ModelAdmin):
+class DiagnosticsScheduleAdmin(TenantPickersAdminMixin, admin.ModelAdmin):
     form = DiagnosticsScheduleForm
     list_display = ["name", "tenant", "timing", "enabled", "created_at"]
     list_filter = ["tenant"]
     list_select_related = ["tenant", "periodic_task"]
-    filter_horizontal = ["charge_points"]
+    tenant_pickers = {"charge_points": "charge_point"}
 
     @admin.display(description="Timing (edit it on the periodic task)")
     def timing(self, schedule: DiagnosticsSchedule) -> str:

@@ -9,6 +9,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from csms.admin import ReadOnlyAdminMixin
+from csms.console.pickers import TenantPickersAdminMixin
 from smartcharging.models import (
     ChargingProfile,
     ChargingSite,
@@ -128,10 +129,10 @@ class MembershipFormSet(forms.BaseInlineFormSet):
                 form.add_error("charge_point", "This charge point belongs to another tenant.")
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TenantPickersAdminMixin, admin.TabularInline):
     model = ChargingSiteMembership
     formset = MembershipFormSet
-    raw_id_fields = ["charge_point"]
+    tenant_pickers = {"charge_point": "charge_point"}
     extra = 1
 
 

@@ -15,6 +15,7 @@ from chargepoints.authorization.local_list_sync import local_list_sync
 from chargepoints.authorization.local_list_triggers import local_list_sync_request
 from chargepoints.models import ChargePoint, ChargePointGroup, IdTag, LocalListState
 from csms.admin import ReadOnlyAdminMixin
+from csms.console.pickers import TenantPickersAdminMixin
 
 
 def _same_tenant(cleaned: dict[str, Any], *relations: str) -> None:
@@ -45,13 +46,13 @@ class ChargePointGroupAdminForm(forms.ModelForm):
 
 
 @admin.register(ChargePointGroup)
-class ChargePointGroupAdmin(admin.ModelAdmin):
+class ChargePointGroupAdmin(TenantPickersAdminMixin, admin.ModelAdmin):
     form = ChargePointGroupAdminForm
     list_display = ["name", "tenant", "created_at"]
     list_filter = ["tenant"]
     search_fields = ["name", "members__identity"]
     list_select_related = ["tenant"]
-    filter_horizontal = ["members"]
+    tenant_pickers = {"members": "charge_point"}
 
     def save_related(
         self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
@@ -87,7 +88,7 @@ class IdTagAdminForm(forms.ModelForm):
 
 
 @admin.register(IdTag)
-class IdTagAdmin(admin.ModelAdmin):
+class IdTagAdmin(TenantPickersAdminMixin, admin.ModelAdmin):
     """The limits go through the idTag service's rule (restricted when any remains), and a
     change reaches the local lists."""
 
@@ -106,7 +107,10 @@ class IdTagAdmin(admin.ModelAdmin):
     search_fields = ["id_tag", "parent_id_tag"]
     list_select_related = ["tenant"]
     readonly_fields = ["restricted", "created_at", "updated_at"]
-    filter_horizontal = ["allowed_charge_points", "allowed_groups"]
+    tenant_pickers = {
+        "allowed_charge_points": "charge_point",
+        "allowed_groups": "charge_point_group",
+    }
 
     def save_related(
         self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool

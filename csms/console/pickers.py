@@ -78,7 +78,7 @@ class _TenantPickerMixin:
         self.attrs.update(  # type: ignore[attr-defined]
             {
                 "class": "tenant-picker",
-                "data-picker-url": str(reverse_lazy("console:pick", args=[kind])),
+                "data-picker-url": reverse_lazy("console:pick", args=[kind]),
                 "data-tenant-field": tenant_field,
                 "data-placeholder": "type to search",
                 "style": "min-width: 20em",
@@ -160,6 +160,18 @@ class TenantPickersAdminMixin:
                 for widget in _widgets(field.widget):
                     widget.attrs["data-tenant"] = str(tenant_id)
         return form
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        """The same for inlines: their objects' tenant is the parent's."""
+        formset = super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
+        tenant_id = getattr(obj, "tenant_id", None)
+        for name in self.tenant_pickers:
+            field = formset.form.base_fields.get(name)
+            if field is not None and tenant_id is not None:
+                field.queryset = field.queryset.filter(tenant_id=tenant_id)
+                for widget in _widgets(field.widget):
+                    widget.attrs["data-tenant"] = str(tenant_id)
+        return formset
 
 
 def foreign_to_tenant(tenant: Any, chosen: Any) -> list[Any]:
