@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "csms",
     "csms.tenancy",
     "csms.webhooks",
+    "csms.alerts",
     "chargepoints",
     "transactions",
     "smartcharging",
@@ -390,6 +391,17 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "CommandStatusEnum": "chargepoints.models.CommandStatus",
     }
 )
+
+# --- Alerts (csms.alerts) and e-mail -----------------------------------------------------------
+# Outgoing mail (alert digests) through Django's e-mail backend: EMAIL_URL as smtp://user:password
+# @host:587 or submissions:// (TLS); the default prints mails to the log (consolemail://).
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+globals().update(EMAIL_CONFIG)  # EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT, ... as parsed
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="csms@localhost")
+# How long a process may answer "which alert rules does this tenant have" from memory.
+ALERTS_RULES_CACHE_SECONDS = env.float("ALERTS_RULES_CACHE_SECONDS", default=5.0)
+# An alert digest lists at most this many alerts by name (then "and N more").
+ALERTS_DIGEST_MAX_LISTED = env.int("ALERTS_DIGEST_MAX_LISTED", default=50)
 
 # --- Webhooks (csms.webhooks) -----------------------------------------------------------------
 # How long a process may answer "who listens to this tenant's events" from memory (the hot OCPP

@@ -18,6 +18,7 @@ from chargepoints.api.groups import ChargePointGroupViewSet
 from chargepoints.api.id_tags import IdTagViewSet
 from chargepoints.api.local_list import LocalListSyncView
 from chargepoints.api.reservations import ReservationDetailView, ReservationListView
+from csms.alerts.api.views import AlertViewSet
 from csms.api.views import CurrentTenantView
 from csms.webhooks.api.views import EventViewSet, WebhookEndpointViewSet
 from firmware.api.diagnostics import DiagnosticsRequestViewSet
@@ -58,6 +59,7 @@ router.register("charging-profiles", ChargingProfileViewSet, basename="charging-
 router.register("charging-sites", ChargingSiteViewSet, basename="charging-site")
 router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 router.register("events", EventViewSet, basename="event")
+router.register("alerts", AlertViewSet, basename="alert")
 router.register(
     "configuration-baselines", ConfigurationBaselineViewSet, basename="configuration-baseline"
 )

@@ -24,6 +24,7 @@ from chargepoints.models import (
     RegistrationStatus,
     SecurityEvent,
 )
+from csms.alerts.models import Alert, AlertState
 from csms.tenancy.models import Tenant
 from csms.webhooks.models import Delivery, DeliveryStatus
 from transactions.models import MeterValue, Transaction
@@ -75,6 +76,7 @@ class _Counts:
     failing_commands: int = 0
     security_events: int = 0
     webhook_backlog: int = 0
+    open_alerts: int = 0
 
     def add(self, other: "_Counts") -> None:
         for name in self.__slots__:  # type: ignore[attr-defined]
@@ -200,6 +202,10 @@ def _count_trouble(counts: dict[int, _Counts], *, now: datetime) -> None:
         .annotate(n=Count("pk"))
     ):
         counts[row["endpoint__tenant_id"]].webhook_backlog = row["n"]
+    for row in (
+        Alert.objects.filter(state=AlertState.OPEN).values("tenant_id").annotate(n=Count("pk"))
+    ):
+        counts[row["tenant_id"]].open_alerts = row["n"]
 
 
 def watts_or_watt_hours(value: str | None, unit: str | None) -> float | None:
@@ -241,6 +247,15 @@ def _tiles_of(tenant_id: int | None, name: str, c: _Counts, *, now: datetime) ->
     since = (now - RECENT).replace(microsecond=0)
     result = FleetTiles(tenant_id=tenant_id, name=name)
     result.tiles = [
+        Tile(
+            "open_alerts",
+            "open alerts",
+            str(c.open_alerts),
+            _changelist(
+                "alerts_alert", tenant_id, "tenant__id__exact", state__exact=AlertState.OPEN
+            ),
+            _bad(c.open_alerts),
+        ),
         Tile("online", "online", str(c.online), cp(connected__exact=1)),
         Tile(
             "offline",

@@ -28,6 +28,9 @@ class EventType(models.TextChoices):
     DATA_TRANSFER_RECEIVED = "data_transfer.received"
     SECURITY_EVENT_RECEIVED = "security_event.received"
     ENDPOINT_DISABLED = "endpoint.disabled"
+    # Alert rules (csms.alerts): an alert opened, or closed when its condition cleared.
+    ALERT_OPENED = "alert.opened"
+    ALERT_CLOSED = "alert.closed"
     # Sent by POST /api/v1/webhooks/{id}/test/ to that endpoint only.
     PING = "ping"
 
