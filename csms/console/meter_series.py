@@ -28,6 +28,14 @@ class SessionSummary:
     peak_power_w: float | None
 
     @property
+    def duration_text(self) -> str:
+        """``2 d 3:04:05``: to the second, as an operator reads a session's length."""
+        seconds = int(self.duration.total_seconds())
+        days, rest = divmod(seconds, 86400)
+        clock = f"{rest // 3600}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+        return f"{days} d {clock}" if days else clock
+
+    @property
     def energy_kwh(self) -> float | None:
         return None if self.energy_wh is None else self.energy_wh / 1000
 

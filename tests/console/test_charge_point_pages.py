@@ -168,6 +168,7 @@ def test_session_page_has_summary_chart_and_remote_stop(
         )
     summary = session_summary(transaction=session, now=started + timedelta(hours=1))
     assert summary.energy_wh == 3000 and summary.peak_power_w == 22000
+    assert summary.duration_text == "1:00:00"
     assert summary.average_power_w == pytest.approx(3000)
     page = staff_client.get(reverse("admin:transactions_transaction_change", args=[session.pk]))
     html = page.content.decode()
