@@ -60,6 +60,9 @@ class DiagnosticsRequestAdmin(admin.ModelAdmin):
     list_filter = ["status", "tenant"]
     search_fields = ["charge_point__identity", "file_name"]
     list_select_related = ["charge_point", "tenant"]
+    # The request's tenant is its charge point's: an autocomplete, not a select of every
+    # charge point of every tenant (fleets of 10,000).
+    autocomplete_fields = ["charge_point"]
     readonly_fields = [
         "tenant",
         *REQUEST_FIELDS,
