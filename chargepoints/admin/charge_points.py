@@ -162,6 +162,9 @@ class ChargePointAdmin(
     _main = ["tenant", "identity", "name", "registration_status", "heartbeat_interval"]
     _security = ["password", "remove_password"]
 
+    class Media:
+        css = {"all": ["console/console.css"]}  # the list's status colours
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[ChargePoint]:
         return charge_points_with_trouble(super().get_queryset(request))
 
