@@ -3,8 +3,6 @@
 from collections.abc import Callable, Iterator
 
 import pytest
-from django.contrib.auth.models import User
-from django.test import Client
 
 from csms.alerts.models import AlertKind, AlertRule
 from csms.alerts.rules import rules_forget
@@ -28,11 +26,3 @@ def make_rule(tenant: Tenant) -> Callable[..., AlertRule]:
         return AlertRule.objects.create(tenant=tenant, kind=kind, **fields)
 
     return make
-
-
-@pytest.fixture
-def staff_client(db: None) -> Client:
-    user = User.objects.create_superuser("operator", "operator@example.com", "pw-for-tests")
-    client = Client()
-    client.force_login(user)
-    return client

@@ -21,6 +21,12 @@ pytestmark = pytest.mark.django_db
 AT = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 
 
+def _clear(rule: Any, subject: str, *, reason: str = "Available") -> int:
+    return alert_clear(
+        rule_ids=[rule.id], subject=subject, at=AT, reason=reason, tenant_id=rule.tenant_id
+    )
+
+
 def _snapshot(rule: AlertRule) -> Any:
     return next(r for r in rules_of(rule.tenant_id, rule.kind) if r.id == rule.pk)
 
@@ -49,24 +55,8 @@ def test_clearing_closes_it_and_says_so_once(
     with django_capture_on_commit_callbacks(execute=True):
         alert_raise(rule=rule, subject="cp:1:connector:2", at=AT)
     with django_capture_on_commit_callbacks(execute=True):
-        cleared = alert_clear(
-            rule_ids=[rule.id],
-            subject="cp:1:connector:2",
-            at=AT,
-            reason="Available",
-            tenant_id=rule.tenant_id,
-        )
-        assert cleared == 1
-        assert (
-            alert_clear(
-                rule_ids=[rule.id],
-                subject="cp:1:connector:2",
-                at=AT,
-                reason="Available",
-                tenant_id=rule.tenant_id,
-            )
-            == 0
-        )
+        assert _clear(rule, "cp:1:connector:2") == 1
+        assert _clear(rule, "cp:1:connector:2") == 0  # nothing live any more
     alert = Alert.objects.get()
     assert (alert.state, alert.close_reason) == (AlertState.CLOSED, "Available")
     assert [m.subject.split(": ")[-1] for m in mail.outbox] == [
@@ -144,13 +134,7 @@ def test_alerts_are_webhook_events(
             rule=rule, subject="cp:7:connector:1", identity="CP-7", at=AT, detail="GroundFailure"
         )
     with django_capture_on_commit_callbacks(execute=True):
-        alert_clear(
-            rule_ids=[rule.id],
-            subject="cp:7:connector:1",
-            at=AT,
-            reason="Available",
-            tenant_id=tenant.pk,
-        )
+        _clear(rule, "cp:7:connector:1")
     events = list(Event.objects.order_by("created_at", "type"))
     assert [e.type for e in events] == ["alert.opened", "alert.closed"]
     assert events[0].data["charge_point"] == "CP-7" and events[0].data["detail"] == "GroundFailure"
@@ -194,7 +178,7 @@ def test_api_lists_only_the_tenants_alerts(
 
 
 def test_admin_lists_alerts_and_closes_acknowledged_ones(
-    tenant: Tenant, make_rule: Callable[..., AlertRule], staff_client: Client
+    tenant: Tenant, make_rule: Callable[..., AlertRule], admin_client: Client
 ) -> None:
     rule = _snapshot(make_rule(AlertKind.SECURITY_EVENT))
     alert = alert_raise(
@@ -202,8 +186,8 @@ def test_admin_lists_alerts_and_closes_acknowledged_ones(
     )
     assert alert is not None
     url = reverse("admin:alerts_alert_changelist")
-    page = staff_client.get(url, {"state__exact": "open"})
+    page = admin_client.get(url, {"state__exact": "open"})
     assert b"CP-1" in page.content and b"Security event of a critical type" in page.content
-    staff_client.post(url, {"action": "close_selected", "_selected_action": [alert.pk]})
+    admin_client.post(url, {"action": "close_selected", "_selected_action": [alert.pk]})
     alert.refresh_from_db()
-    assert alert.state == AlertState.CLOSED and alert.close_reason == "closed by operator"
+    assert alert.state == AlertState.CLOSED and alert.close_reason == "closed by admin"

@@ -4,13 +4,11 @@ blocks; the charger must answer the server meanwhile)."""
 
 import asyncio
 import contextlib
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import Future
 from datetime import UTC, datetime
@@ -25,9 +23,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.e2e.clients import Client, open_socket
-from tests.e2e.conftest import _die_with_this_process, _free_port, _test_database_url
-from tests.e2e.live_server import LiveServer
+from tests.ocpp_clients import Client, open_socket
+from tests.servers import ServerProcess, daphne_running, server_env
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -55,71 +52,26 @@ def browser_available() -> bool:
 
 
 @contextlib.contextmanager
-def console_daphne() -> Iterator[LiveServer]:
+def console_daphne() -> Iterator[ServerProcess]:
     """daphne on the test database with the static files the pages load (the production stack
     serves them from STATIC_ROOT, so they are collected there first)."""
-    port = _free_port()
-    with tempfile.TemporaryDirectory(prefix="csms-console-") as tmp:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "csms.settings",
-            "DATABASE_URL": _test_database_url(),
-            "STATIC_ROOT": str(Path(tmp) / "static"),
-            # Plain http on 127.0.0.1: a Secure session cookie would never be sent back.
-            "SECURE_COOKIES": "false",
-            "LOG_LEVEL": "WARNING",
-            "PYTHONUNBUFFERED": "1",
-        }
+    with tempfile.TemporaryDirectory(prefix="csms-console-static-") as static_root:
+        # Plain http on 127.0.0.1: a Secure session cookie would never be sent back.
+        env = {"STATIC_ROOT": static_root, "SECURE_COOKIES": "false"}
         if not settings.EMBEDDED:
             subprocess.run(
                 [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"],
                 cwd=BASE_DIR,
-                env=env,
+                env=server_env(**env),
                 check=True,
                 timeout=120,
             )
-        server = LiveServer(f"http://127.0.0.1:{port}", Path(tmp) / "daphne.log")
-        command = [
-            str(Path(sys.executable).parent / "daphne"),
-            *("-b", "127.0.0.1", "-p", str(port), "--access-log", os.devnull),
-            "csms.asgi:application",
-        ]
-        with server.log_path.open("wb") as log:
-            process = subprocess.Popen(
-                command,
-                cwd=BASE_DIR,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_this_process,
-            )
-        try:
-            _wait_listening(process, port, server)
+        with daphne_running(**env) as server:
             yield server
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=5)
 
 
-def _wait_listening(process: subprocess.Popen[bytes], port: int, server: LiveServer) -> None:
-    import socket
-
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited with {process.returncode}:\n{server.log_tail()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"daphne did not listen:\n{server.log_tail()}") from None
-            time.sleep(0.05)
+def http_url_of(server: ServerProcess) -> str:
+    return f"http://127.0.0.1:{server.port}"
 
 
 @contextlib.contextmanager

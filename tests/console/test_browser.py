@@ -15,7 +15,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from chargepoints.models import ChargePoint, Command
+from chargepoints.models import Command
 from chargepoints.services.charge_points import charge_point_create
 from csms.tenancy.models import Tenant
 from tests.console.browser import (
@@ -24,11 +24,14 @@ from tests.console.browser import (
     browser_available,
     chromium,
     console_daphne,
+    http_url_of,
     iso,
     screenshot,
 )
-from tests.e2e.clients import ocpp_url
-from tests.e2e.live_server import LiveServer
+from tests.factories import IdTagFactory
+from tests.live_fixtures import wait_for_disconnects
+from tests.ocpp_clients import ocpp_url
+from tests.servers import ServerProcess, no_crash_logged
 from transactions.models import Transaction
 
 pytestmark = [
@@ -45,7 +48,7 @@ WAIT = 20
 
 
 @pytest.fixture(scope="module")
-def live(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveServer]:
+def live(django_db_setup: None, django_db_blocker: Any) -> Iterator[ServerProcess]:
     with console_daphne() as server:
         yield server
 
@@ -57,35 +60,28 @@ def browser() -> Iterator[WebDriver]:
 
 
 @pytest.fixture
-def charger_for(live: LiveServer) -> Iterator[Callable[[str], ChargerThread]]:
+def charger_for(live: ServerProcess) -> Iterator[Callable[[str], ChargerThread]]:
+    """Simulated chargers of tenant ``acme``, closed after the test; the test fails if the
+    server logged a crash meanwhile."""
     started: list[ChargerThread] = []
 
     def start(identity: str) -> ChargerThread:
-        ws = live.url.replace("http://", "ws://")
-        thread = ChargerThread(ocpp_url(ws, "acme", identity), identity)
+        thread = ChargerThread(ocpp_url(live.ws_url, "acme", identity), identity)
         started.append(thread)
         thread.connect()
         return thread
 
-    yield start
-    for thread in started:
-        thread.close()
-    _wait(lambda: not ChargePoint.objects.filter(connected=True).exists(), within=10)
-    assert "Traceback (most recent call last)" not in live.log_tail(), live.log_tail()
+    with no_crash_logged(live):
+        yield start
+        for thread in started:
+            thread.close()
+        wait_for_disconnects(within=10)
 
 
-def _wait(condition: Callable[[], bool], *, within: float = WAIT) -> None:
-    import time
-
-    deadline = time.monotonic() + within
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.1)
-
-
-def log_in(browser: WebDriver, live: LiveServer) -> None:
+def log_in(browser: WebDriver, live: ServerProcess) -> None:
     User.objects.create_superuser("operator", "operator@example.com", PASSWORD)
     browser.delete_all_cookies()
-    browser.get(f"{live.url}{reverse('admin:login')}")
+    browser.get(f"{http_url_of(live)}{reverse('admin:login')}")
     browser.find_element(By.NAME, "username").send_keys("operator")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
@@ -99,7 +95,7 @@ def tile(browser: WebDriver, tenant: Tenant, key: str) -> str:
 
 def test_tiles_change_when_a_simulated_charger_faults(
     browser: WebDriver,
-    live: LiveServer,
+    live: ServerProcess,
     tenant: Tenant,
     charger_for: Callable[[str], ChargerThread],
 ) -> None:
@@ -132,13 +128,11 @@ def test_tiles_change_when_a_simulated_charger_faults(
 
 def test_session_chart_and_guided_remote_stop(
     browser: WebDriver,
-    live: LiveServer,
+    live: ServerProcess,
     tenant: Tenant,
     charger_for: Callable[[str], ChargerThread],
 ) -> None:
     charge_point = charge_point_create(tenant=tenant, identity="CP-0002")
-    from tests.factories import IdTagFactory
-
     IdTagFactory(tenant=tenant, id_tag="DRIVER-1")
     charger = charger_for("CP-0002")
     boot_and_report(charger, status="Charging")
@@ -169,9 +163,8 @@ def test_session_chart_and_guided_remote_stop(
     log_in(browser, live)
 
     # The session page: summary and a chart of power and energy.
-    browser.get(
-        f"{live.url}{reverse('admin:transactions_transaction_change', args=[transaction_id])}"
-    )
+    session_page = reverse("admin:transactions_transaction_change", args=[transaction_id])
+    browser.get(f"{http_url_of(live)}{session_page}")
     WebDriverWait(browser, WAIT).until(
         lambda d: (
             d.execute_script(
@@ -192,9 +185,8 @@ def test_session_chart_and_guided_remote_stop(
     screenshot(browser, "04-session-chart")
 
     # The charge point's console: a guided Remote stop of the live session.
-    browser.get(
-        f"{live.url}{reverse('admin:chargepoints_chargepoint_console', args=[charge_point.pk])}"
-    )
+    console_page = reverse("admin:chargepoints_chargepoint_console", args=[charge_point.pk])
+    browser.get(f"{http_url_of(live)}{console_page}")
     form = browser.find_element(By.ID, "action-remote-stop")
     assert {
         e.get_attribute("name") for e in form.find_elements(By.CSS_SELECTOR, "select, input")

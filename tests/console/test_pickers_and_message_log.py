@@ -20,22 +20,22 @@ def _pick(client: Client, kind: str, **params: object) -> dict:
 
 
 def test_picker_offers_only_the_tenants_charge_points_a_page_at_a_time(
-    tenant: Tenant, other_tenant: Tenant, staff_client: Client
+    tenant: Tenant, other_tenant: Tenant, admin_client: Client
 ) -> None:
     ChargePoint.objects.bulk_create(
         ChargePoint(tenant=tenant, identity=f"CP-{n:05d}") for n in range(10_000)
     )
     ChargePointFactory(tenant=other_tenant, identity="CP-THEIRS")
-    first = _pick(staff_client, "charge_point", tenant=tenant.pk)
+    first = _pick(admin_client, "charge_point", tenant=tenant.pk)
     assert len(first["results"]) == 20 and first["pagination"]["more"] is True
     assert first["results"][0]["text"] == "CP-00000"
-    found = _pick(staff_client, "charge_point", tenant=tenant.pk, term="0999")
+    found = _pick(admin_client, "charge_point", tenant=tenant.pk, term="0999")
     assert [r["text"] for r in found["results"]][:2] == ["CP-00999", "CP-09990"]
-    assert _pick(staff_client, "charge_point", tenant=tenant.pk, term="THEIRS")["results"] == []
-    theirs = _pick(staff_client, "charge_point", tenant=other_tenant.pk, term="THEIRS")
+    assert _pick(admin_client, "charge_point", tenant=tenant.pk, term="THEIRS")["results"] == []
+    theirs = _pick(admin_client, "charge_point", tenant=other_tenant.pk, term="THEIRS")
     assert [r["text"] for r in theirs["results"]] == ["CP-THEIRS"]
     # No tenant chosen yet: nothing is offered.
-    assert _pick(staff_client, "charge_point")["results"] == []
+    assert _pick(admin_client, "charge_point")["results"] == []
 
 
 def test_picker_is_staff_only(client: Client, tenant: Tenant) -> None:
@@ -44,15 +44,15 @@ def test_picker_is_staff_only(client: Client, tenant: Tenant) -> None:
 
 
 def test_group_form_renders_a_picker_not_every_charge_point(
-    tenant: Tenant, other_tenant: Tenant, staff_client: Client
+    tenant: Tenant, other_tenant: Tenant, admin_client: Client
 ) -> None:
     mine = ChargePointFactory(tenant=tenant, identity="CP-MINE")
     ChargePointFactory(tenant=tenant, identity="CP-ALSO-MINE")
     ChargePointFactory(tenant=other_tenant, identity="CP-THEIRS")
     group = ChargePointGroupFactory(tenant=tenant, name="Depot", members=[mine])
-    add = staff_client.get(reverse("admin:chargepoints_chargepointgroup_add")).content.decode()
+    add = admin_client.get(reverse("admin:chargepoints_chargepointgroup_add")).content.decode()
     assert 'class="tenant-picker"' in add and "CP-THEIRS" not in add and "CP-MINE" not in add
-    change = staff_client.get(
+    change = admin_client.get(
         reverse("admin:chargepoints_chargepointgroup_change", args=[group.pk])
     ).content.decode()
     assert f'data-tenant="{tenant.pk}"' in change
@@ -61,11 +61,11 @@ def test_group_form_renders_a_picker_not_every_charge_point(
 
 
 def test_a_charge_point_of_another_tenant_cannot_be_picked(
-    tenant: Tenant, other_tenant: Tenant, staff_client: Client
+    tenant: Tenant, other_tenant: Tenant, admin_client: Client
 ) -> None:
     theirs = ChargePointFactory(tenant=other_tenant, identity="CP-THEIRS")
     group = ChargePointGroupFactory(tenant=tenant, name="Depot")
-    response = staff_client.post(
+    response = admin_client.post(
         reverse("admin:chargepoints_chargepointgroup_change", args=[group.pk]),
         {"tenant": tenant.pk, "name": "Depot", "members": [theirs.pk]},
     )
@@ -86,7 +86,7 @@ def _log(cp: ChargePoint, kind: int, direction: str, frame: list, at: object) ->
 
 
 def test_message_log_in_milliseconds_with_words_and_call_beside_answer(
-    tenant: Tenant, staff_client: Client
+    tenant: Tenant, admin_client: Client
 ) -> None:
     cp = ChargePointFactory(tenant=tenant)
     at = timezone.now().replace(microsecond=123456)
@@ -99,21 +99,21 @@ def test_message_log_in_milliseconds_with_words_and_call_beside_answer(
         at + timedelta(milliseconds=42),
     )
     _log(cp, 4, "out", [4, "m-2", "NotImplemented", "nope", {}], at + timedelta(seconds=1))
-    listing = staff_client.get(
+    listing = admin_client.get(
         reverse("admin:chargepoints_ocppmessage_changelist")
     ).content.decode()
     assert at.strftime("%H:%M:%S.123") in listing
     assert ">CALL<" in listing and ">RESULT<" in listing and ">ERROR<" in listing
-    errors = staff_client.get(
+    errors = admin_client.get(
         reverse("admin:chargepoints_ocppmessage_changelist"), {"kind": "ERROR"}
     )
     assert b"m-2" in errors.content and b"m-1" not in errors.content
-    window = staff_client.get(
+    window = admin_client.get(
         reverse("admin:chargepoints_ocppmessage_changelist"),
         {"created_at__gte": (at + timedelta(milliseconds=500)).isoformat()},
     )
     assert b"m-2" in window.content and b"m-1" not in window.content
-    page = staff_client.get(
+    page = admin_client.get(
         reverse("admin:chargepoints_ocppmessage_change", args=[call.pk])
     ).content.decode()
     assert '<div class="exchange">' in page and "answered in 42 ms" in page

@@ -103,16 +103,16 @@ def test_tiles_count_per_tenant_and_in_total(tenant: Tenant, other_tenant: Tenan
 
 
 def test_every_tile_links_to_a_list_that_shows_what_it_counts(
-    tenant: Tenant, other_tenant: Tenant, staff_client: Client
+    tenant: Tenant, other_tenant: Tenant, admin_client: Client
 ) -> None:
     _fleet(tenant, other_tenant)
     _total, acme, _globex = fleet_tiles(now=NOW)
     faulted = next(t for t in acme.tiles if t.key == "faulted")
-    page = staff_client.get(faulted.url)
+    page = admin_client.get(faulted.url)
     assert page.status_code == 200
     assert b"A-1" in page.content and b"A-2" not in page.content
     for tile in [*acme.tiles, *acme.connector_tiles]:
-        response = staff_client.get(tile.url)
+        response = admin_client.get(tile.url)
         # 200, not the admin's 302 to ?e=1 for a lookup it does not allow.
         assert response.status_code == 200, (tile.key, tile.url)
 
@@ -129,16 +129,16 @@ def test_tiles_cost_a_fixed_number_of_queries(tenant: Tenant, other_tenant: Tena
 
 
 def test_admin_index_shows_tiles_and_polls_the_fragment(
-    tenant: Tenant, other_tenant: Tenant, staff_client: Client
+    tenant: Tenant, other_tenant: Tenant, admin_client: Client
 ) -> None:
     _fleet(tenant, other_tenant)
-    index = staff_client.get(reverse("admin:index"))
+    index = admin_client.get(reverse("admin:index"))
     fragment_url = reverse("console:tiles")
     assert f'hx-get="{fragment_url}"'.encode() in index.content
     assert b'data-tile="faulted"' in index.content
     assert b"vendor/htmx/htmx.min.js" in index.content  # our own copy, no CDN
     assert b"https://" not in index.content.split(b"<body")[0]
-    fragment = staff_client.get(fragment_url)
+    fragment = admin_client.get(fragment_url)
     assert fragment.status_code == 200 and b'data-tile="online"' in fragment.content
     assert b"<html" not in fragment.content
 
