@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from csms.admin import ReadOnlyAdminMixin
 from csms.alerts.models import Alert, AlertKind, AlertRule, AlertState
+from csms.alerts.rules import rules_forget
 from csms.alerts.services import alert_rule_saved, alerts_close_by_staff
 
 
@@ -63,6 +64,16 @@ class AlertRuleAdmin(admin.ModelAdmin):
     ) -> None:
         super().save_model(request, obj, form, change)
         alert_rule_saved(rule=obj)
+
+    def delete_model(self, request: HttpRequest, obj: AlertRule) -> None:
+        super().delete_model(request, obj)
+        rules_forget(obj.tenant_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AlertRule]) -> None:
+        tenants = set(queryset.values_list("tenant_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for tenant_id in tenants:
+            rules_forget(tenant_id)
 
 
 @admin.register(Alert)

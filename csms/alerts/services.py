@@ -49,6 +49,10 @@ def alert_raise(
     )
     if repeated:
         return None
+    if not AlertRule.objects.filter(pk=rule.id, active=True).exists():
+        # Another process's snapshot may be a few seconds old: the rule was deleted or turned
+        # off meanwhile. (Raising is rare, a state change; the check costs one query then.)
+        return None
     pending = pending_for is not None and pending_for > timedelta(0)
     try:
         # A savepoint: two processes raising the same condition meet at the unique constraint.

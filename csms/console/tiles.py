@@ -79,7 +79,7 @@ class _Counts:
     open_alerts: int = 0
 
     def add(self, other: "_Counts") -> None:
-        for name in self.__slots__:  # type: ignore[attr-defined]
+        for name in self.__slots__:
             if name == "connectors":
                 for status, n in other.connectors.items():
                     self.connectors[status] += n
@@ -126,8 +126,8 @@ def _count_charge_points(counts: dict[int, _Counts]) -> None:
             .values("charge_point__tenant_id")
             .annotate(n=Count("charge_point_id", distinct=True))
         )
-        for row in per_tenant:
-            setattr(counts[row["charge_point__tenant_id"]], attribute, row["n"])
+        for faulty in per_tenant:
+            setattr(counts[faulty["charge_point__tenant_id"]], attribute, faulty["n"])
 
 
 def _count_connectors(counts: dict[int, _Counts]) -> None:
@@ -177,9 +177,9 @@ def _count_sessions(counts: dict[int, _Counts], *, now: datetime) -> None:
             today_wh=Sum(F("meter_stop") - F("meter_start"), filter=Q(stopped_at__gte=today)),
         )
     )
-    for row in ended:
-        c = counts[row["tenant_id"]]
-        c.energy_week_wh, c.energy_today_wh = row["week_wh"] or 0, row["today_wh"] or 0
+    for totals in ended:
+        c = counts[totals["tenant_id"]]
+        c.energy_week_wh, c.energy_today_wh = totals["week_wh"] or 0, totals["today_wh"] or 0
 
 
 def _count_trouble(counts: dict[int, _Counts], *, now: datetime) -> None:
@@ -196,12 +196,12 @@ def _count_trouble(counts: dict[int, _Counts], *, now: datetime) -> None:
         .annotate(n=Count("pk"))
     ):
         counts[row["tenant_id"]].security_events = row["n"]
-    for row in (
+    for backlog in (
         Delivery.objects.filter(status=DeliveryStatus.PENDING)
         .values("endpoint__tenant_id")
         .annotate(n=Count("pk"))
     ):
-        counts[row["endpoint__tenant_id"]].webhook_backlog = row["n"]
+        counts[backlog["endpoint__tenant_id"]].webhook_backlog = backlog["n"]
     for row in (
         Alert.objects.filter(state=AlertState.OPEN).values("tenant_id").annotate(n=Count("pk"))
     ):

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django.core import mail
 
+from csms import events
 from csms.alerts.models import Alert, AlertKind, AlertRule, AlertState
 from csms.tenancy.models import Tenant
 
-events = pytest.importorskip("csms.events", reason="the event bus (issue 14 §2) is not on main")
 pytestmark = pytest.mark.django_db
 AT = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 

@@ -191,3 +191,11 @@ def test_admin_lists_alerts_and_closes_acknowledged_ones(
     admin_client.post(url, {"action": "close_selected", "_selected_action": [alert.pk]})
     alert.refresh_from_db()
     assert alert.state == AlertState.CLOSED and alert.close_reason == "closed by admin"
+
+
+def test_a_rule_deleted_meanwhile_raises_nothing(make_rule: Callable[..., AlertRule]) -> None:
+    rule = make_rule()
+    snapshot = _snapshot(rule)  # as another process still holds it for a few seconds
+    rule.delete()
+    assert alert_raise(rule=snapshot, subject="cp:1:connector:1", at=AT) is None
+    assert not Alert.objects.exists()

@@ -17,6 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from chargepoints.models import Command
 from chargepoints.services.charge_points import charge_point_create
+from csms.alerts.models import Alert, AlertKind, AlertRule, AlertState
 from csms.tenancy.models import Tenant
 from tests.console.browser import (
     ChargerThread,
@@ -100,8 +101,10 @@ def test_tiles_change_when_a_simulated_charger_faults(
     charger_for: Callable[[str], ChargerThread],
 ) -> None:
     charge_point_create(tenant=tenant, identity="CP-0001")
+    AlertRule.objects.create(tenant=tenant, name="Faults", kind=AlertKind.CONNECTOR_FAULTED)
     log_in(browser, live)
     assert tile(browser, tenant, "faulted") == "0"
+    assert tile(browser, tenant, "open_alerts") == "0"
     assert tile(browser, tenant, "online") == "0"
     screenshot(browser, "01-index-after-login")
     # A mark on this very page: a reload would lose it.
@@ -113,6 +116,11 @@ def test_tiles_change_when_a_simulated_charger_faults(
     WebDriverWait(browser, WAIT).until(lambda d: tile(d, tenant, "faulted") == "1")
     assert tile(browser, tenant, "online") == "1"
     assert tile(browser, tenant, "connectors_Faulted") == "1"
+    # The alert rule heard the fault through the event bus, in the server process.
+    WebDriverWait(browser, WAIT).until(lambda d: tile(d, tenant, "open_alerts") == "1")
+    alert = Alert.objects.get()
+    assert (alert.identity, alert.state) == ("CP-0001", AlertState.OPEN)
+    assert alert.detail.startswith("connector 1: GroundFailure (E-17)")
     assert browser.execute_script("return window.consoleNotReloaded === true;")
     screenshot(browser, "02-index-tiles-after-fault")
 
