@@ -64,6 +64,7 @@ STATEFUL = frozenset(
         "CancelReservation",
         "ChangeConfiguration",
         "GetConfiguration",
+        "GetDiagnostics",
         "GetLocalListVersion",
         "RemoteStartTransaction",
         "RemoteStopTransaction",

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Any
 
-from simulator import charging
+from simulator import charging, status_flows
 from simulator.answers import STATEFUL, Answer
 from simulator.session import Connector, iso
 
@@ -180,10 +180,16 @@ def _local_list_version(cp: "SimulatedChargePoint", payload: dict[str, Any]) -> 
     return Answer({"listVersion": cp.local_list_version})
 
 
+def _get_diagnostics(cp: "SimulatedChargePoint", payload: dict[str, Any]) -> Answer:
+    str(payload["location"])  # required: a request without one is malformed
+    return Answer({"fileName": status_flows.diagnostics_file_name(cp)})
+
+
 _STATEFUL_ANSWERS = {
     "CancelReservation": _cancel_reservation,
     "ChangeConfiguration": _change_configuration,
     "GetConfiguration": _get_configuration,
+    "GetDiagnostics": _get_diagnostics,
     "GetLocalListVersion": _local_list_version,
     "RemoteStartTransaction": _remote_start,
     "RemoteStopTransaction": _remote_stop,
@@ -266,10 +272,7 @@ def _trigger_effect(cp: "SimulatedChargePoint", payload: dict[str, Any]) -> None
         if connector_id in (None, 0):
             cp.submit("StatusNotification", charging.status_payload(0, "Available"))
         for connector in connectors:
-            cp.submit(
-                "StatusNotification",
-                charging.status_payload(connector.connector_id, connector.status),
-            )
+            cp.submit("StatusNotification", charging.connector_status_payload(connector))
     elif requested == "MeterValues":
         for connector in connectors:
             register = {
@@ -286,9 +289,9 @@ def _trigger_effect(cp: "SimulatedChargePoint", payload: dict[str, Any]) -> None
                 },
             )
     elif requested == "DiagnosticsStatusNotification":
-        cp.submit("DiagnosticsStatusNotification", {"status": "Idle"})
+        cp.submit("DiagnosticsStatusNotification", {"status": cp.diagnostics_status})
     elif requested == "FirmwareStatusNotification":
-        cp.submit("FirmwareStatusNotification", {"status": "Idle"})
+        cp.submit("FirmwareStatusNotification", {"status": cp.firmware_status})
 
 
 def _profile_limit_w(cp: "SimulatedChargePoint", profile: dict[str, Any]) -> float:
@@ -339,12 +342,20 @@ def _send_local_list(cp: "SimulatedChargePoint", payload: dict[str, Any]) -> Non
     cp.local_list_version = payload["listVersion"]
 
 
+def _update_firmware(cp: "SimulatedChargePoint", payload: dict[str, Any]) -> None:
+    cp.spawn(status_flows.firmware_update(cp, payload))
+
+
+def _get_diagnostics_effect(cp: "SimulatedChargePoint", payload: dict[str, Any]) -> None:
+    cp.spawn(status_flows.diagnostics_upload(cp, payload))
+
+
 def _change_availability(cp: "SimulatedChargePoint", payload: dict[str, Any]) -> None:
     operative = payload["type"] == "Operative"
     for connector in cp.connectors:
         if payload["connectorId"] in (0, connector.connector_id):
             connector.available = operative
-            if connector.session is None:
+            if connector.session is None and not connector.faulted:
                 charging.set_status(cp, connector, "Available" if operative else "Unavailable")
 
 
@@ -353,6 +364,7 @@ _EFFECTS = {
     "ChangeAvailability": _change_availability,
     "ChangeConfiguration": _change_configuration_effect,
     "ClearChargingProfile": _clear_charging_profile,
+    "GetDiagnostics": _get_diagnostics_effect,
     "RemoteStartTransaction": _remote_start_effect,
     "RemoteStopTransaction": _remote_stop_effect,
     "ReserveNow": _reserve,
@@ -361,4 +373,5 @@ _EFFECTS = {
     "SetChargingProfile": _set_charging_profile,
     "TriggerMessage": _trigger_effect,
     "UnlockConnector": _unlock,
+    "UpdateFirmware": _update_firmware,
 }

@@ -76,6 +76,10 @@ class SimulatedChargePoint:
         self.heartbeat_interval = config.heartbeat_interval or 300.0
         self.meter_interval = config.meter_interval
         self.local_list_version = 0
+        self.firmware_version = FIRMWARE  # what BootNotification shows; an update changes it
+        # What a triggered Firmware/DiagnosticsStatusNotification reports (Idle between flows).
+        self.firmware_status = "Idle"
+        self.diagnostics_status = "Idle"
         self.link: Link | None = None
         self.online = False  # connected and Accepted: may send more than BootNotification
         self.needs_boot = True
@@ -89,6 +93,7 @@ class SimulatedChargePoint:
         self.release_delay = 0.0
         self.next_connect_delay = 0.0
         self.rebooting = False  # Reset: reconnect after the reboot time, then boot
+        self.offline_for = 0.0  # an injected outage: stay away this long after the drop
         self.busy = False  # a load driver's step is under way
         self.tasks: set[asyncio.Task[Any]] = set()
 
@@ -114,6 +119,8 @@ class SimulatedChargePoint:
             if self.rebooting:
                 self.rebooting = False
                 self.next_connect_delay = self.shared.config.reboot_seconds
+            elif self.offline_for:
+                self.next_connect_delay, self.offline_for = self.offline_for, 0.0
             else:
                 self.next_connect_delay = self._reconnect_delay(failures)
 
@@ -186,6 +193,14 @@ class SimulatedChargePoint:
         if link is not None:
             link.ws.transport.abort()
 
+    def go_offline(self, seconds: float) -> None:
+        """The charger's network goes for ``seconds``: the socket drops without a closing
+        handshake and the charger stays away (queueing its transaction messages). Already
+        offline: nothing changes."""
+        if self.link is not None:
+            self.offline_for = seconds
+            self.abort()
+
     async def close(self) -> None:
         link = self.link
         if link is not None:
@@ -212,7 +227,7 @@ class SimulatedChargePoint:
             "chargePointVendor": VENDOR,
             "chargePointModel": f"SIM {self.kind.name}"[:20],
             "chargePointSerialNumber": self.identity[:25],
-            "firmwareVersion": FIRMWARE,
+            "firmwareVersion": self.firmware_version,
         }
 
     async def _boot(self, link: Link) -> None:
@@ -237,11 +252,11 @@ class SimulatedChargePoint:
             )
 
     async def _report_statuses(self) -> None:
-        for connector_id, status in [(0, "Available")] + [
-            (connector.connector_id, connector.status) for connector in self.connectors
+        for payload in [charging.status_payload(0, "Available")] + [
+            charging.connector_status_payload(connector) for connector in self.connectors
         ]:
             with contextlib.suppress(CallTimeout, CallError):
-                await self.call("StatusNotification", charging.status_payload(connector_id, status))
+                await self.call("StatusNotification", payload)
 
     async def _sleep_connected(self, link: Link, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -17,18 +17,30 @@ if TYPE_CHECKING:
     from simulator.charge_point import SimulatedChargePoint
 
 
-def status_payload(connector_id: int, status: str, error_code: str = "NoError") -> dict[str, Any]:
-    return {
+def status_payload(
+    connector_id: int, status: str, error_code: str = "NoError", vendor_error_code: str = ""
+) -> dict[str, Any]:
+    payload = {
         "connectorId": connector_id,
         "errorCode": error_code,
         "status": status,
         "timestamp": iso(),
     }
+    if vendor_error_code:
+        payload["vendorErrorCode"] = vendor_error_code
+    return payload
+
+
+def connector_status_payload(connector: Connector) -> dict[str, Any]:
+    """The connector's StatusNotification as it stands, its fault included."""
+    return status_payload(
+        connector.connector_id, connector.status, connector.error_code, connector.vendor_error_code
+    )
 
 
 def set_status(cp: "SimulatedChargePoint", connector: Connector, status: str) -> None:
     connector.status = status
-    cp.submit("StatusNotification", status_payload(connector.connector_id, status))
+    cp.submit("StatusNotification", connector_status_payload(connector))
 
 
 def free_connector(cp: "SimulatedChargePoint", connector_id: int | None = None) -> Connector | None:
@@ -36,7 +48,12 @@ def free_connector(cp: "SimulatedChargePoint", connector_id: int | None = None) 
     for connector in cp.connectors:
         if connector_id not in (None, 0, connector.connector_id):
             continue
-        if connector.session is None and connector.available and connector.reservation_id is None:
+        if (
+            connector.session is None
+            and connector.available
+            and not connector.faulted
+            and connector.reservation_id is None
+        ):
             return connector
     return None
 
@@ -137,8 +154,10 @@ def end(
     *,
     seconds: float | None = None,
     at: datetime | None = None,
+    final_status: str = "Available",
 ) -> "asyncio.Future[dict[str, Any] | None] | None":
-    """StopTransaction with the final register (queued) and the connector free again."""
+    """StopTransaction with the final register (queued) and the connector free again (or
+    ``final_status``: a fault goes from Charging straight to Faulted)."""
     session = connector.session
     if session is None:
         return None
@@ -153,7 +172,8 @@ def end(
         "unit": "Wh",
     }
     session.samples_sent += 1
-    set_status(cp, connector, "Finishing")
+    if final_status == "Available":
+        set_status(cp, connector, "Finishing")
 
     def build() -> dict[str, Any] | None:
         if session.transaction_id is None:
@@ -174,7 +194,7 @@ def end(
 
     future = cp.submit("StopTransaction", build, persistent=True, on_answer=acked)
     connector.meter.unplug()
-    set_status(cp, connector, "Available")
+    set_status(cp, connector, final_status)
     return future
 
 

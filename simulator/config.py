@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from simulator.answers import AnswerBook
+from simulator.faults import Fault
 from simulator.stats import Stats
 
 DEFAULT_URL = "ws://127.0.0.1:8000/ocpp/{tenant}/"
@@ -21,6 +22,8 @@ class FleetConfig:
     count: int = 10
     prefix: str = "SIM-"
     start_index: int = 0
+    # Exact identities (``--identity CP-0001``): charge point i is identities[i - start_index].
+    identities: tuple[str, ...] = ()
     id_tag_prefix: str = "SIMTAG-"
     connectors: int = 2
     password: str | None = None  # HTTP Basic auth (security profile 1/2)
@@ -43,9 +46,21 @@ class FleetConfig:
     # TransactionMessageAttempts / TransactionMessageRetryInterval (OCPP 1.6 §9.1)
     tx_attempts: int = 3
     tx_retry_interval: float = 10.0
+    # What a charger reports after UpdateFirmware / GetDiagnostics, one status per step.
+    firmware_outcome: str = "Installed"  # or DownloadFailed, InstallationFailed
+    firmware_version_after: str = ""  # "": the location's file name without its extension
+    diagnostics_outcome: str = "Uploaded"  # or UploadFailed
+    status_step_seconds: float = 1.0
+    faults: tuple[Fault, ...] = ()  # injected into every charge point of the fleet
     seed: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.identities and len(self.identities) != self.count:
+            raise ValueError("count must equal the number of identities")
+
     def identity(self, index: int) -> str:
+        if self.identities:
+            return self.identities[index - self.start_index]
         return f"{self.prefix}{index:05d}"
 
     def id_tag(self, index: int) -> str:

@@ -9,6 +9,7 @@ from simulator import charging
 from simulator.answers import AnswerBook
 from simulator.charge_point import SimulatedChargePoint
 from simulator.config import FleetConfig, Shared
+from simulator.faults import faults_run
 from simulator.session import Session
 from simulator.stats import Stats, latency_table
 
@@ -47,6 +48,9 @@ class Fleet:
         charging_count = round(self.config.charging_share * len(self.charge_points))
         for cp in self.rng.sample(self.charge_points, charging_count):
             cp.spawn(charging.autonomous(cp))
+        if self.config.faults:
+            for cp in self.charge_points:
+                cp.spawn(faults_run(cp, self.config.faults))
 
     async def stop(self) -> None:
         """Close every socket cleanly and end every task."""

@@ -64,6 +64,13 @@ class Connector:
     last_sample: float = 0.0  # monotonic time of the meter's last advance
     reservation_id: int | None = None
     available: bool = True  # ChangeAvailability
+    # An injected fault (``--fault``): reported with every status until it recovers.
+    error_code: str = "NoError"
+    vendor_error_code: str = ""
+
+    @property
+    def faulted(self) -> bool:
+        return self.error_code != "NoError"
 
 
 @dataclass(slots=True, eq=False)

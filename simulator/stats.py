@@ -48,6 +48,9 @@ class Stats:
     # Answers that refuse something without being an error (Authorize Blocked, …).
     refusals: Counter[str] = field(default_factory=Counter)
     pending_boots: int = 0  # BootNotification answered Pending (admission control included)
+    # Injected faults applied (``--fault``), and firmware / diagnostics flows run, by kind.
+    faults: Counter[str] = field(default_factory=Counter)
+    flows: Counter[str] = field(default_factory=Counter)
     window: Window = field(default_factory=Window)
     all_time: Window = field(default_factory=Window)
 

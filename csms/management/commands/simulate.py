@@ -1,24 +1,67 @@
 """``python manage.py simulate``: a fleet of simulated charge points against a Central System.
-
-manage.py simulate --count 500 --provision                  # ours, on 127.0.0.1:8000
-manage.py simulate --url wss://csms.example.com/ocpp/acme/ --count 20 --password …
-manage.py simulate --count 2000 --rate 300 --duration 120   # a load test
-manage.py simulate --count 1000 --storm-after 60 --storm-offline 20
-"""
+The examples of ``--help`` (EXAMPLES below) show what an operator does with it."""
 
 import asyncio
 import random
 import signal
-from argparse import ArgumentParser, ArgumentTypeError
+from argparse import ArgumentParser, ArgumentTypeError, RawDescriptionHelpFormatter
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import (
+    BaseCommand,
+    CommandError,
+    CommandParser,
+    DjangoHelpFormatter,
+)
 
 from simulator.answers import AnswerBook
 from simulator.config import DEFAULT_URL, FleetConfig
+from simulator.faults import Fault, parse_fault
 from simulator.fleet import Fleet
 from simulator.load import RateDriver
+from simulator.status_flows import DIAGNOSTICS_OUTCOMES, FIRMWARE_OUTCOMES
+
+EXAMPLES = """examples:
+  # one charger, named as in the README, against `make run` (tenant "sim" created for it)
+  manage.py simulate --provision --identity CP-0001
+
+  # 500 chargers SIM-00000… charging on their own
+  manage.py simulate --provision --count 500
+
+  # connector 1 faults with GroundFailure after 30 s, recovers at 90 s; a reboot at 120 s;
+  # the network goes for 20 s at 150 s (transaction messages are queued and replayed)
+  manage.py simulate --provision --identity CP-0001 --fault 30:faulted:1:GroundFailure \\
+      --fault 90:recover:1 --fault 120:reboot --fault 150:offline:20
+
+  # a charger whose firmware installation fails, and whose diagnostics upload fails
+  manage.py simulate --identity CP-0001 --firmware-outcome InstallationFailed \\
+      --diagnostics-outcome UploadFailed
+
+  # answer Reset with Rejected and GetLocalListVersion with version 4
+  manage.py simulate --identity CP-0001 --answer Reset=Rejected \\
+      --answer 'GetLocalListVersion={"listVersion": 4}'
+
+  # another Central System, with Basic auth (security profile 1/2)
+  manage.py simulate --url wss://csms.example.com/ocpp/acme/ --count 20 --password s3cret
+
+  # a load test: 2,000 chargers, 300 CALLs/s of the realistic mix for two minutes
+  manage.py simulate --provision --count 2000 --rate 300 --duration 120
+
+  # a reconnect storm: every socket drops after 60 s, all come back 20 s later
+  manage.py simulate --provision --count 1000 --storm-after 60 --storm-offline 20
+"""
+
+
+class _HelpFormatter(DjangoHelpFormatter, RawDescriptionHelpFormatter):
+    """Django's option order, with the examples' line breaks kept."""
+
+
+def fault_spec(text: str) -> Fault:
+    try:
+        return parse_fault(text)
+    except ValueError as exc:
+        raise ArgumentTypeError(str(exc)) from None
 
 
 def seconds_range(text: str) -> tuple[float, float]:
@@ -35,6 +78,11 @@ def seconds_range(text: str) -> tuple[float, float]:
 
 class Command(BaseCommand):
     help = "Simulate a fleet of OCPP 1.6-J charge points against a Central System."
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        kwargs.setdefault("epilog", EXAMPLES)
+        return super().create_parser(prog_name, subcommand, **kwargs)
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         where = parser.add_argument_group("where")
@@ -53,6 +101,14 @@ class Command(BaseCommand):
         )
         fleet = parser.add_argument_group("fleet")
         fleet.add_argument("--count", type=int, default=10)
+        fleet.add_argument(
+            "--identity",
+            action="append",
+            default=[],
+            metavar="IDENTITY",
+            help="an exact charge point identity (repeat it for several; replaces --count "
+            "and --prefix)",
+        )
         fleet.add_argument("--prefix", default="SIM-", help="identity prefix (SIM-00000, …)")
         fleet.add_argument("--start-index", type=int, default=0)
         fleet.add_argument("--id-tag-prefix", default="SIMTAG-")
@@ -82,6 +138,43 @@ class Command(BaseCommand):
             'GetLocalListVersion={"listVersion": 3}, Reset=!NotSupported',
         )
         behaviour.add_argument("--answers-file", type=Path, help="JSON {action: answer}")
+        flows = parser.add_argument_group("faults and status flows")
+        flows.add_argument(
+            "--fault",
+            action="append",
+            default=[],
+            type=fault_spec,
+            metavar="AT:KIND[:ARGS]",
+            help="inject a fault AT seconds after the start into every charge point: "
+            "AT:faulted[:CONNECTOR[:ERROR_CODE[:VENDOR_CODE]]], AT:recover[:CONNECTOR], "
+            "AT:reboot, AT:offline:SECONDS",
+        )
+        flows.add_argument(
+            "--firmware-outcome",
+            choices=FIRMWARE_OUTCOMES,
+            default="Installed",
+            help="how UpdateFirmware ends: Downloading, Downloaded, Installing, then this "
+            "(Installed reboots with the new version)",
+        )
+        flows.add_argument(
+            "--firmware-version-after",
+            default="",
+            help="the version booted after an install (default: the location's file name "
+            "without its extension)",
+        )
+        flows.add_argument(
+            "--diagnostics-outcome",
+            choices=DIAGNOSTICS_OUTCOMES,
+            default="Uploaded",
+            help="how GetDiagnostics ends: Uploading, the file PUT to the location, then this",
+        )
+        flows.add_argument(
+            "--status-step",
+            type=float,
+            default=1.0,
+            metavar="SECONDS",
+            help="between two firmware/diagnostics status notifications",
+        )
         run = parser.add_argument_group("run")
         run.add_argument("--duration", type=float, help="seconds (default: until Ctrl-C)")
         run.add_argument("--rate", type=float, help="also drive CALLs/s of the realistic mix")
@@ -100,9 +193,13 @@ class Command(BaseCommand):
             )
         except (ValueError, OSError) as exc:
             raise CommandError(f"answers: {exc}") from exc
+        identities = tuple(options["identity"])
+        if len(set(identities)) != len(identities):
+            raise CommandError("--identity: each identity once")
         config = FleetConfig(
             urls=tuple(options["url"] or [DEFAULT_URL.format(tenant=options["tenant"])]),
-            count=options["count"],
+            count=len(identities) or options["count"],
+            identities=identities,
             prefix=options["prefix"],
             start_index=options["start_index"],
             id_tag_prefix=options["id_tag_prefix"],
@@ -117,6 +214,11 @@ class Command(BaseCommand):
             ramp_seconds=options["ramp"],
             call_timeout=options["call_timeout"],
             boot_on_reconnect=not options["no_boot_on_reconnect"],
+            faults=tuple(options["fault"]),
+            firmware_outcome=options["firmware_outcome"],
+            firmware_version_after=options["firmware_version_after"],
+            diagnostics_outcome=options["diagnostics_outcome"],
+            status_step_seconds=options["status_step"],
             seed=options["seed"],
         )
         if options["provision"]:
