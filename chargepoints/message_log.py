@@ -7,6 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from chargepoints.models import OcppMessage
+from csms.ocpp.storable import has_unstorable, log_text
 from csms.row_insert import rows_insert
 
 PURGE_BATCH_SIZE = 10_000
@@ -25,7 +26,24 @@ LOG_FIELDS = (
 
 def message_log_write(rows: Iterable[LogRow]) -> int:
     """Every frame in and out is kept (SPEC §4): one plain INSERT for many rows."""
-    return rows_insert(OcppMessage, LOG_FIELDS, rows)
+    return rows_insert(OcppMessage, LOG_FIELDS, map(_storable, rows))
+
+
+def _storable(row: LogRow) -> LogRow:
+    """A poison frame (a NUL, an unpaired surrogate) is kept too, those characters escaped:
+    unescaped, the database refused the whole batch's rows."""
+    cp_id, direction, message_type, message_id, action, frame, created_at = row
+    if has_unstorable(frame) or has_unstorable(message_id) or has_unstorable(action):
+        return (
+            cp_id,
+            direction,
+            message_type,
+            log_text(message_id)[:64],
+            log_text(action)[:64],
+            log_text(frame),
+            created_at,
+        )
+    return row
 
 
 def message_log_cutoff() -> datetime:

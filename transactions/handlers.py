@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from csms.ocpp.compat import session_flags
 from csms.ocpp.context import CallContext
 from csms.ocpp.router import ocpp_action
 from transactions import services
@@ -19,6 +20,7 @@ def start_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, An
         meter_start=payload["meter_start"],
         timestamp=payload["timestamp"],
         reservation_id=payload.get("reservation_id"),
+        compat_flags=session_flags(ctx.quirks),
     )
     return {
         "transaction_id": outcome.transaction.pk,
@@ -33,6 +35,7 @@ def stop_transaction(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any
         charge_point_id=ctx.charge_point_id,
         identity=ctx.session.identity,
         payload=payload,
+        compat_flags=session_flags(ctx.quirks),
     )
     return {"id_tag_info": verdict.as_id_tag_info()} if verdict else {}
 

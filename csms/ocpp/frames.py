@@ -1,14 +1,19 @@
 """OCPP-J framing: ``[2,id,action,payload]``, ``[3,id,payload]``, ``[4,id,code,desc,details]``."""
 
 import json
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from csms.ocpp.errors import ErrorCode, OcppError
+from csms.ocpp.storable import has_unstorable, wire_json
 
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 UNKNOWN_MESSAGE_ID = "-1"  # OCPP-J §4.2.3: when no message id can be read
 MAX_MESSAGE_ID_LENGTH = 36
+# The message id at the head of a CALL that cannot be parsed (too big, not JSON), so that its
+# CALLERROR still names it.
+_LEADING_MESSAGE_ID = re.compile(r'^\s*\[\s*2\s*,\s*"([^"\\]{1,36})"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,15 +46,28 @@ def _readable_message_id(message: Any) -> str:
     return UNKNOWN_MESSAGE_ID
 
 
+def leading_message_id(text: str) -> str:
+    """The message id a frame starts with, as far as it can be read without parsing it."""
+    match = _LEADING_MESSAGE_ID.match(text)
+    return match.group(1) if match else UNKNOWN_MESSAGE_ID
+
+
+def _no_constant(name: str) -> NoReturn:
+    # Python's json reads NaN and Infinity, which JSON (RFC 8259) does not have.
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_frame(text: str) -> Frame:
     """Parse one text frame or raise :class:`OcppError` naming the message id if readable."""
     try:
-        message = json.loads(text)
+        message = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
+        # A raw NUL (or any control character) in a string is no JSON either: refused here, the
+        # message id named if the frame starts like a message.
         raise OcppError(
             ErrorCode.FORMATION_VIOLATION,
             "Frame is not valid JSON",
-            message_id=UNKNOWN_MESSAGE_ID,
+            message_id=leading_message_id(text),
         ) from exc
     if not isinstance(message, list) or len(message) < 3:
         raise OcppError(
@@ -69,6 +87,13 @@ def parse_frame(text: str) -> Frame:
             ErrorCode.FORMATION_VIOLATION,
             f"UniqueId longer than {MAX_MESSAGE_ID_LENGTH} characters",
             message_id=message_id[:MAX_MESSAGE_ID_LENGTH],
+        )
+    if has_unstorable(message_id):
+        # Echoed back as sent (the answer escapes it), so the charger can match its CALLERROR.
+        raise OcppError(
+            ErrorCode.FORMATION_VIOLATION,
+            "UniqueId holds a NUL character or an unpaired surrogate",
+            message_id=message_id,
         )
     if message_type == CALL:
         if len(message) != 4 or not isinstance(message[2], str):
@@ -122,7 +147,7 @@ def redacted_payload(action: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _dumps(message: list[Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return wire_json(message)
 
 
 def call_frame(message_id: str, action: str, payload: dict[str, Any]) -> str:

@@ -21,8 +21,8 @@ Pure steps run on the event loop: precompiled validators are cheaper there than 
 sent without waiting are answered in order.
 """
 
+import copy
 import logging
-import re
 from datetime import datetime
 from functools import cache, partial
 from typing import Any, Protocol
@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.utils import timezone
 
-from csms.ocpp import compat, schemas
+from csms.ocpp import compat, schemas, storable
 from csms.ocpp.backend import OcppBackend
 from csms.ocpp.context import CallContext, ChargePointSession
 from csms.ocpp.errors import ErrorCode, OcppError
@@ -43,6 +43,7 @@ from csms.ocpp.frames import (
     CallResult,
     Frame,
     error_frame,
+    leading_message_id,
     parse_frame,
     result_frame,
 )
@@ -53,8 +54,6 @@ logger = logging.getLogger(__name__)
 
 # While Pending or Rejected, a charge point may only boot (OCPP 1.6 §4.2.1).
 ALLOWED_BEFORE_ACCEPTANCE = frozenset({"BootNotification"})
-# Read the message id of a frame too big to parse, so its CALLERROR still names it.
-_LEADING_MESSAGE_ID = re.compile(r'^\s*\[\s*2\s*,\s*"([^"\\]{1,36})"')
 # Stands in for meter values the compat layer removed, only to schema-check the rest.
 _NOTHING_SAMPLED = {"timestamp": "1970-01-01T00:00:00Z", "sampledValue": [{"value": ""}]}
 
@@ -102,11 +101,10 @@ def frame_parse(text: str | None) -> Frame:
             message_id=UNKNOWN_MESSAGE_ID,
         )
     if len(text) > settings.OCPP_MAX_FRAME_SIZE:
-        match = _LEADING_MESSAGE_ID.match(text)
         raise OcppError(
             ErrorCode.FORMATION_VIOLATION,
             f"Frame exceeds {settings.OCPP_MAX_FRAME_SIZE} characters",
-            message_id=match.group(1) if match else UNKNOWN_MESSAGE_ID,
+            message_id=leading_message_id(text),
         )
     return parse_frame(text)
 
@@ -121,9 +119,7 @@ async def answer_receive(
     """An answer to our outstanding CALL resolves it; anything else is only logged."""
     if not connection.outbound.answer_resolve(answer):
         logger.info("%s: answer to unknown or expired call %s", session.identity, answer.message_id)
-    await db_hop(connection.backend.frames_log)(
-        session=session, frames=[("in", raw)], at=received_at
-    )
+    await frames_log(connection.backend, session, [("in", raw)], received_at)
 
 
 # --- A CALL ---------------------------------------------------------------------------------------
@@ -142,7 +138,7 @@ async def call_receive(
             # Staff may have accepted it since it connected.
             await registration_recheck(connection, session)
         route = call_admit(call, session)
-        payload, quirks = request_validate(call.action, call.payload, session.switches)
+        payload, quirks = request_validate(call.action, call.payload, session.switches, raw=raw)
     except OcppError as refusal:
         refusal.message_id = call.message_id
         await error_answer(connection, session, received_at, raw, refusal, action=call.action)
@@ -184,31 +180,52 @@ def call_admit(call: Call, session: ChargePointSession) -> Route:
 
 
 def request_validate(
-    action: str, payload: dict[str, Any], switches: compat.CompatSwitches
+    action: str,
+    payload: dict[str, Any],
+    switches: compat.CompatSwitches,
+    *,
+    raw: str | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
-    """The request as handlers see it (snake_case) and the quirks absorbed to get there."""
+    """The request as handlers see it (snake_case) and the quirks absorbed to get there.
+
+    ``raw`` is the frame it came in: only one that may carry a NUL or an unpaired surrogate has
+    its strings searched for them (None: always)."""
     quirks = compat.clean(action, payload, switches)
-    if (
+    if raw is None or storable.may_carry_unstorable(raw):
+        quirks.extend(storable.payload_strings_checked(action, payload, switches))
+    # Every entry had an empty sampledValue and was cleaned away: nothing to store, but a
+    # transaction message is answered, never refused (OCPP 1.6 §4.7). The rest is checked
+    # with a stand-in entry.
+    nothing_sampled = (
         action == "MeterValues"
         and payload.get("meterValue") == []
         and "empty_sampled_value" in quirks
-    ):
-        # Every entry had an empty sampledValue and was cleaned away: nothing to store, but a
-        # transaction message is answered, never refused (OCPP 1.6 §4.7). Check the rest.
-        schemas.validate(action, {**payload, "meterValue": [_NOTHING_SAMPLED]})
-        return to_snake(payload), quirks
+    )
+    if nothing_sampled:
+        payload["meterValue"] = [copy.deepcopy(_NOTHING_SAMPLED)]
+    try:
+        _schema_check(action, payload, switches, quirks)
+    finally:
+        if nothing_sampled:
+            payload["meterValue"] = []
+    return to_snake(payload), quirks
+
+
+def _schema_check(
+    action: str, payload: dict[str, Any], switches: compat.CompatSwitches, quirks: list[str]
+) -> None:
+    """The strict check; where it fails, the repairs the switches allow and the lenient one."""
     try:
         schemas.validate(action, payload)
     except OcppError as strict_error:
         if not switches.any_lenient():
             raise
-        repaired = compat.repair(action, payload, schemas.load_schema(action), switches)
+        repaired = compat.repair(action, payload, schemas.checked_schema(action), switches)
         try:
             schemas.validate(action, payload, lenient=switches.lenient_enums)
         except OcppError:
             raise strict_error from None
         quirks.extend(repaired or ["open_enum_value"])
-    return to_snake(payload), quirks
 
 
 # --- Executing it ---------------------------------------------------------------------------------
@@ -234,8 +251,8 @@ async def boot_defer(backend: OcppBackend, call: InboundCall, retry_in: int) -> 
         "BootNotification",
         {"status": "Pending", "current_time": _now_iso(), "interval": retry_in},
     )
-    await db_hop(backend.frames_log)(
-        session=ctx.session, frames=[("in", call.raw_frame), ("out", answer)], at=ctx.received_at
+    await frames_log(
+        backend, ctx.session, [("in", call.raw_frame), ("out", answer)], ctx.received_at
     )
     return answer
 
@@ -300,12 +317,30 @@ async def error_answer(
         refusal.details,
     )
     logger.info(
-        "%s: %s %s (%s)", session.identity, action or "frame", refusal.code, refusal.description
+        "%s: %s %s (%s)",
+        session.identity,
+        storable.log_text(action) or "frame",
+        refusal.code,
+        refusal.description,
     )
     await connection.send(text_data=answer)
-    await db_hop(connection.backend.frames_log)(
-        session=session, frames=[("in", raw), ("out", answer)], at=received_at
-    )
+    await frames_log(connection.backend, session, [("in", raw), ("out", answer)], received_at)
+
+
+async def frames_log(
+    backend: OcppBackend,
+    session: ChargePointSession,
+    frames: list[tuple[str, str]],
+    at: datetime,
+) -> None:
+    """Frames answered without a handler, logged; a failed write costs the log rows, never
+    the connection (the answer is already sent, and the next frame may find the database)."""
+    try:
+        await db_hop(backend.frames_log)(session=session, frames=frames, at=at)
+    except Exception:
+        logger.exception(
+            "%s: %d frame(s) not written to the message log", session.identity, len(frames)
+        )
 
 
 def _now_iso() -> str:

@@ -7,12 +7,15 @@ Draft4Validator, which matters on the per-frame hot path.
 
 import copy
 import json
+import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import fastjsonschema
+from fastjsonschema.draft04 import CodeGeneratorDraft04
 
 from csms.ocpp.errors import ErrorCode, OcppError
 
@@ -35,6 +38,26 @@ _RULE_TO_CODE = {
     "multipleOf": ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
     "pattern": ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
 }
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+# The official schemas bound no integer, but every integer a charge point sends ends in a
+# column: an out-of-range one must be refused by validation (PropertyConstraintViolation), not
+# by the database as an InternalError. Connector ids are never negative; meter registers and
+# the transaction ids a charger reports are kept in 64-bit columns; the rest in 32-bit ones.
+_INTEGER_BOUNDS = {
+    "connectorId": (0, INT32_MAX),
+    "meterStart": (INT64_MIN, INT64_MAX),
+    "meterStop": (INT64_MIN, INT64_MAX),
+    "transactionId": (INT64_MIN, INT64_MAX),
+}
+_DEFAULT_INTEGER_BOUNDS = (INT32_MIN, INT32_MAX)
+
+# fastjsonschema's own RFC 3339 pattern, and then the instant itself: a leap second ("…:60"),
+# a lowercase "z" or an instant beyond year 9999 once in UTC match the pattern but no
+# datetime reads them: each used to reach a handler and crash it.
+_DATE_TIME_SHAPE = re.compile(CodeGeneratorDraft04.FORMAT_REGEXS["date-time"])
 
 # Measurands and units outside the 1.6 enums that real meters report (``Celsius``, ``Hz``):
 # the lenient variant of a schema accepts any string there, and the value is kept as given.
@@ -80,12 +103,48 @@ def _open_enums(node: Any) -> Any:
     return node
 
 
+def _bound_integers(node: Any) -> None:
+    if isinstance(node, dict):
+        for key, child in node.get("properties", {}).items():
+            if isinstance(child, dict) and child.get("type") == "integer":
+                low, high = _INTEGER_BOUNDS.get(key, _DEFAULT_INTEGER_BOUNDS)
+                child.setdefault("minimum", low)
+                child.setdefault("maximum", high)
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
+
+
+@cache
+def checked_schema(name: str) -> dict[str, Any]:
+    """The official schema ``name`` as we check it: a request's integers bounded by the columns
+    they are stored in (responses are the official schemas as they are)."""
+    if name.endswith("Response"):
+        return load_schema(name)
+    schema = copy.deepcopy(load_schema(name))
+    _bound_integers(schema)
+    return schema
+
+
+def is_date_time(value: str) -> bool:
+    """An RFC 3339 date-time that is also an instant a datetime (and so the database) holds."""
+    if not _DATE_TIME_SHAPE.match(value):
+        return False
+    try:
+        datetime.fromisoformat(value).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
 @cache
 def _compiled(name: str, lenient: bool) -> Validator:
-    schema = load_schema(name)
+    schema = checked_schema(name)
     if lenient:
         schema = _open_enums(copy.deepcopy(schema))
-    validator: Validator = fastjsonschema.compile(schema)
+    validator: Validator = fastjsonschema.compile(schema, formats={"date-time": is_date_time})
     return validator
 
 

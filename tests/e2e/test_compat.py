@@ -5,65 +5,27 @@ off (tenant defaults, charge point overrides) brings the strict CALLERROR back.
 """
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from chargepoints.models import ChargePoint, CompatAbsorption, Connector, IdTag
+from chargepoints.models import ChargePoint, Connector, IdTag
 from csms.tenancy.models import Tenant
 from tests.async_orm import orm
+from tests.e2e.charger_frames import (
+    STAMP,
+    T0,
+    meter_values_payload,
+    quirks_of,
+    send,
+    start_payload,
+    stop_payload,
+    stored_values,
+)
 from tests.ocpp_clients import open_socket, raw_call
-from transactions.models import MeterValue, Transaction, UnmatchedTransactionMessage
+from transactions.models import Transaction, UnmatchedTransactionMessage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
-STAMP = "2024-05-01T10:00:00Z"
-
-
-async def quirks_of(charge_point: ChargePoint) -> dict[str, int]:
-    return await orm(
-        lambda: dict(
-            CompatAbsorption.objects.filter(charge_point=charge_point).values_list("quirk", "count")
-        )
-    )
-
-
-async def send(url: str, action: str, payload: dict[str, Any]) -> list[Any]:
-    """One CALL on a fresh connection; the answer frame."""
-    async with open_socket(url) as ws:
-        return await raw_call(ws, action, payload)
-
-
-def start_payload(**fields: Any) -> dict[str, Any]:
-    return {"connectorId": 1, "idTag": "TAG-OK", "meterStart": 0, "timestamp": STAMP, **fields}
-
-
-def stop_payload(transaction_id: Any, meter_stop: int, **fields: Any) -> dict[str, Any]:
-    return {"transactionId": transaction_id, "meterStop": meter_stop, "timestamp": STAMP, **fields}
-
-
-def meter_values_payload(*sampled: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    return {
-        "connectorId": 1,
-        "meterValue": [{"timestamp": STAMP, "sampledValue": list(sampled)}],
-        **fields,
-    }
-
-
-async def stored_values(charge_point: ChargePoint, *fields: str) -> list[Any]:
-    return await orm(
-        lambda: list(
-            MeterValue.objects.filter(charge_point=charge_point).order_by("id").values_list(*fields)
-        )
-    )
-
-
-@pytest.fixture
-def tag(tenant: Tenant) -> IdTag:
-    return IdTag.objects.create(tenant=tenant, id_tag="TAG-OK")
-
 
 # --- Timestamps -----------------------------------------------------------------------------------
 
@@ -422,6 +384,7 @@ STRICT_CASES = [
             "lenient_enums": False,
             "lenient_id_tags": False,
             "lenient_transaction_ids": False,
+            "lenient_transaction_messages": False,
         },
         "StartTransaction",
         start_payload(timestamp="2024-05-01T10:00:00"),

@@ -323,7 +323,8 @@ async def test_second_connection_of_an_identity_takes_over(
 
 BIG = "x" * 70_000
 ERROR_CASES = [
-    ("invalid_json", '[2, "j1", "Heartbeat", {', "-1", "FormationViolation"),
+    # Issue 16 §5: the id of a frame that starts like a CALL is named even when it is no JSON.
+    ("invalid_json", '[2, "j1", "Heartbeat", {', "j1", "FormationViolation"),
     ("not_an_array", '{"messageTypeId": 2}', "-1", "FormationViolation"),
     ("too_short", '[2, "s1"]', "s1", "FormationViolation"),
     ("message_id_not_a_string", '[2, 7, "Heartbeat", {}]', "-1", "FormationViolation"),

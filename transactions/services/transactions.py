@@ -6,6 +6,7 @@ each time (PERFORMANCE.md), so everything here deduplicates by content. A sanity
 answered normally and flagged, never refused (OCPP 1.6 §4.7/§4.8).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,9 +57,11 @@ def transaction_start(
     meter_start: int,
     timestamp: str,
     reservation_id: int | None = None,
+    compat_flags: Sequence[str] = (),
 ) -> StartOutcome:
     """Open a transaction, or find the one a retried StartTransaction already opened; a new
-    one is published (and a stale one it closes)."""
+    one is published (and a stale one it closes). ``compat_flags``: how the compatibility layer
+    changed the figures the charger sent (a meter reading rounded), flagged on a new session."""
     started_at = parse_timestamp(timestamp)
     content = {
         "charge_point_id": charge_point_id,
@@ -98,7 +101,9 @@ def transaction_start(
         )
         verdict = with_concurrency(verdict, active_elsewhere=active_elsewhere)
 
-    flags = []
+    flags = list(compat_flags)
+    if meter_start < 0:
+        flags.append("meter_start_negative")
     now = timezone.now()
     if _is_future(started_at, now):
         flags.append("start_timestamp_in_future")
@@ -193,7 +198,12 @@ def _close_stale_transactions(
 
 
 def transaction_stop(
-    *, tenant_id: int, charge_point_id: int, identity: str, payload: dict[str, Any]
+    *,
+    tenant_id: int,
+    charge_point_id: int,
+    identity: str,
+    payload: dict[str, Any],
+    compat_flags: Sequence[str] = (),
 ) -> IdTagVerdict | None:
     """Close the transaction a StopTransaction.req (``payload``, snake_case) names, and publish
     it (idempotent); keep unknown ones for reconciliation.
@@ -227,7 +237,9 @@ def transaction_stop(
         )
         return verdict
     if tx.meter_stop is None:  # still open, or closed as stale before its real stop came
-        _apply_stop(tx, payload=payload, stopped_at=stopped_at, id_tag=id_tag)
+        _apply_stop(
+            tx, payload=payload, stopped_at=stopped_at, id_tag=id_tag, compat_flags=compat_flags
+        )
         publish(_stopped(tx, identity))
     # else: a retry of a stop we already stored; its meter values deduplicate below.
     meter_values_store(
@@ -241,10 +253,17 @@ def transaction_stop(
 
 
 def _apply_stop(
-    tx: Transaction, *, payload: dict[str, Any], stopped_at: datetime | None, id_tag: str
+    tx: Transaction,
+    *,
+    payload: dict[str, Any],
+    stopped_at: datetime | None,
+    id_tag: str,
+    compat_flags: Sequence[str],
 ) -> None:
-    flags = list(tx.flags)
+    flags = [*tx.flags, *compat_flags]
     meter_stop = payload["meter_stop"]
+    if meter_stop < 0:
+        flags.append("meter_stop_negative")
     if meter_stop < tx.meter_start:
         flags.append("meter_stop_below_meter_start")
     if stopped_at is not None and stopped_at < tx.started_at:

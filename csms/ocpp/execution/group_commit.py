@@ -133,6 +133,7 @@ def calls_commit(calls: list[InboundCall], *, backend: OcppBackend, run: CallRun
 def call_commit(call: InboundCall, *, backend: OcppBackend, run: CallRun) -> str:
     """One call in a transaction of its own; its answer frame, a CALLERROR if it failed."""
     ctx = call.ctx
+    seen = ctx.session.last_seen_written
     try:
         with transaction.atomic():
             answer = run(call, backend, None)
@@ -140,12 +141,43 @@ def call_commit(call: InboundCall, *, backend: OcppBackend, run: CallRun) -> str
     except OcppError as exc:
         answer = error_frame(ctx.message_id, exc.code, exc.description, exc.details)
     except Exception:
+        logger.exception("%s: %s failed", ctx.session.identity, ctx.action)
+        ctx.session.last_seen_written = seen  # that write was rolled back too
+        retried = _commit_with_log_apart(call, backend=backend, run=run)
+        if retried is not None:
+            return retried
         # Nothing the handler wrote survives (the transaction rolled back), and nothing of the
         # crash leaks to the charge point.
-        logger.exception("%s: %s handler failed", ctx.session.identity, ctx.action)
         answer = error_frame(
             ctx.message_id, ErrorCode.INTERNAL_ERROR, "An internal error occurred", {}
         )
-    with transaction.atomic():
-        backend.call_record(ctx=ctx, raw_frame=call.raw_frame, answer=answer, answered_ok=False)
+    try:
+        with transaction.atomic():
+            backend.call_record(ctx=ctx, raw_frame=call.raw_frame, answer=answer, answered_ok=False)
+    except Exception:
+        logger.exception("%s: %s not written to the message log", ctx.session.identity, ctx.action)
+    return answer
+
+
+def _commit_with_log_apart(call: InboundCall, *, backend: OcppBackend, run: CallRun) -> str | None:
+    """The failed call once more, its message-log rows written after it committed: a message
+    log that cannot be written costs its rows, never the call's work or its answer (issue 16
+    §5). None if it fails again: then its handler is what failed."""
+    log_rows: list[Any] = []
+    seen = call.ctx.session.last_seen_written
+    try:
+        with transaction.atomic():
+            answer = run(call, backend, log_rows)
+    except Exception:  # noqa: BLE001 - the first failure is logged; this one is the same
+        call.ctx.session.last_seen_written = seen
+        return None
+    try:
+        with transaction.atomic():
+            backend.message_log_write(log_rows)
+    except Exception:
+        logger.exception(
+            "%s: %s answered, not written to the message log",
+            call.ctx.session.identity,
+            call.ctx.action,
+        )
     return answer

@@ -9,4 +9,5 @@ ALL_OFF = CompatSwitches(
     lenient_enums=False,
     lenient_id_tags=False,
     lenient_transaction_ids=False,
+    lenient_transaction_messages=False,
 )

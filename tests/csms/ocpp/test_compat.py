@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from csms.ocpp import schemas
-from csms.ocpp.compat import CompatSwitches, clean, repair
+from csms.ocpp.compat import CompatSwitches, clean, repair, session_flags
+from csms.ocpp.errors import OcppError
 from tests.csms.ocpp.compat_switches import ALL_OFF, ON
 
 STAMP = "2024-05-01T10:00:00Z"
@@ -57,6 +58,7 @@ def test_any_lenient_is_false_only_when_every_lenient_switch_is_off() -> None:
                 "lenient_enums",
                 "lenient_id_tags",
                 "lenient_transaction_ids",
+                "lenient_transaction_messages",
             ),
             False,
         ),
@@ -313,10 +315,19 @@ def test_repair_of_enums_is_off_with_its_switch() -> None:
     assert found == []
 
 
-def test_repair_turns_numbers_into_strings_where_the_schema_wants_a_string() -> None:
-    payload, found = repaired("BootNotification", {"chargePointVendor": 7, "chargePointModel": "M"})
-    assert payload["chargePointVendor"] == "7"
+def test_repair_turns_numbers_into_strings_where_a_transaction_message_wants_a_string() -> None:
+    payload, found = repaired(
+        "StartTransaction", {"connectorId": 1, "idTag": 7, "meterStart": 0, "timestamp": STAMP}
+    )
+    assert payload["idTag"] == "7"
     assert found == ["number_as_string"]
+
+
+def test_repair_leaves_a_number_in_a_boot_notification_for_the_schema_to_refuse() -> None:
+    # Issue 16 §5: the meter-values switch once turned numbers into strings in every message.
+    payload, found = repaired("BootNotification", {"chargePointVendor": 7, "chargePointModel": "M"})
+    assert payload["chargePointVendor"] == 7
+    assert found == []
 
 
 def test_repair_never_turns_strings_into_numbers() -> None:
@@ -349,3 +360,151 @@ def test_repair_with_every_switch_off_changes_nothing() -> None:
     before = copy.deepcopy(payload)
     assert repaired("MeterValues", payload, ALL_OFF)[1] == []
     assert payload == before
+
+
+# --- repair: the messages answered whenever they can be identified --------------------------------
+
+INT64_MAX = 2**63 - 1
+
+
+def start(meter_start: Any) -> dict[str, Any]:
+    return {"connectorId": 1, "idTag": "T", "meterStart": meter_start, "timestamp": STAMP}
+
+
+def checked(action: str, payload: dict[str, Any], switches: CompatSwitches = ON) -> list[str]:
+    """Repair as the pipeline does (guided by the bounded schema), then the lenient check."""
+    quirks = repair(action, payload, schemas.checked_schema(action), switches)
+    schemas.validate(action, payload, lenient=True)
+    return quirks
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept", "quirks"),
+    [
+        (12345.0, 12345, ["integer_as_decimal"]),
+        ("12345", 12345, ["integer_as_string"]),
+        ("\t12345.000 ", 12345, ["integer_as_string"]),
+        ("1.2345e4", 12345, ["integer_as_string"]),
+        (12345.5, 12346, ["meter_start_rounded", "integer_as_decimal"]),
+        (-12345.5, -12346, ["meter_start_rounded", "integer_as_decimal"]),
+        ("0.4", 0, ["meter_start_rounded", "integer_as_string"]),
+        ("1e-90", 0, ["meter_start_rounded", "integer_as_string"]),
+        (10**30, INT64_MAX, ["meter_start_out_of_range"]),
+        (-(10**30), -(2**63), ["meter_start_out_of_range"]),
+        (1e300, INT64_MAX, ["integer_as_decimal", "meter_start_out_of_range"]),
+        ("9" * 400, INT64_MAX, ["integer_as_string", "meter_start_out_of_range"]),
+        ("1e999999999", INT64_MAX, ["integer_as_string", "meter_start_out_of_range"]),
+    ],
+)
+def test_repair_reads_a_sloppy_meter_start(sent: Any, kept: int, quirks: list[str]) -> None:
+    payload = start(sent)
+    assert checked("StartTransaction", payload) == quirks
+    assert payload["meterStart"] == kept
+
+
+@pytest.mark.parametrize("sent", ["twelve", "", "0x10", "1,5", True, None, [1], {"v": 1}])
+def test_repair_leaves_a_meter_start_that_is_no_number_for_the_schema(sent: Any) -> None:
+    payload = start(sent)
+    with pytest.raises(OcppError):
+        checked("StartTransaction", payload)
+    assert payload["meterStart"] == sent
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept", "quirks"),
+    [
+        (17.0, 17, ["integer_as_decimal"]),
+        ("17", 17, ["integer_as_string"]),
+        ("-1", -1, ["integer_as_string", "transaction_id_not_positive"]),
+        ("4294967296", 2**32, ["integer_as_string", "transaction_id_beyond_32_bits"]),
+        (1e20, -1, ["integer_as_decimal", "transaction_id_beyond_64_bits"]),
+    ],
+)
+def test_repair_reads_a_sloppy_transaction_id(sent: Any, kept: int, quirks: list[str]) -> None:
+    payload = {"transactionId": sent, "meterStop": 5, "timestamp": STAMP}
+    assert checked("StopTransaction", payload) == quirks
+    assert payload["transactionId"] == kept
+
+
+@pytest.mark.parametrize("sent", [17.5, "17.5", "1e60", 2**70])
+def test_repair_never_guesses_an_id_or_a_connector(sent: Any) -> None:
+    # A transaction or connector that cannot be identified is the one CALLERROR left.
+    stop = {"transactionId": sent, "meterStop": 5, "timestamp": STAMP}
+    values = {
+        "connectorId": sent,
+        "meterValue": [{"timestamp": STAMP, "sampledValue": [{"value": "1"}]}],
+    }
+    for action, payload in [("StopTransaction", stop), ("MeterValues", values)]:
+        with pytest.raises(OcppError):
+            checked(action, payload)
+
+
+def test_repair_drops_unknown_properties_of_answered_messages_at_every_level() -> None:
+    payload = {
+        "connectorId": 1,
+        "vendorExtra": {"a": 1},
+        "meterValue": [
+            {"timestamp": STAMP, "seq": 4, "sampledValue": [{"value": "1", "signature": "s"}]}
+        ],
+    }
+    assert checked("MeterValues", payload) == ["unknown_property"] * 3
+    assert payload == {
+        "connectorId": 1,
+        "meterValue": [{"timestamp": UTC_STAMP, "sampledValue": [{"value": "1"}]}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("action", "payload"),
+    [
+        ("Heartbeat", {"uptime": 5}),
+        ("BootNotification", {"chargePointVendor": "V", "chargePointModel": "M", "x": 1}),
+        ("StatusNotification", {"connectorId": 1.0, "errorCode": "NoError", "status": "Available"}),
+        ("Authorize", {"idTag": "T", "extra": True}),
+    ],
+)
+def test_repair_leaves_other_messages_strict(action: str, payload: dict[str, Any]) -> None:
+    before = copy.deepcopy(payload)
+    assert repaired(action, payload)[1] == []
+    assert payload == before
+
+
+def test_repair_truncates_the_free_text_of_a_security_event_only() -> None:
+    payload = {"type": "T" * 60, "timestamp": STAMP, "techInfo": "i" * 300}
+    assert checked("SecurityEventNotification", payload) == ["string_too_long"] * 2
+    assert (len(payload["type"]), len(payload["techInfo"])) == (50, 255)
+    long_tag = start(0) | {"idTag": "X" * 25}
+    assert repaired("StartTransaction", long_tag)[1] == []
+    assert long_tag["idTag"] == "X" * 25
+
+
+def test_repair_of_answered_messages_is_off_with_its_switch() -> None:
+    payload = {**start(12345.5), "timestamp": UTC_STAMP, "extra": 1}
+    before = copy.deepcopy(payload)
+    assert (
+        repaired("StartTransaction", payload, CompatSwitches(lenient_transaction_messages=False))[1]
+        == []
+    )
+    assert payload == before
+
+
+def test_session_flags_are_the_quirks_that_changed_a_figure() -> None:
+    quirks = ["integer_as_decimal", "meter_stop_rounded", "unknown_property", "meter_stop_rounded"]
+    assert session_flags(quirks) == ["meter_stop_rounded"]
+    assert session_flags(["meter_start_out_of_range", "timestamp_without_zone"]) == [
+        "meter_start_out_of_range"
+    ]
+
+
+def test_repair_reads_a_lowercase_t_and_z_in_a_timestamp() -> None:
+    payload, found = repaired(
+        "StatusNotification",
+        {
+            "connectorId": 1,
+            "errorCode": "NoError",
+            "status": "Available",
+            "timestamp": "2024-05-01t10:00:00z",
+        },
+    )
+    assert payload["timestamp"] == UTC_STAMP
+    assert found == []

@@ -48,8 +48,8 @@ def test_call_error_with_odd_description_and_details_is_still_read() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ['[2, "m1", "Heartbeat", {', "", "not json", "[2, 'single', 'quotes', {}]", "[" * 100_000],
-    ids=["truncated", "empty", "words", "single_quotes", "too_deep"],
+    ["", "not json", "[2, 'single', 'quotes', {}]", "[" * 100_000],
+    ids=["empty", "words", "single_quotes", "too_deep"],
 )
 def test_unparsable_text_is_a_formation_violation_with_id_minus_one(text: str) -> None:
     error = refused(text)
@@ -129,3 +129,36 @@ def test_built_frames_parse_back() -> None:
     assert parse_frame(error_frame("m3", "InternalError", "x")) == CallError(
         "m3", "InternalError", "x", {}
     )
+
+
+# --- Poison frames (issue 16 §5) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("message_id", ["a\x00b", "a\ud800", "\udfff"])
+def test_a_unique_id_with_a_nul_or_a_lone_surrogate_is_refused_naming_it(message_id: str) -> None:
+    error = refused(json.dumps([2, message_id, "Heartbeat", {}]))
+    assert (error.code, error.message_id) == (ErrorCode.FORMATION_VIOLATION, message_id)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['[2,"m-7","DataTransfer",{"vendorId":"V\x00"}]', '[2, "m-7", "Heartbeat", {'],
+    ids=["raw-nul", "truncated"],
+)
+def test_unparsable_text_that_starts_like_a_call_is_refused_naming_its_id(text: str) -> None:
+    # Issue 16 §5: a CALLERROR wherever an id can be read (it was "-1" for any unparsable text).
+    error = refused(text)
+    assert (error.code, error.message_id) == (ErrorCode.FORMATION_VIOLATION, "m-7")
+    assert refused('{"x": "\x00"}').message_id == "-1"
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_no_json(constant: str) -> None:
+    error = refused(f'[2,"m-8","MeterValues",{{"connectorId":{constant}}}]')
+    assert (error.code, error.message_id) == (ErrorCode.FORMATION_VIOLATION, "m-8")
+
+
+def test_an_error_frame_naming_a_lone_surrogate_is_sendable() -> None:
+    frame = error_frame("a\ud800", "FormationViolation", "UniqueId")
+    frame.encode()
+    assert json.loads(frame)[1] == "a\ud800"

@@ -157,3 +157,86 @@ def test_has_schema() -> None:
     assert schemas.has_schema("BootNotification", response=True)
     assert not schemas.has_schema("FlyToTheMoon")
     assert not schemas.has_schema("BootNotificationResponse", response=True)
+
+
+# --- Bounds and instants (issue 16 §5) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "payload"),
+    [
+        ("StatusNotification", {"connectorId": -1, "errorCode": "NoError", "status": "Available"}),
+        (
+            "StatusNotification",
+            {"connectorId": 2**31, "errorCode": "NoError", "status": "Available"},
+        ),
+        ("LogStatusNotification", {"status": "Idle", "requestId": 2**31}),
+        ("StopTransaction", {"transactionId": 10**20, "meterStop": 1, "timestamp": STAMP}),
+        (
+            "StartTransaction",
+            {"connectorId": 1, "idTag": "T", "meterStart": 2**63, "timestamp": STAMP},
+        ),
+        (
+            "StartTransaction",
+            {
+                "connectorId": 1,
+                "idTag": "T",
+                "meterStart": 0,
+                "timestamp": STAMP,
+                "reservationId": -(2**31) - 1,
+            },
+        ),
+    ],
+)
+def test_integers_beyond_their_columns_are_property_violations(
+    action: str, payload: dict[str, Any]
+) -> None:
+    assert code_for(action, payload) == "PropertyConstraintViolation"
+
+
+@pytest.mark.parametrize(
+    ("action", "payload"),
+    [
+        ("StatusNotification", {"connectorId": 0, "errorCode": "NoError", "status": "Available"}),
+        (
+            "StatusNotification",
+            {"connectorId": 2**31 - 1, "errorCode": "NoError", "status": "Available"},
+        ),
+        ("StopTransaction", {"transactionId": 2**40, "meterStop": -(2**63), "timestamp": STAMP}),
+        (
+            "MeterValues",
+            {
+                "connectorId": 1,
+                "transactionId": -1,
+                "meterValue": [{"timestamp": STAMP, "sampledValue": [{"value": "1"}]}],
+            },
+        ),
+    ],
+)
+def test_integers_within_their_columns_pass(action: str, payload: dict[str, Any]) -> None:
+    schemas.validate(action, payload)
+
+
+def test_responses_keep_the_official_schemas_unbounded() -> None:
+    assert schemas.checked_schema("StartTransactionResponse") == schemas.load_schema(
+        "StartTransactionResponse"
+    )
+    assert "maximum" not in schemas.load_schema("StartTransaction")["properties"]["meterStart"]
+
+
+@pytest.mark.parametrize(
+    ("value", "readable"),
+    [
+        ("2024-05-01T10:00:00Z", True),
+        ("2024-05-01T10:00:00.123456789+05:30", True),
+        ("2024-05-01T15:30:00+0530", True),
+        ("2024-05-01T10:00:60Z", False),
+        ("2024-05-01T10:00:00z", False),
+        ("9999-12-31T23:59:59-01:00", False),
+        ("0001-01-01T00:00:00+01:00", False),
+        ("2023-02-29T10:00:00Z", False),
+        ("yesterday", False),
+    ],
+)
+def test_a_date_time_is_an_instant_a_datetime_holds(value: str, readable: bool) -> None:
+    assert schemas.is_date_time(value) is readable
