@@ -8,7 +8,7 @@ Draft4Validator, which matters on the per-frame hot path.
 import copy
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
@@ -89,32 +89,32 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-def _open_enums(node: Any) -> Any:
+def _property_schemas(node: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every ``(name, schema)`` of every ``properties`` in a schema, however deeply nested."""
     if isinstance(node, dict):
-        properties = node.get("properties", {})
-        for key, child in properties.items():
-            if key in _OPEN_ENUM_PROPERTIES and isinstance(child, dict):
-                child.pop("enum", None)
+        for name, child in node.get("properties", {}).items():
+            if isinstance(child, dict):
+                yield name, child
         for value in node.values():
-            _open_enums(value)
+            yield from _property_schemas(value)
     elif isinstance(node, list):
         for value in node:
-            _open_enums(value)
+            yield from _property_schemas(value)
+
+
+def _open_enums(node: Any) -> Any:
+    for name, child in _property_schemas(node):
+        if name in _OPEN_ENUM_PROPERTIES:
+            child.pop("enum", None)
     return node
 
 
 def _bound_integers(node: Any) -> None:
-    if isinstance(node, dict):
-        for key, child in node.get("properties", {}).items():
-            if isinstance(child, dict) and child.get("type") == "integer":
-                low, high = _INTEGER_BOUNDS.get(key, _DEFAULT_INTEGER_BOUNDS)
-                child.setdefault("minimum", low)
-                child.setdefault("maximum", high)
-        for value in node.values():
-            _bound_integers(value)
-    elif isinstance(node, list):
-        for value in node:
-            _bound_integers(value)
+    for name, child in _property_schemas(node):
+        if child.get("type") == "integer":
+            low, high = _INTEGER_BOUNDS.get(name, _DEFAULT_INTEGER_BOUNDS)
+            child.setdefault("minimum", low)
+            child.setdefault("maximum", high)
 
 
 @cache
