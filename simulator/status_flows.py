@@ -68,29 +68,28 @@ async def firmware_update(cp: "SimulatedChargePoint", payload: dict[str, Any]) -
     from simulator.central_calls import reboot
 
     config = cp.shared.config
-    step = config.status_step_seconds
+    outcome = config.firmware_outcome
     await _wait_until(_parse_time(payload.get("retrieveDate")))
     cp.stats.flows["firmware"] += 1
-    _firmware_status(cp, "Downloading")
-    await asyncio.sleep(step)
-    if config.firmware_outcome == "DownloadFailed":
-        _firmware_status(cp, "DownloadFailed")
-        cp.firmware_status = "Idle"
-        return
-    _firmware_status(cp, "Downloaded")
-    await asyncio.sleep(step)
-    _firmware_status(cp, "Installing")
-    await asyncio.sleep(step)
-    if config.firmware_outcome == "InstallationFailed":
-        _firmware_status(cp, "InstallationFailed")
-        cp.firmware_status = "Idle"
-        return
-    cp.firmware_version = config.firmware_version_after or version_from_location(
-        str(payload.get("location", ""))
-    )
-    _firmware_status(cp, "Installed")
+    for status in _FIRMWARE_STEPS_BEFORE[outcome]:
+        _firmware_status(cp, status)
+        await asyncio.sleep(config.status_step_seconds)
+    if outcome == "Installed":
+        cp.firmware_version = config.firmware_version_after or version_from_location(
+            str(payload.get("location", ""))
+        )
+    _firmware_status(cp, outcome)
     cp.firmware_status = "Idle"
-    await reboot(cp, hard=False)  # delivers what is queued (Installed) first
+    if outcome == "Installed":
+        await reboot(cp, hard=False)  # delivers what is queued (Installed) first
+
+
+# The statuses reported before each outcome, one step apart.
+_FIRMWARE_STEPS_BEFORE = {
+    "Installed": ("Downloading", "Downloaded", "Installing"),
+    "DownloadFailed": ("Downloading",),
+    "InstallationFailed": ("Downloading", "Downloaded", "Installing"),
+}
 
 
 async def diagnostics_upload(cp: "SimulatedChargePoint", payload: dict[str, Any]) -> None:
