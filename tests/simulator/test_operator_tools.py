@@ -92,13 +92,22 @@ def test_version_from_location() -> None:
     assert version_from_location("ftp://fw.example.com/images/release") == "release"
 
 
+@pytest.fixture
+def cp_0001(ocpp_server: str, fleet_of: Callable[..., Fleet]) -> Callable[..., Awaitable[Fleet]]:
+    """``await cp_0001(**config)``: a fleet of one charge point named exactly CP-0001."""
+
+    async def make(**overrides: Any) -> Fleet:
+        return await fleet_of(ocpp_server, count=1, identities=("CP-0001",), **overrides)
+
+    return make
+
+
 def connector_state(identity: str, connector_id: int) -> tuple[str, str, str] | None:
-    row = (
+    return (
         Connector.objects.filter(charge_point__identity=identity, connector_id=connector_id)
         .values_list("status", "error_code", "vendor_error_code")
         .first()
     )
-    return row
 
 
 def boots_logged(identity: str) -> int:
@@ -110,12 +119,9 @@ def boots_logged(identity: str) -> int:
 @pytest.mark.e2e
 @pytest.mark.django_db(transaction=True)
 async def test_exact_identity_faults_recovers_goes_offline_and_reboots(
-    ocpp_server: str, fleet_of: Callable[..., Fleet]
+    cp_0001: Callable[..., Awaitable[Fleet]],
 ) -> None:
-    fleet = await fleet_of(
-        ocpp_server,
-        count=1,
-        identities=("CP-0001",),
+    fleet = await cp_0001(
         reboot_seconds=0.2,
         faults=(
             Fault(0.8, "faulted", 1, "GroundFailure", "E-042"),
@@ -154,16 +160,12 @@ async def test_exact_identity_faults_recovers_goes_offline_and_reboots(
     [("Installed", "verified"), ("InstallationFailed", "installation_failed")],
 )
 async def test_firmware_update_runs_its_status_flow_and_boots_the_new_version(
-    ocpp_server: str,
     tenant: Tenant,
-    fleet_of: Callable[..., Fleet],
+    cp_0001: Callable[..., Awaitable[Fleet]],
     outcome: str,
     job_status: str,
 ) -> None:
-    fleet = await fleet_of(
-        ocpp_server,
-        count=1,
-        identities=("CP-0001",),
+    fleet = await cp_0001(
         reboot_seconds=0.2,
         status_step_seconds=0.1,
         firmware_outcome=outcome,
@@ -228,16 +230,13 @@ def _remove_received_files(transactional_db: None) -> Iterator[None]:
 async def test_diagnostics_are_uploaded_to_our_receiver(
     ocpp_server: str,
     tenant: Tenant,
-    fleet_of: Callable[..., Fleet],
+    cp_0001: Callable[..., Awaitable[Fleet]],
     settings: Any,
     outcome: str,
     request_status: str,
 ) -> None:
     settings.CSMS_PUBLIC_URL = http_url(ocpp_server)
-    fleet = await fleet_of(
-        ocpp_server,
-        count=1,
-        identities=("CP-0001",),
+    fleet = await cp_0001(
         status_step_seconds=0.1,
         diagnostics_outcome=outcome,
     )
