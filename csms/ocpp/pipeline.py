@@ -86,10 +86,22 @@ async def frame_receive(connection: Connection, text: str | None) -> None:
         logged = raw if len(raw) <= settings.OCPP_MAX_FRAME_SIZE else raw[:1000]
         await error_answer(connection, session, received_at, logged, refusal)
         return
-    if isinstance(frame, Call):
-        await call_receive(connection, session, frame, raw, received_at)
-    else:
-        await answer_receive(connection, session, frame, raw, received_at)
+    try:
+        if isinstance(frame, Call):
+            await call_receive(connection, session, frame, raw, received_at)
+        else:
+            await answer_receive(connection, session, frame, raw, received_at)
+    except Exception:
+        # The database away (a restart, a fail-over) or a bug of ours: the charge point gets
+        # an InternalError for its CALL and retries, the connection stays (issue 16 §7: a
+        # dropped socket is an outage to a charger; it would reconnect in a storm).
+        logger.exception("%s: frame not handled", session.identity)
+        if isinstance(frame, Call):
+            await connection.send(
+                text_data=error_frame(
+                    frame.message_id, ErrorCode.INTERNAL_ERROR, "An internal error occurred", {}
+                )
+            )
 
 
 def frame_parse(text: str | None) -> Frame:
@@ -116,8 +128,9 @@ async def answer_receive(
     raw: str,
     received_at: datetime,
 ) -> None:
-    """An answer to our outstanding CALL resolves it; anything else is only logged."""
-    if not connection.outbound.answer_resolve(answer):
+    """An answer to our outstanding CALL is recorded at once (whatever the socket does next);
+    anything else is only logged."""
+    if not await connection.outbound.answer_take(answer):
         logger.info("%s: answer to unknown or expired call %s", session.identity, answer.message_id)
     await frames_log(connection.backend, session, [("in", raw)], received_at)
 
