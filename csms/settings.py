@@ -171,8 +171,26 @@ else:
 # --- Celery -----------------------------------------------------------------------------------
 # JSON only; tasks take ids and stay short. Results are not kept: the database rows are the
 # outcome of every job. Beat reads its schedule from the database so staff can edit it.
+# A job is acknowledged after it ran (ACKS_LATE below), so a worker killed mid-job leaves it
+# unacknowledged: Redis hands it to another worker once the visibility timeout passed
+# (kombu's default is an hour). The timeout must outlast our longest job, or a job still
+# running would be handed out a second time: every task is held to TIME_LIMIT, and the
+# timeout is that plus a margin (a job that would need longer must be split into per-item
+# tasks). Every task is safe to run twice (issue 16 §3): what a job queues carries its
+# run's task id (``Command.job_key``), the rest re-check the state they advance.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=50)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=45)
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 10
+)
+if CELERY_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT: a job still "
+        "running would be handed to a second worker."
+    )
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 else:
     _broker_dir = VAR_DIR / "celery"
     for _sub in ("queue", "processed", "control"):
@@ -190,8 +208,6 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
