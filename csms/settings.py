@@ -293,8 +293,8 @@ TLS_CLIENT_CA_FILE = env.str("TLS_CLIENT_CA_FILE", default="")
 TLS_CLIENT_CERT_REQUIRED = env.bool("TLS_CLIENT_CERT_REQUIRED", default=False)
 if TLS_CLIENT_CERT_REQUIRED and not TLS_CLIENT_CA_FILE:
     raise ImproperlyConfigured("TLS_CLIENT_CERT_REQUIRED needs TLS_CLIENT_CA_FILE.")
-# Addresses or networks (CIDR) of the TLS-terminating proxies whose X-SSL-Client-* headers are
-# believed (deploy/nginx.conf); empty believes no proxy. Checked against the TCP peer, never
+# Addresses or networks (CIDR) of the proxies whose X-SSL-Client-* and X-Forwarded-For headers
+# are believed (deploy/nginx.conf, csms.forwarded); empty believes no proxy. Checked against the TCP peer, never
 # against X-Forwarded-For (which a client can write).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 try:
@@ -341,6 +341,17 @@ OCPP_WEBSOCKET_PING_TIMEOUT = env.int("OCPP_WEBSOCKET_PING_TIMEOUT", default=30)
 OCPP_WEBSOCKET_CONNECT_TIMEOUT = env.int("OCPP_WEBSOCKET_CONNECT_TIMEOUT", default=30)
 # Frames longer than this are answered with a FormationViolation and not parsed.
 OCPP_MAX_FRAME_SIZE = env.int("OCPP_MAX_FRAME_SIZE", default=65536)
+# A connection's request headers (a charger's handshake) must be complete this many seconds
+# after its TCP accept, or it is dropped (slowloris; csms.server_patches.headers_deadline).
+HTTP_HEADERS_TIMEOUT_SECONDS = env.float("HTTP_HEADERS_TIMEOUT_SECONDS", default=10.0)
+# Frames per second a connection may send, sustained, and in a burst (csms.ocpp.rate_limit):
+# beyond, a frame is answered GenericError and not handled or logged; a connection refused
+# OCPP_FRAME_FLOOD_REFUSALS frames within OCPP_FRAME_FLOOD_WINDOW_SECONDS is closed and logged.
+# A charger replaying its offline queue waits for each answer, well within these.
+OCPP_FRAME_RATE = env.float("OCPP_FRAME_RATE", default=100.0)
+OCPP_FRAME_BURST = env.int("OCPP_FRAME_BURST", default=1000)
+OCPP_FRAME_FLOOD_REFUSALS = env.int("OCPP_FRAME_FLOOD_REFUSALS", default=500)
+OCPP_FRAME_FLOOD_WINDOW_SECONDS = env.float("OCPP_FRAME_FLOOD_WINDOW_SECONDS", default=10.0)
 # Message log: every frame in and out, kept this many days (purged by a Celery beat task).
 OCPP_MESSAGE_LOG_RETENTION_DAYS = env.int("OCPP_MESSAGE_LOG_RETENTION_DAYS", default=30)
 # Presence: last_seen is written at most this often per charge point (not once per frame).

@@ -61,7 +61,6 @@ def daphne_command(*, host: str, port: int, backlog: int) -> list[str]:
         # queue for longer, and dropping them wastes the work done and brings them back again.
         "--websocket_connect_timeout",
         str(settings.OCPP_WEBSOCKET_CONNECT_TIMEOUT),
-        "--proxy-headers",
         "csms.asgi:application",
     ]
 
