@@ -15,6 +15,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
+from django.conf import settings
 
 from csms.ocpp.backend import ConnectionRefusedError, OcppBackend
 from csms.ocpp.context import ChargePointSession
@@ -23,6 +24,7 @@ from csms.ocpp.handshake import handshake_open, local_inboxes
 from csms.ocpp.layer_events import layer_receiver
 from csms.ocpp.outbound import Outbound
 from csms.ocpp.pipeline import frame_receive, registration_recheck
+from csms.ocpp.rate_limit import FrameRateLimit
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,12 @@ class OcppConsumer(AsyncWebsocketConsumer):
         super().__init__()
         self.backend = backend
         self.outbound = Outbound(backend=backend, send=self.send)
+        self.rate_limit = FrameRateLimit(
+            rate=settings.OCPP_FRAME_RATE,
+            burst=settings.OCPP_FRAME_BURST,
+            flood_refusals=settings.OCPP_FRAME_FLOOD_REFUSALS,
+            flood_window=settings.OCPP_FRAME_FLOOD_WINDOW_SECONDS,
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Channels' consumer loop, with two guarantees it lacks (issue 16 §1): the channel

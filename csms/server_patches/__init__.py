@@ -17,11 +17,14 @@ idempotent. Delete a module when the upstream server does the right thing itself
 * :mod:`~csms.server_patches.db_pool` — psycopg's pool reconnects with a backoff of up to
   minutes and makes every caller wait its full time-out while PostgreSQL is away: capped to a
   second, and a quick refusal during the outage (issue 16 §7).
+* :mod:`~csms.server_patches.headers_deadline` — Twisted's HTTP channel waits for request
+  headers as long as bytes trickle in (slowloris): a deadline from accept to the end of the
+  headers (issue 16 §8).
 
 :func:`install` is what ``csms.asgi`` runs: all but the TLS one.
 """
 
-from csms.server_patches import autobahn_lazy_debug, daphne_denial, db_pool
+from csms.server_patches import autobahn_lazy_debug, daphne_denial, db_pool, headers_deadline
 
 
 def install() -> None:
@@ -29,3 +32,4 @@ def install() -> None:
     daphne_denial.install()
     autobahn_lazy_debug.install()
     db_pool.install()
+    headers_deadline.install()
