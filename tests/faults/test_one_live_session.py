@@ -56,6 +56,11 @@ async def _judge(sockets: list[Any], identity: str, case: str) -> None:
     for ws in sockets:
         await ws.close()
 
+    async def cleaned_up() -> bool:
+        return not await orm(ChargePoint.objects.filter(identity=identity, connected=True).exists)
+
+    assert await eventually(cleaned_up)
+
 
 async def test_racing_handshakes_in_one_process_leave_one_live_session(
     ocpp_server: str, tenant: Tenant, charge_point: ChargePoint

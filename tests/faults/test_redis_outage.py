@@ -78,6 +78,10 @@ async def test_a_redis_outage_drops_no_socket_and_loses_no_message_or_command(
                     return delivered() == len(identities)
 
                 await until(all_delivered, within=15, what=lambda: f"{delivered()} delivered")
+                # /readyz under the fleet's load: quick, and green again.
+                started = time.monotonic()
+                readyz = await http("GET", f"{api.base_url}/readyz")
+                readyz_seconds = time.monotonic() - started
                 await asyncio.sleep(1)
             # The fleet has left: nothing of its connections may be left in the server.
 
@@ -99,6 +103,7 @@ async def test_a_redis_outage_drops_no_socket_and_loses_no_message_or_command(
         "new_handshakes_during_outage": booted,
         "acknowledged_during_outage": acknowledged_in_outage,
         "left_after": left,
+        "readyz_under_load": [readyz.status, round(readyz_seconds, 2)],
         **reconcile(fleet, await orm(stored_values, identities)),
     }
     figures_keep("redis_outage", figures)
@@ -108,3 +113,4 @@ async def test_a_redis_outage_drops_no_socket_and_loses_no_message_or_command(
     assert set(figures["commands_answered"]) <= {201, 202}
     assert delivered() == len(identities)
     assert booted == ["Accepted", "Accepted"]
+    assert readyz.status == 200 and readyz_seconds < 1
