@@ -118,6 +118,7 @@ async def test_a_worker_killed_mid_batch_still_does_every_job_exactly_once(
                 if process is not None:
                     process.stop()
             server.stop()
+            publisher.close()
 
     commands = await orm(_job_commands)
     per_job: Counter[Any] = Counter(message for _, message, _ in commands)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from chargepoints.models import ChargePoint
+from chargepoints.models import ChargePoint, Command
 from csms.tenancy.models import Tenant
 from tests.faults.conftest import api_of, needs_postgres_and_redis, urls_of
 from tests.faults.figures import figures_keep
@@ -101,7 +101,7 @@ async def test_a_postgresql_restart_is_survived_and_recovered_from_within_its_ta
                     )
                 )
                 unready, ready_seconds = await _timed(http("GET", f"{api.base_url}/readyz"))
-                await asyncio.sleep(OUTAGE_SECONDS - 0.3 - list_seconds - post_seconds)
+                await asyncio.sleep(OUTAGE_SECONDS - 0.3 - list_seconds - post_seconds - ready_seconds)
                 await asyncio.to_thread(postgres.start)
                 accepting_at = time.monotonic()
                 resumed = await fleet.until_all_acknowledged_since(accepting_at, within=20)
@@ -118,7 +118,9 @@ async def test_a_postgresql_restart_is_survived_and_recovered_from_within_its_ta
         finally:
             server.stop()
         stored = await asyncio.to_thread(_stored, postgres, identities)
-        commands_written = postgres.scalar("SELECT count(*) FROM chargepoints_command")
+        commands_written = postgres.scalar(
+            f"SELECT count(*) FROM {Command._meta.db_table}"  # noqa: S608 - the model's table
+        )
 
     listed_body, posted_body, unready_body = (
         _json(listed),

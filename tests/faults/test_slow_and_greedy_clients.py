@@ -30,7 +30,7 @@ LIMITS = {
 @pytest.fixture(scope="module")
 def bounded_server(django_db_setup: None) -> Iterator[ServerProcess]:
     """daphne with tight limits (a 1 s header deadline, 20 frames/s)."""
-    with daphne_running(LOG_LEVEL="INFO", **LIMITS) as server:
+    with daphne_running(**LIMITS) as server:
         yield server
 
 
