@@ -3,10 +3,10 @@
 import asyncio
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from concurrent.futures import ThreadPoolExecutor
-
+import psycopg
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
@@ -31,8 +31,6 @@ def _check_database() -> None:
     pool's: an exhausted pool under load is not an outage, and a probe must not wait for one."""
     settings_dict = connection.settings_dict
     if settings_dict["ENGINE"] == "django.db.backends.postgresql":
-        import psycopg
-
         with psycopg.connect(
             dbname=settings_dict["NAME"],
             user=settings_dict["USER"] or None,
