@@ -22,7 +22,9 @@ def forwarded_client(scope: dict[str, Any]) -> list[Any] | None:
     peer = scope.get("client")
     if not peer or not is_trusted_proxy(str(peer[0]), configured_trusted_proxies()):
         return None
-    forwarded = b",".join(value for name, value in scope.get("headers", ()) if name == FORWARDED_FOR)
+    forwarded = b",".join(
+        value for name, value in scope.get("headers", ()) if name == FORWARDED_FOR
+    )
     hops = [hop.strip() for hop in forwarded.decode("latin-1").split(",") if hop.strip()]
     return [hops[-1], 0] if hops else None
 

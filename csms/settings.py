@@ -294,8 +294,8 @@ TLS_CLIENT_CERT_REQUIRED = env.bool("TLS_CLIENT_CERT_REQUIRED", default=False)
 if TLS_CLIENT_CERT_REQUIRED and not TLS_CLIENT_CA_FILE:
     raise ImproperlyConfigured("TLS_CLIENT_CERT_REQUIRED needs TLS_CLIENT_CA_FILE.")
 # Addresses or networks (CIDR) of the proxies whose X-SSL-Client-* and X-Forwarded-For headers
-# are believed (deploy/nginx.conf, csms.forwarded); empty believes no proxy. Checked against the TCP peer, never
-# against X-Forwarded-For (which a client can write).
+# are believed (deploy/nginx.conf, csms.forwarded); empty believes no proxy. Checked against
+# the TCP peer, never against X-Forwarded-For (which a client can write).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 try:
     for _proxy in TRUSTED_PROXIES:

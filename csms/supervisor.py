@@ -69,8 +69,7 @@ class Supervisor:
                     self.log(f"{child.name}: restarting (restart {child.restarts})")
                     self._spawn(child)
                 continue
-            assert child.process is not None
-            code = child.process.poll()
+            code = child.process.poll() if child.process is not None else None
             if code is None:
                 continue
             if now - child.started_at >= STABLE_AFTER_SECONDS:

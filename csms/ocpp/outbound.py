@@ -152,12 +152,12 @@ class Outbound:
             call, _ = self.pending_call
             self.pending_call = None
             try:
-                await self._fail(
-                    call, status="failed", code="ConnectionClosed", description=reason
-                )
+                await self._fail(call, status="failed", code="ConnectionClosed", description=reason)
             except Exception:
                 # The closing connection must finish closing; the orphan sweep ends the row.
-                logger.exception("%s %s: could not be failed on close", call.action, call.command_id)
+                logger.exception(
+                    "%s %s: could not be failed on close", call.action, call.command_id
+                )
 
     async def _run(self) -> None:
         """Send queued commands in order, never a second CALL before the first is answered."""
@@ -230,7 +230,9 @@ class Outbound:
             )
         except Exception:
             # A message log that cannot be written costs its row, never the call (§5).
-            logger.exception("%s: outgoing %s not written to the message log", session.identity, call.action)
+            logger.exception(
+                "%s: outgoing %s not written to the message log", session.identity, call.action
+            )
         try:
             # Shielded: a time-out must not cancel an answer being recorded just then.
             await asyncio.wait_for(
@@ -278,6 +280,7 @@ _outbox_tasks: set[asyncio.Task[None]] = set()
 def outbound_counts() -> dict[str, int]:
     """This process's connections known to the poller and outbox tasks still running."""
     return {"connections": len(_local_connections), "outbox_tasks": len(_outbox_tasks)}
+
 
 _poller: asyncio.Task[None] | None = None
 

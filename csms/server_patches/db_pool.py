@@ -35,14 +35,14 @@ def install() -> None:
     if getattr(pool.ConnectionPool, "_csms_patched", False):
         return
 
-    class CappedBackoff(base.AttemptWithBackoff):
+    class CappedBackoff(base.AttemptWithBackoff):  # type: ignore[misc]
         INITIAL_DELAY = RECONNECT_DELAY_FIRST_SECONDS
 
         def update_delay(self, now: float) -> None:
             super().update_delay(now)
-            self.delay = min(self.delay, RECONNECT_DELAY_MAX_SECONDS)
+            self.delay: float = min(self.delay, RECONNECT_DELAY_MAX_SECONDS)
 
-    pool.AttemptWithBackoff = CappedBackoff  # type: ignore[misc]
+    pool.AttemptWithBackoff = CappedBackoff
 
     connect, getconn = pool.ConnectionPool._connect, pool.ConnectionPool.getconn
 
@@ -60,9 +60,9 @@ def install() -> None:
             timeout = min(self.timeout, OUTAGE_WAIT_SECONDS)
         return getconn(self, timeout)
 
-    pool.ConnectionPool._connect = connect_watched  # type: ignore[method-assign]
-    pool.ConnectionPool.getconn = getconn_outage_aware  # type: ignore[method-assign]
-    pool.ConnectionPool._csms_patched = True  # type: ignore[attr-defined]
+    pool.ConnectionPool._connect = connect_watched
+    pool.ConnectionPool.getconn = getconn_outage_aware
+    pool.ConnectionPool._csms_patched = True
 
 
 def database_outage() -> bool:

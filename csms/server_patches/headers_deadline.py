@@ -61,6 +61,6 @@ def _connection_lost(self: Any, reason: Any) -> None:
 
 def install() -> None:
     if HTTPChannel.connectionMade is not _connection_made:
-        HTTPChannel.connectionMade = _connection_made  # type: ignore[method-assign]
-        HTTPChannel.allHeadersReceived = _all_headers_received  # type: ignore[method-assign]
-        HTTPChannel.connectionLost = _connection_lost  # type: ignore[method-assign]
+        HTTPChannel.connectionMade = _connection_made
+        HTTPChannel.allHeadersReceived = _all_headers_received
+        HTTPChannel.connectionLost = _connection_lost

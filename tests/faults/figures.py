@@ -11,4 +11,4 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts" / "fa
 def figures_keep(case: str, figures: dict[str, Any]) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / f"{case}.json").write_text(json.dumps(figures, indent=2, sort_keys=True))
-    print(f"\n[faults] {case}: {json.dumps(figures, sort_keys=True)}")  # noqa: T201
+    print(f"\n[faults] {case}: {json.dumps(figures, sort_keys=True)}")

@@ -48,7 +48,9 @@ def _wait_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> N
     deadline = time.monotonic() + START_TIMEOUT
     while not accepts_connections(port):
         if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"server on {port} did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            pytest.fail(
+                f"server on {port} did not start:\n{log.read_text(errors='replace')[-3000:]}"
+            )
         time.sleep(0.05)
 
 
@@ -78,7 +80,7 @@ class PrivateRedis:
 
     def start(self) -> None:
         with self.log.open("ab") as output:
-            self.process = subprocess.Popen(  # noqa: S603 - the machine's redis-server
+            self.process = subprocess.Popen(
                 [
                     shutil.which("redis-server") or "redis-server",
                     *("--port", str(self.port), "--bind", "127.0.0.1"),
@@ -140,7 +142,7 @@ class PrivatePostgres:
         self.directory.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.directory, "postgres", "postgres")
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [postgres_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust"],
             check=True,
             capture_output=True,
@@ -149,7 +151,7 @@ class PrivatePostgres:
 
     def start(self) -> None:
         with self.log.open("ab") as output:
-            self.process = subprocess.Popen(  # noqa: S603
+            self.process = subprocess.Popen(
                 [
                     postgres_bin("postgres"),
                     *("-D", str(self.data), "-p", str(self.port), "-h", "127.0.0.1"),
@@ -173,7 +175,7 @@ class PrivatePostgres:
     def psql(
         self, sql: str, *, database: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(
             [
                 postgres_bin("psql"),
                 *("-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"),
@@ -190,7 +192,7 @@ class PrivatePostgres:
     def load_copy_of(self, source_url_parts: dict[str, str]) -> None:
         """This database: a copy (schema and rows) of the test database."""
         self.psql(f'CREATE DATABASE "{self.database}"', database="postgres")
-        dump = subprocess.run(  # noqa: S603
+        dump = subprocess.run(
             [
                 postgres_bin("pg_dump"),
                 *("-h", source_url_parts["host"], "-p", source_url_parts["port"]),
@@ -199,7 +201,7 @@ class PrivatePostgres:
             check=True,
             capture_output=True,
         )
-        subprocess.run(  # noqa: S603
+        subprocess.run(
             [
                 postgres_bin("psql"),
                 *("-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres"),

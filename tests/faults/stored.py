@@ -3,8 +3,8 @@
 from collections import Counter
 from typing import Any
 
-from transactions.models import MeterValue
 from tests.faults.fleet import Fleet
+from transactions.models import MeterValue
 
 
 def stored_values(identities: list[str]) -> dict[str, list[int]]:

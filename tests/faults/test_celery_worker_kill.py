@@ -99,7 +99,9 @@ async def test_a_worker_killed_mid_batch_still_does_every_job_exactly_once(
 
                 def received() -> Counter[str]:
                     return Counter(
-                        message for c in fleet.chargers for action, message in c.received
+                        message
+                        for c in fleet.chargers
+                        for action, message in c.received
                         if action == "DataTransfer"
                     )
 

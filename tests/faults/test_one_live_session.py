@@ -30,9 +30,7 @@ def second_server(django_db_setup: None) -> Iterator[ServerProcess]:
 
 
 async def _race(urls: list[str]) -> list[Any]:
-    opened = await asyncio.gather(
-        *(open_socket(url) for url in urls), return_exceptions=True
-    )
+    opened = await asyncio.gather(*(open_socket(url) for url in urls), return_exceptions=True)
     sockets = [ws for ws in opened if not isinstance(ws, BaseException)]
     assert len(sockets) == len(urls), [ws for ws in opened if isinstance(ws, BaseException)]
 

@@ -101,7 +101,9 @@ async def test_a_postgresql_restart_is_survived_and_recovered_from_within_its_ta
                     )
                 )
                 unready, ready_seconds = await _timed(http("GET", f"{api.base_url}/readyz"))
-                await asyncio.sleep(OUTAGE_SECONDS - 0.3 - list_seconds - post_seconds - ready_seconds)
+                await asyncio.sleep(
+                    OUTAGE_SECONDS - 0.3 - list_seconds - post_seconds - ready_seconds
+                )
                 await asyncio.to_thread(postgres.start)
                 accepting_at = time.monotonic()
                 resumed = await fleet.until_all_acknowledged_since(accepting_at, within=20)

@@ -40,7 +40,9 @@ DATABASE_AWAY = (OperationalError, InterfaceError)
 
 def _database_away_answer(call: "InboundCall", exc: Exception) -> str:
     ctx = call.ctx
-    logger.warning("%s: %s not handled, database unavailable: %s", ctx.session.identity, ctx.action, exc)
+    logger.warning(
+        "%s: %s not handled, database unavailable: %s", ctx.session.identity, ctx.action, exc
+    )
     return error_frame(
         ctx.message_id, ErrorCode.INTERNAL_ERROR, "The database is unavailable; retry", {}
     )

@@ -6,7 +6,9 @@ from hypothesis import strategies as st
 from csms.ocpp.rate_limit import FrameRateLimit, Verdict
 
 
-def limit(rate: float = 10, burst: int = 5, refusals: int = 3, window: float = 10) -> FrameRateLimit:
+def limit(
+    rate: float = 10, burst: int = 5, refusals: int = 3, window: float = 10
+) -> FrameRateLimit:
     return FrameRateLimit(rate=rate, burst=burst, flood_refusals=refusals, flood_window=window)
 
 
