@@ -381,6 +381,7 @@ class ChargePointBackend:
     message_log_write = staticmethod(message_log_write)
     frames_log = staticmethod(log_frames)
     outbox_claim = staticmethod(outbox.outbox_claim_next)
+    outbox_release = staticmethod(outbox.outbox_release)
     outbox_complete = staticmethod(outbox.outbox_complete)
     outbox_fail = staticmethod(outbox.outbox_fail)
     charge_points_with_work = staticmethod(outbox.charge_points_with_queued_commands)

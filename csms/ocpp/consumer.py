@@ -35,7 +35,12 @@ class OcppConsumer(AsyncWebsocketConsumer):
     def __init__(self, *, backend: OcppBackend) -> None:
         super().__init__()
         self.backend = backend
-        self.outbound = Outbound(backend=backend, send=self.send)
+        # Events for this connection from this process (a takeover, the outbox's turn after an
+        # answer), read in order with the socket's: no layer needed.
+        self.local_events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.outbound = Outbound(
+            backend=backend, send=self.send, after_events=self.local_events.put_nowait
+        )
         self.rate_limit = FrameRateLimit(
             rate=settings.OCPP_FRAME_RATE,
             burst=settings.OCPP_FRAME_BURST,
@@ -51,8 +56,6 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.scope = scope
         self.base_send = send
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        # Events for this connection from this process (a takeover): no layer needed.
-        self.local_events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         sources = [receive, self.local_events.get]
         if self.channel_layer is not None:
             # channels-redis makes the name locally: no Redis round trip, nothing to fail.
@@ -143,6 +146,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
         """Staff changed the registration status or the compatibility switches."""
         if self.session is not None:
             await registration_recheck(self, self.session)
+
+    async def ocpp_answered(self, event: dict[str, Any]) -> None:
+        """The answer to our call is recorded and what came with it was handled: next call."""
+        self.outbound.answered_continue()
 
     async def ocpp_outbox(self, event: dict[str, Any]) -> None:
         """A command was queued for this charge point: only a wake-up, the row is the truth."""

@@ -58,9 +58,19 @@ async def database_retried(
 class Outbound:
     """One connection's CALLs to its charge point, one at a time, in the order queued."""
 
-    def __init__(self, *, backend: OcppBackend, send: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        *,
+        backend: OcppBackend,
+        send: Callable[[str], Awaitable[None]],
+        after_events: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.backend = backend
         self.send = send
+        # Queues an event behind those the connection already received (the consumer's own
+        # queue): the next call waits until a close that came with an answer was handled.
+        self.after_events = after_events
+        self._answered: tuple[asyncio.Future[Answer], Answer] | None = None
         # The session served; None once the connection closed or was taken over.
         self.session: ChargePointSession | None = None
         self.task: asyncio.Task[None] | None = None
@@ -80,8 +90,9 @@ class Outbound:
 
     async def close(self, reason: str) -> None:
         """Stop sending; the outstanding call, if any, fails with ``reason``."""
-        await self._stop(reason)
+        # First: the outbox loop must not take another call while it is being stopped.
         session, self.session = self.session, None
+        await self._stop(reason)
         if session is not None and _local_connections.get(session.charge_point_id) is self:
             del _local_connections[session.charge_point_id]
 
@@ -117,9 +128,21 @@ class Outbound:
         try:
             await self._record(call, answer)
         finally:
-            if not answered.done():
-                answered.set_result(answer)  # the outbox task may send the next call
+            self._answered = (answered, answer)
+            if self.after_events is None:
+                self.answered_continue()
+            else:
+                # A charger that answers and closes sent its close right behind the answer:
+                # the next call must not be taken (and sent into the closing socket, then
+                # failed) before that close is handled. Continue after the events queued.
+                self.after_events({"type": "ocpp.answered"})
         return True
+
+    def answered_continue(self) -> None:
+        """The events that came with the last answer were handled: the next call may go."""
+        answered, self._answered = self._answered, None
+        if answered is not None and not answered[0].done():
+            answered[0].set_result(answered[1])
 
     async def _record(self, call: OutboundCall, answer: Answer) -> None:
         """The call's row completed (or failed, for a CALLERROR); while the database is away,
@@ -192,12 +215,14 @@ class Outbound:
             return await asyncio.shield(claim)
         except asyncio.CancelledError:
             # The socket closed mid-claim: the claim still finishes in its thread, and a command
-            # it marked "sent" would stay so for ever (nothing times it out). Make it the
-            # outstanding call, which close() fails.
+            # it marked "sent" would stay so for ever. It never left: back to the queue, for
+            # the charge point's next connection (not failed as if it had been sent).
             with contextlib.suppress(Exception):  # a failed claim took nothing
                 call = await claim
                 if call is not None:
-                    self.pending_call = (call, asyncio.get_running_loop().create_future())
+                    await db_hop(self.backend.outbox_release)(
+                        command_id=call.command_id, message_id=call.message_id
+                    )
             raise
 
     async def _send(self, session: ChargePointSession, call: OutboundCall) -> bool:
@@ -234,10 +259,11 @@ class Outbound:
                 "%s: outgoing %s not written to the message log", session.identity, call.action
             )
         try:
-            # Shielded: a time-out must not cancel an answer being recorded just then.
-            await asyncio.wait_for(
-                asyncio.shield(answer), timeout=settings.OCPP_CALL_TIMEOUT_SECONDS
-            )
+            # Shielded: a time-out must not cancel an answer being recorded just then. Not
+            # wait_for: on Python 3.11 it swallows a cancellation (the connection closing) when
+            # the answer is already in, and the loop would take the next call into a dead socket.
+            async with asyncio.timeout(settings.OCPP_CALL_TIMEOUT_SECONDS):
+                await asyncio.shield(answer)
         except TimeoutError:
             if self.pending_call is not None and self.pending_call[0] is call:
                 self.pending_call = None
