@@ -62,7 +62,7 @@ def _job_commands() -> list[tuple[str, str, str]]:
 async def test_a_worker_killed_mid_batch_still_does_every_job_exactly_once(
     tenant: Tenant, fleet_identities: Callable[[str, int], list[str]], faults_dir: Path
 ) -> None:
-    identities = fleet_identities("C", 4)
+    identities = await orm(fleet_identities, "C", 4)
     ids = dict(await orm(lambda: list(ChargePoint.objects.values_list("identity", "pk"))))
     with private_redis(faults_dir) as redis:
         env = {"REDIS_URL": redis.url, "CHANNEL_PREFIX": "faults-celery", **SCALED_LIMITS}

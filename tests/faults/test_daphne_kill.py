@@ -44,7 +44,7 @@ def _queue_while_down(identities: list[str]) -> None:
 async def test_daphne_killed_mid_session_loses_no_acknowledged_message(
     tenant: Tenant, fleet_identities: Callable[[str, int], list[str]], faults_dir: Path
 ) -> None:
-    identities = fleet_identities("D", 8)
+    identities = await orm(fleet_identities, "D", 8)
     port = free_port()
     env = server_env(LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
     command = daphne_command(port)

@@ -20,6 +20,7 @@ from django.db import connection
 
 from chargepoints.models import ChargePoint, Command
 from csms.tenancy.models import Tenant
+from tests.async_orm import orm
 from tests.faults.conftest import api_of, needs_postgres_and_redis, urls_of
 from tests.faults.figures import figures_keep
 from tests.faults.fleet import Fleet, fleet_running
@@ -76,7 +77,7 @@ async def test_a_postgresql_restart_is_survived_and_recovered_from_within_its_ta
     fleet_identities: Callable[[str, int], list[str]],
     faults_dir: Path,
 ) -> None:
-    identities = fleet_identities("P", 6)
+    identities = await orm(fleet_identities, "P", 6)
     with private_postgres(faults_dir) as postgres:
         await asyncio.to_thread(postgres.load_copy_of, _test_database())
         server = daphne_start(faults_dir, DATABASE_URL=postgres.url)

@@ -36,8 +36,8 @@ async def test_a_redis_outage_drops_no_socket_and_loses_no_message_or_command(
     fleet_identities: Callable[[str, int], list[str]],
     faults_dir: Path,
 ) -> None:
-    identities = fleet_identities("R", 8)
-    newcomers = fleet_identities("RNEW", 2)
+    identities = await orm(fleet_identities, "R", 8)
+    newcomers = await orm(fleet_identities, "RNEW", 2)
     with private_redis(faults_dir) as redis:
         server = daphne_start(faults_dir, REDIS_URL=redis.url, CHANNEL_PREFIX="faults-redis")
         try:
