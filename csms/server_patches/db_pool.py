@@ -12,7 +12,7 @@ Two behaviours of ``psycopg_pool`` stretch a short outage:
   even when the pool's last attempt to connect failed: every API request and every frame
   waited 10 s to learn the database was away, and the API answered after 13 s. While the last
   attempt failed (and none succeeded since), ``getconn`` waits at most
-  :data:`OUTAGE_WAIT_SECONDS`: the caller's error is quick (a JSON 503, an InternalError the
+  :data:`OUTAGE_WAIT_SECONDS` (a quarter of a second): the caller's error is quick (a JSON 503, an InternalError the
   charger retries), and a connection that comes back meanwhile is still taken.
 
 Everything else of the pool is unchanged; the patch is idempotent and applies to every pool of
@@ -24,7 +24,7 @@ from typing import Any
 
 RECONNECT_DELAY_FIRST_SECONDS = 0.2
 RECONNECT_DELAY_MAX_SECONDS = 1.0
-OUTAGE_WAIT_SECONDS = 0.5
+OUTAGE_WAIT_SECONDS = 0.25
 
 
 def install() -> None:
