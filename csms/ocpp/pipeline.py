@@ -122,7 +122,10 @@ async def frame_refuse_flood(
     connection: Connection, session: ChargePointSession, text: str | None, verdict: Verdict
 ) -> None:
     """Over its frame rate: the frame is not handled and not logged (a flood must not fill
-    the message log); its CALLERROR goes back, and a flood that persists closes the socket."""
+    the message log); its CALLERROR goes back, and a flood that persists closes the socket
+    (the frames still buffered meanwhile are dropped unanswered)."""
+    if verdict is Verdict.DROP:
+        return
     if verdict is Verdict.DISCONNECT:
         security_log.warning(
             "%s/%s: closed, more than %d frames refused for flooding within %s s",

@@ -16,7 +16,8 @@ from enum import Enum
 class Verdict(Enum):
     ADMIT = "admit"
     REFUSE = "refuse"
-    DISCONNECT = "disconnect"
+    DISCONNECT = "disconnect"  # once: close the connection
+    DROP = "drop"  # every frame after that, still buffered while it closes: ignored
 
 
 @dataclass(slots=True)
@@ -29,12 +30,15 @@ class FrameRateLimit:
     updated_at: float | None = field(init=False, default=None)
     window_started_at: float = field(init=False, default=0.0)
     refused_in_window: int = field(init=False, default=0)
+    flooded: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.tokens = float(self.burst)
 
     def admit(self, now: float) -> Verdict:
         """The verdict on a frame that arrived at ``now`` (monotonic seconds)."""
+        if self.flooded:
+            return Verdict.DROP
         if self.rate <= 0:
             return Verdict.ADMIT  # switched off
         if self.updated_at is not None:
@@ -47,5 +51,6 @@ class FrameRateLimit:
             self.window_started_at, self.refused_in_window = now, 0
         self.refused_in_window += 1
         if self.refused_in_window >= self.flood_refusals:
+            self.flooded = True
             return Verdict.DISCONNECT
         return Verdict.REFUSE

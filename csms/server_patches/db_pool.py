@@ -12,8 +12,8 @@ Two behaviours of ``psycopg_pool`` stretch a short outage:
   even when the pool's last attempt to connect failed: every API request and every frame
   waited 10 s to learn the database was away, and the API answered after 13 s. While the last
   attempt failed (and none succeeded since), ``getconn`` waits at most
-  :data:`OUTAGE_WAIT_SECONDS` (a quarter of a second): the caller's error is quick (a JSON 503, an InternalError the
-  charger retries), and a connection that comes back meanwhile is still taken.
+  :data:`OUTAGE_WAIT_SECONDS` (a quarter of a second): the caller's error is quick (a JSON
+  503, an InternalError the charger retries), and a connection back meanwhile is still taken.
 
 Everything else of the pool is unchanged; the patch is idempotent and applies to every pool of
 the process (Django makes one per database alias).

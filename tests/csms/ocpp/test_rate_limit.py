@@ -41,8 +41,10 @@ def test_a_charger_waiting_for_each_answer_is_never_refused(gaps: list[float]) -
 def test_a_flood_is_refused_then_disconnected() -> None:
     bucket = limit(rate=10, burst=5, refusals=3)
     verdicts = [bucket.admit(0.0) for _ in range(8)]
+    later = bucket.admit(100.0)  # closing: whatever was still buffered is dropped
 
     assert verdicts == [Verdict.ADMIT] * 5 + [Verdict.REFUSE] * 2 + [Verdict.DISCONNECT]
+    assert later is Verdict.DROP
 
 
 def test_refusals_spread_beyond_the_window_do_not_disconnect() -> None:
