@@ -175,11 +175,12 @@ else:
 # unacknowledged: Redis hands it to another worker once the visibility timeout passed
 # (kombu's default is an hour). The timeout must outlast our longest job, or a job still
 # running would be handed out a second time: every task is held to TIME_LIMIT, and the
-# timeout is that plus a margin (a job that would need longer must be split into per-item
-# tasks). Every task is safe to run twice (issue 16 §3): what a job queues carries its
-# run's task id (``Command.job_key``), the rest re-check the state they advance.
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=50)
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=45)
+# timeout is that plus a margin, so a dead worker's job runs again within a minute (a job that
+# would need longer must be split into per-item tasks). Every task is safe to run twice
+# (issue 16 §3): what a job queues carries its run's task id (``Command.job_key``), the rest
+# re-check the state they advance.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=40)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=35)
 CELERY_BROKER_VISIBILITY_TIMEOUT = env.int(
     "CELERY_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 10
 )
@@ -190,7 +191,12 @@ if CELERY_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
     )
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+        # Workers look for jobs past the timeout every 10 s; kombu only really scans every
+        # tenth look (100 s), which would leave a dead worker's job waiting up to two minutes.
+        "unacked_restore_throttle": 1,
+    }
 else:
     _broker_dir = VAR_DIR / "celery"
     for _sub in ("queue", "processed", "control"):

@@ -6,7 +6,7 @@ done, one perhaps in flight and the rest queued; a new worker takes the queue, t
 the unacknowledged job out again after its visibility timeout, and a job run twice finds the
 command it queued the first time (``Command.job_key``). Every charger gets each of its
 commands once. The task limits are scaled down (10 s visibility over an 8 s time limit) to
-keep the case short; production's are 60 s over 50 s (csms/settings.py).
+keep the case short; production's are 50 s over 40 s (csms/settings.py).
 """
 
 import asyncio
