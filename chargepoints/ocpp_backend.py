@@ -170,20 +170,13 @@ def open_session(
             )
             raise ConnectionRefusedError(401, "Invalid credentials")
 
-    now = timezone.now()
-    previous_channel = found.channel_name if found.connected else ""
-    with transaction.atomic():
-        ChargePoint.objects.filter(pk=charge_point_id).update(
-            connected=True, connected_at=now, last_seen=now, channel_name=channel_name
-        )
-        publish(
-            ChargePointConnected(
-                tenant_id=found.tenant_id,
-                charge_point_id=charge_point_id,
-                identity=identity,
-                connected_at=now,
-            )
-        )
+    previous_channel = _presence_take(
+        charge_point_id=charge_point_id,
+        tenant_id=found.tenant_id,
+        identity=identity,
+        channel_name=channel_name,
+        seen=(found.connected, found.channel_name),
+    )
     session = ChargePointSession(
         tenant_id=found.tenant_id,
         tenant_slug=tenant_slug,
@@ -196,6 +189,51 @@ def open_session(
         commands_waiting=found.commands_waiting,
     )
     return session, previous_channel
+
+
+def _presence_take(
+    *,
+    charge_point_id: int,
+    tenant_id: int,
+    identity: str,
+    channel_name: str,
+    seen: tuple[bool, str],
+) -> str:
+    """Make ``channel_name`` the charge point's one live connection; the channel it took the
+    charge point from ("" if none), which must then be closed.
+
+    A compare-and-swap on the presence the handshake read (issue 16 §4): when handshakes of
+    one identity race — a charger reconnecting in a loop, in one process or several — each
+    write succeeds only over the presence it saw, so every winner knows exactly whom it
+    displaced and the last one stays: the newest connection wins, every older one is told to
+    close. Uncontended (every handshake but a race's) it is the one update it always was.
+    """
+    connected, held_by = seen
+    while True:
+        now = timezone.now()
+        with transaction.atomic():
+            taken = ChargePoint.objects.filter(
+                pk=charge_point_id, connected=connected, channel_name=held_by
+            ).update(connected=True, connected_at=now, last_seen=now, channel_name=channel_name)
+            if taken:
+                publish(
+                    ChargePointConnected(
+                        tenant_id=tenant_id,
+                        charge_point_id=charge_point_id,
+                        identity=identity,
+                        connected_at=now,
+                    )
+                )
+                return held_by if connected else ""
+        # Another handshake (or a close) changed it since it was read: over that, then.
+        current = (
+            ChargePoint.objects.filter(pk=charge_point_id)
+            .values_list("connected", "channel_name")
+            .first()
+        )
+        if current is None:
+            raise ConnectionRefusedError(404, "Unknown charge point")
+        connected, held_by = current[0], current[1] or ""
 
 
 def _register_pending(*, tenant_id: int, identity: str) -> ChargePoint:
@@ -343,6 +381,7 @@ class ChargePointBackend:
     message_log_write = staticmethod(message_log_write)
     frames_log = staticmethod(log_frames)
     outbox_claim = staticmethod(outbox.outbox_claim_next)
+    outbox_release = staticmethod(outbox.outbox_release)
     outbox_complete = staticmethod(outbox.outbox_complete)
     outbox_fail = staticmethod(outbox.outbox_fail)
     charge_points_with_work = staticmethod(outbox.charge_points_with_queued_commands)

@@ -3,7 +3,7 @@
 import logging
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.db import transaction
 
 from chargepoints.authorization.local_list_sync import local_list_sync, local_list_sync_all
@@ -37,15 +37,17 @@ def expire_commands() -> int:
     return total
 
 
-@shared_task(name="chargepoints.send_command")
+@shared_task(bind=True, name="chargepoints.send_command")
 def send_command(
+    task: Task,
     charge_point_id: int,
     action: str,
     payload: dict[str, Any],
     job: str = "celery",
     ttl_seconds: int | None = None,
 ) -> int:
-    """Queue a command from a job (delivered by whichever process holds the socket)."""
+    """Queue a command from a job (delivered by whichever process holds the socket); run
+    again with the same task id (a redelivery), the same command."""
     charge_point = ChargePoint.objects.get(pk=charge_point_id)
     with transaction.atomic():
         command = command_dispatch(
@@ -54,6 +56,7 @@ def send_command(
             payload=payload,
             requested_by_job=job,
             ttl_seconds=ttl_seconds,
+            job_key=task.request.id or "",
         )
     return command.pk
 

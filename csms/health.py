@@ -3,14 +3,22 @@
 import asyncio
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from asgiref.sync import sync_to_async
+import psycopg
 from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-CHECK_TIMEOUT_SECONDS = 3.0
+from csms.ocpp.handshake import local_inboxes
+from csms.ocpp.outbound import outbound_counts
+
+# /readyz answers within a second, under load too (issue 16 §7): each check is bounded, and
+# the database check runs in threads of its own, not on the one thread that sync views and the
+# ORM share under ASGI (it queued behind the API there and took more than 5 s under load).
+CHECK_TIMEOUT_SECONDS = 0.8
+_probe_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readyz")
 
 
 async def healthz(request: HttpRequest) -> JsonResponse:
@@ -19,18 +27,28 @@ async def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def _check_database() -> None:
+    """A fresh connection and ``SELECT 1``: can the database take a connection now? Not the
+    pool's: an exhausted pool under load is not an outage, and a probe must not wait for one."""
+    settings_dict = connection.settings_dict
+    if settings_dict["ENGINE"] == "django.db.backends.postgresql":
+        with psycopg.connect(
+            dbname=settings_dict["NAME"],
+            user=settings_dict["USER"] or None,
+            password=settings_dict["PASSWORD"] or None,
+            host=settings_dict["HOST"] or None,
+            port=settings_dict["PORT"] or None,
+            connect_timeout=max(1, int(CHECK_TIMEOUT_SECONDS + 0.5)),
+        ) as probe:
+            probe.execute("SELECT 1").fetchone()
+        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
+    connection.close()
 
 
-@sync_to_async
-def check_database() -> None:
-    try:
-        _check_database()
-    finally:
-        # Do not leave a broken or idle connection behind on the executor thread.
-        connection.close_if_unusable_or_obsolete()
+async def check_database() -> None:
+    await asyncio.get_running_loop().run_in_executor(_probe_threads, _check_database)
 
 
 async def check_channel_layer() -> None:
@@ -61,14 +79,20 @@ async def _run_check(check: Any) -> dict[str, Any]:
     return result
 
 
+def _ocpp_counts() -> dict[str, int]:
+    return {"consumers": len(local_inboxes), **outbound_counts()}
+
+
 async def readyz(request: HttpRequest) -> JsonResponse:
-    """The database and the channel layer are reachable; 503 names what is not."""
+    """The database and the channel layer are reachable; 503 names what is not. Also what
+    this process serves: its OCPP connections and their outbox tasks (none may outlive its
+    connection: issue 16 §1)."""
     database, channel_layer = await asyncio.gather(
         _run_check(check_database), _run_check(check_channel_layer)
     )
     checks = {"database": database, "channel_layer": channel_layer}
     ready = all(check["ok"] for check in checks.values())
     return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
+        {"status": "ok" if ready else "unavailable", "checks": checks, "ocpp": _ocpp_counts()},
         status=200 if ready else 503,
     )

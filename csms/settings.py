@@ -88,6 +88,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but security: a database outage seen anywhere below is a JSON 503.
+    "csms.outage.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -169,8 +171,32 @@ else:
 # --- Celery -----------------------------------------------------------------------------------
 # JSON only; tasks take ids and stay short. Results are not kept: the database rows are the
 # outcome of every job. Beat reads its schedule from the database so staff can edit it.
+# A job is acknowledged after it ran (ACKS_LATE below), so a worker killed mid-job leaves it
+# unacknowledged: Redis hands it to another worker once the visibility timeout passed
+# (kombu's default is an hour). The timeout must outlast our longest job, or a job still
+# running would be handed out a second time: every task is held to TIME_LIMIT, and the
+# timeout is that plus a margin, so a dead worker's job runs again within a minute (a job that
+# would need longer must be split into per-item tasks). Every task is safe to run twice
+# (issue 16 §3): what a job queues carries its run's task id (``Command.job_key``), the rest
+# re-check the state they advance.
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=40)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=35)
+CELERY_BROKER_VISIBILITY_TIMEOUT = env.int(
+    "CELERY_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 10
+)
+if CELERY_BROKER_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT: a job still "
+        "running would be handed to a second worker."
+    )
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+        # Workers look for jobs past the timeout every 10 s; kombu only really scans every
+        # tenth look (100 s), which would leave a dead worker's job waiting up to two minutes.
+        "unacked_restore_throttle": 1,
+    }
 else:
     _broker_dir = VAR_DIR / "celery"
     for _sub in ("queue", "processed", "control"):
@@ -188,8 +214,6 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -275,9 +299,9 @@ TLS_CLIENT_CA_FILE = env.str("TLS_CLIENT_CA_FILE", default="")
 TLS_CLIENT_CERT_REQUIRED = env.bool("TLS_CLIENT_CERT_REQUIRED", default=False)
 if TLS_CLIENT_CERT_REQUIRED and not TLS_CLIENT_CA_FILE:
     raise ImproperlyConfigured("TLS_CLIENT_CERT_REQUIRED needs TLS_CLIENT_CA_FILE.")
-# Addresses or networks (CIDR) of the TLS-terminating proxies whose X-SSL-Client-* headers are
-# believed (deploy/nginx.conf); empty believes no proxy. Checked against the TCP peer, never
-# against X-Forwarded-For (which a client can write).
+# Addresses or networks (CIDR) of the proxies whose X-SSL-Client-* and X-Forwarded-For headers
+# are believed (deploy/nginx.conf, csms.forwarded); empty believes no proxy. Checked against
+# the TCP peer, never against X-Forwarded-For (which a client can write).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 try:
     for _proxy in TRUSTED_PROXIES:
@@ -323,6 +347,17 @@ OCPP_WEBSOCKET_PING_TIMEOUT = env.int("OCPP_WEBSOCKET_PING_TIMEOUT", default=30)
 OCPP_WEBSOCKET_CONNECT_TIMEOUT = env.int("OCPP_WEBSOCKET_CONNECT_TIMEOUT", default=30)
 # Frames longer than this are answered with a FormationViolation and not parsed.
 OCPP_MAX_FRAME_SIZE = env.int("OCPP_MAX_FRAME_SIZE", default=65536)
+# A connection's request headers (a charger's handshake) must be complete this many seconds
+# after its TCP accept, or it is dropped (slowloris; csms.server_patches.headers_deadline).
+HTTP_HEADERS_TIMEOUT_SECONDS = env.float("HTTP_HEADERS_TIMEOUT_SECONDS", default=10.0)
+# Frames per second a connection may send, sustained, and in a burst (csms.ocpp.rate_limit):
+# beyond, a frame is answered GenericError and not handled or logged; a connection refused
+# OCPP_FRAME_FLOOD_REFUSALS frames within OCPP_FRAME_FLOOD_WINDOW_SECONDS is closed and logged.
+# A charger replaying its offline queue waits for each answer, well within these.
+OCPP_FRAME_RATE = env.float("OCPP_FRAME_RATE", default=100.0)
+OCPP_FRAME_BURST = env.int("OCPP_FRAME_BURST", default=1000)
+OCPP_FRAME_FLOOD_REFUSALS = env.int("OCPP_FRAME_FLOOD_REFUSALS", default=500)
+OCPP_FRAME_FLOOD_WINDOW_SECONDS = env.float("OCPP_FRAME_FLOOD_WINDOW_SECONDS", default=10.0)
 # Message log: every frame in and out, kept this many days (purged by a Celery beat task).
 OCPP_MESSAGE_LOG_RETENTION_DAYS = env.int("OCPP_MESSAGE_LOG_RETENTION_DAYS", default=30)
 # Presence: last_seen is written at most this often per charge point (not once per frame).

@@ -15,7 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chargepoints.commands.payload_checks import payload_checks_for
@@ -71,20 +71,36 @@ def command_dispatch(
     requested_by_token: ApiToken | None = None,
     requested_by_job: str = "",
     ttl_seconds: int | None = None,
+    job_key: str = "",
 ) -> Command:
-    """Queue ``action`` for ``charge_point``; delivered now if connected, else when it returns."""
+    """Queue ``action`` for ``charge_point``; delivered now if connected, else when it returns.
+
+    ``job_key`` names the job run asking (its Celery task id): the same run asking again —
+    redelivered after its worker died (acks late) — gets the command it queued the first
+    time, never a second one."""
     command_validate(action=action, payload=payload)
+    if job_key:
+        queued_before = Command.objects.filter(job_key=job_key).first()
+        if queued_before is not None:
+            return queued_before
     ttl = ttl_seconds if ttl_seconds is not None else settings.OCPP_COMMAND_TTL_SECONDS
-    command = Command.objects.create(
-        tenant_id=charge_point.tenant_id,
-        charge_point=charge_point,
-        action=action,
-        payload=payload,
-        requested_by_user=requested_by_user,
-        requested_by_token=requested_by_token,
-        requested_by_job=requested_by_job,
-        expires_at=timezone.now() + timedelta(seconds=ttl),
-    )
+    try:
+        with transaction.atomic():
+            command = Command.objects.create(
+                tenant_id=charge_point.tenant_id,
+                charge_point=charge_point,
+                action=action,
+                payload=payload,
+                requested_by_user=requested_by_user,
+                requested_by_token=requested_by_token,
+                requested_by_job=requested_by_job,
+                job_key=job_key,
+                expires_at=timezone.now() + timedelta(seconds=ttl),
+            )
+    except IntegrityError:
+        if not job_key:
+            raise
+        return Command.objects.get(job_key=job_key)  # a second run of the job, at once
     charge_point_id = charge_point.pk
     transaction.on_commit(lambda: wake_charge_point(charge_point_id=charge_point_id))
     return command

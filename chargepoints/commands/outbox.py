@@ -1,7 +1,8 @@
 """The connection's side of the command outbox: claim, complete, fail, expire, withdraw.
 
 Status moves only forward and only by conditional updates (``WHERE status = …``), so two
-processes can never both send the same command, and a command that was sent is never re-sent.
+processes can never both send the same command, and a command that was sent is never re-sent
+(the one step back: a claim whose call never left its process is undone, ``outbox_release``).
 Each command's end is published on the event bus in the transaction that set it:
 ``CommandCompleted`` (the owning apps record what the answer means) or ``CommandFailed`` (they
 learn at once that no answer will come, instead of finding out when they next poll).
@@ -52,6 +53,15 @@ def outbox_claim_next(*, session: ChargePointSession) -> OutboundCall | None:
         )
         if claimed:
             return OutboundCall(command["pk"], command["action"], command["payload"], message_id)
+
+
+def outbox_release(*, command_id: int, message_id: str) -> None:
+    """A claim whose call never left (its socket closed while it was being taken) is undone:
+    the command is queued again, as it was, for the charge point's next connection. Only that
+    claim (its message id): a call that was sent is never re-sent."""
+    Command.objects.filter(pk=command_id, status=CommandStatus.SENT, message_id=message_id).update(
+        status=CommandStatus.QUEUED, sent_at=None, message_id=""
+    )
 
 
 def outbox_complete(*, command_id: int, response: dict[str, Any]) -> None:

@@ -15,6 +15,11 @@ from chargepoints.models import Command
 
 logger = logging.getLogger(__name__)
 
+# A waiter never hangs on an unreachable channel layer (issue 16 §1: a committed command is
+# answered 201/202, never 500); without it, the row is re-read this often.
+LAYER_TIMEOUT_SECONDS = 1.0
+POLL_WITHOUT_LAYER_SECONDS = 0.25
+
 
 def command_group(command_id: int) -> str:
     return f"ocpp.command.{command_id}"
@@ -29,7 +34,12 @@ async def command_wait(*, command_id: int, timeout: float) -> Command:  # noqa: 
     # no consumer holds that reader, so wake-ups came after the 1 s re-read instead of at once.
     channel = await layer.new_channel()
     group = command_group(command_id)
-    await layer.group_add(group, channel)
+    try:
+        await asyncio.wait_for(layer.group_add(group, channel), timeout=LAYER_TIMEOUT_SECONDS)
+        listening = True
+    except Exception:  # noqa: BLE001 - the layer is away: the command is committed, poll it
+        logger.warning("command %s: waiting without wake-ups (channel layer away)", command_id)
+        listening = False
     get = sync_to_async(Command.objects.select_related("charge_point").get)
     try:
         deadline = asyncio.get_running_loop().time() + timeout
@@ -38,11 +48,23 @@ async def command_wait(*, command_id: int, timeout: float) -> Command:  # noqa: 
             remaining = deadline - asyncio.get_running_loop().time()
             if command.finished or remaining <= 0:
                 return command
+            pause = min(remaining, 1.0 if listening else POLL_WITHOUT_LAYER_SECONDS)
+            if not listening:
+                await asyncio.sleep(pause)
+                continue
             # Re-read at least every second: the wake-up may have been dropped.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(layer.receive(channel), timeout=min(remaining, 1.0))
+            try:
+                await asyncio.wait_for(layer.receive(channel), timeout=pause)
+            except TimeoutError:
+                pass
+            except Exception:  # noqa: BLE001 - the layer went away meanwhile: poll from now on
+                listening = False
     finally:
-        await layer.group_discard(group, channel)
+        if listening:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    layer.group_discard(group, channel), timeout=LAYER_TIMEOUT_SECONDS
+                )
 
 
 def notify_waiters(*, command_id: int) -> None:

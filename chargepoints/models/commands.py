@@ -48,6 +48,9 @@ class Command(models.Model):
         "tenancy.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     requested_by_job = models.CharField(max_length=100, blank=True)
+    # The run of a job that queued it (its Celery task id): a job run again after its worker
+    # died finds the command it made instead of queueing a second one (issue 16 §3).
+    job_key = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -58,6 +61,11 @@ class Command(models.Model):
         indexes = [
             models.Index(fields=["charge_point", "status", "id"]),
             models.Index(fields=["status", "expires_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job_key"], condition=~models.Q(job_key=""), name="command_job_key_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -93,6 +93,10 @@ class OcppBackend(Hashable, Protocol):
         """The next queued command for this charge point, now marked sent, or None."""
         ...
 
+    def outbox_release(self, *, command_id: int, message_id: str) -> None:
+        """A claimed call that was never sent (the socket closed first): queued again."""
+        ...
+
     def outbox_complete(self, *, command_id: int, response: dict[str, Any]) -> None:
         """Store the charge point's CALLRESULT payload."""
         ...

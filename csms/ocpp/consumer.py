@@ -5,18 +5,28 @@ the Central System's own CALLs go out through csms.ocpp.outbound. The backend (t
 database work) is given by ``csms.routing``: ``OcppConsumer.as_asgi(backend=...)``.
 """
 
+import asyncio
+import logging
+from functools import partial
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
+from django.conf import settings
 
 from csms.ocpp.backend import ConnectionRefusedError, OcppBackend
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.execution.hops import db_hop
-from csms.ocpp.handshake import handshake_open
+from csms.ocpp.handshake import handshake_open, local_inboxes
+from csms.ocpp.layer_events import layer_receiver
 from csms.ocpp.outbound import Outbound
 from csms.ocpp.pipeline import frame_receive, registration_recheck
+from csms.ocpp.rate_limit import FrameRateLimit
+
+logger = logging.getLogger(__name__)
 
 
 class OcppConsumer(AsyncWebsocketConsumer):
@@ -25,7 +35,49 @@ class OcppConsumer(AsyncWebsocketConsumer):
     def __init__(self, *, backend: OcppBackend) -> None:
         super().__init__()
         self.backend = backend
-        self.outbound = Outbound(backend=backend, send=self.send)
+        # Events for this connection from this process (a takeover, the outbox's turn after an
+        # answer), read in order with the socket's: no layer needed.
+        self.local_events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.outbound = Outbound(
+            backend=backend, send=self.send, after_events=self.local_events.put_nowait
+        )
+        self.rate_limit = FrameRateLimit(
+            rate=settings.OCPP_FRAME_RATE,
+            burst=settings.OCPP_FRAME_BURST,
+            flood_refusals=settings.OCPP_FRAME_FLOOD_REFUSALS,
+            flood_window=settings.OCPP_FRAME_FLOOD_WINDOW_SECONDS,
+        )
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Channels' consumer loop, with two guarantees it lacks (issue 16 §1): the channel
+        layer's failures never end the connection (csms.ocpp.layer_events), and however the
+        consumer ends — a close, an exception, a cancellation — its clean-up runs: the outbox
+        task stopped, the outstanding call failed, presence cleared."""
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        sources = [receive, self.local_events.get]
+        if self.channel_layer is not None:
+            # channels-redis makes the name locally: no Redis round trip, nothing to fail.
+            self.channel_name = await self.channel_layer.new_channel()
+            sources.append(
+                layer_receiver(
+                    partial(self.channel_layer.receive, self.channel_name),
+                    name=scope.get("path", "ocpp"),
+                    on_restored=self.outbound.wake,
+                )
+            )
+        else:
+            self.channel_name = f"local!{id(self)}"
+        local_inboxes[self.channel_name] = self.local_events
+        try:
+            await await_many_dispatch(sources, self.dispatch)
+        except StopConsumer:
+            pass
+        finally:
+            # Shielded: a cancelled consumer (daphne gave up on it) still leaves nothing behind.
+            local_inboxes.pop(self.channel_name, None)
+            await asyncio.shield(self.clean_up())
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes old database connections through a thread hop before *every* event;
@@ -64,13 +116,23 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await frame_receive(self, text_data)
 
     async def disconnect(self, code: int) -> None:
-        await self.outbound.close("The connection closed before the charge point answered")
-        if self.session is not None:
-            await db_hop(self.backend.session_close)(
-                session=self.session, channel_name=self.channel_name
-            )
-            self.session = None
+        await self.clean_up()
         raise StopConsumer
+
+    async def clean_up(self) -> None:
+        """Stop the outbox, fail its outstanding call, clear presence; once, however the
+        connection ended."""
+        await self.outbound.close("The connection closed before the charge point answered")
+        session, self.session = self.session, None
+        if session is not None:
+            try:
+                await db_hop(self.backend.session_close)(
+                    session=session, channel_name=self.channel_name
+                )
+            except Exception:
+                # The database is away: presence stays until the charger's next handshake
+                # takes it over (or the offline sweep); the consumer still ends.
+                logger.exception("%s: presence not cleared", session.identity)
 
     # --- Channel-layer events: wake-ups, never a command itself -----------------------------------
 
@@ -84,6 +146,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
         """Staff changed the registration status or the compatibility switches."""
         if self.session is not None:
             await registration_recheck(self, self.session)
+
+    async def ocpp_answered(self, event: dict[str, Any]) -> None:
+        """The answer to our call is recorded and what came with it was handled: next call."""
+        self.outbound.answered_continue()
 
     async def ocpp_outbox(self, event: dict[str, Any]) -> None:
         """A command was queued for this charge point: only a wake-up, the row is the truth."""

@@ -59,10 +59,17 @@ async def handshake_open(
     return session, SUBPROTOCOL if offered else None
 
 
+# The connections of this process by channel name: their own queue of events, read by the
+# consumer beside the channel layer's (csms.ocpp.consumer). A takeover of a connection of this
+# process needs no Redis round trip, and works while the layer is away (issue 16 §1, §4).
+local_inboxes: dict[str, asyncio.Queue[dict[str, Any]]] = {}
+
 # A storm's thousands of takeovers at once would each open a Redis connection of their own
 # (the layer's pool grows with concurrent sends, and redis-py reads its package metadata for
 # every new connection: a tenth of a storm's CPU). A few at a time reuse the pooled ones.
 _takeover_sends = asyncio.Semaphore(8)
+# An unreachable layer must not hold a handshake up (the charger would time out and retry).
+TAKEOVER_SEND_TIMEOUT_SECONDS = 1.0
 
 
 async def takeover_notify(previous_channel: str, identity: str) -> None:
@@ -73,9 +80,16 @@ async def takeover_notify(previous_channel: str, identity: str) -> None:
     process. Nobody reads those any more, and the reconnect storm fills them (channels-redis
     refuses more than ``capacity`` messages per process): there is nothing to take over from.
     """
+    local = local_inboxes.get(previous_channel)
+    if local is not None:
+        local.put_nowait({"type": "ocpp.takeover"})
+        return
     try:
         async with _takeover_sends:
-            await get_channel_layer().send(previous_channel, {"type": "ocpp.takeover"})
+            await asyncio.wait_for(
+                get_channel_layer().send(previous_channel, {"type": "ocpp.takeover"}),
+                timeout=TAKEOVER_SEND_TIMEOUT_SECONDS,
+            )
     except ChannelFull:
         logger.info("%s: previous connection's channel is full (its process is gone)", identity)
     except Exception:

@@ -13,9 +13,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from csms.ocpp.backend import OcppBackend, OutboundCall
@@ -27,14 +29,48 @@ from csms.runtime import heap_settler
 logger = logging.getLogger(__name__)
 
 Answer = CallResult | CallError
+T = TypeVar("T")
+
+# How long an answer's write is retried while the database is away (then it is logged lost,
+# and the orphan sweep ends the command ``timeout``).
+ANSWER_RECORD_RETRY_SECONDS = 120.0
+
+
+async def database_retried(
+    write: Callable[[], Awaitable[T]], *, what: str, within: float = ANSWER_RECORD_RETRY_SECONDS
+) -> T:
+    """``write()``, retried with a growing pause while the database refuses connections (a
+    restart, a fail-over); any other error is raised at once."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    pause = 0.1
+    while True:
+        try:
+            return await write()
+        except (OperationalError, InterfaceError):
+            if loop.time() + pause > deadline:
+                raise
+            logger.warning("database unavailable writing %s; retrying in %.1f s", what, pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 2.0)
 
 
 class Outbound:
     """One connection's CALLs to its charge point, one at a time, in the order queued."""
 
-    def __init__(self, *, backend: OcppBackend, send: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        *,
+        backend: OcppBackend,
+        send: Callable[[str], Awaitable[None]],
+        after_events: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.backend = backend
         self.send = send
+        # Queues an event behind those the connection already received (the consumer's own
+        # queue): the next call waits until a close that came with an answer was handled.
+        self.after_events = after_events
+        self._answered: tuple[asyncio.Future[Answer], Answer] | None = None
         # The session served; None once the connection closed or was taken over.
         self.session: ChargePointSession | None = None
         self.task: asyncio.Task[None] | None = None
@@ -54,8 +90,9 @@ class Outbound:
 
     async def close(self, reason: str) -> None:
         """Stop sending; the outstanding call, if any, fails with ``reason``."""
-        await self._stop(reason)
+        # First: the outbox loop must not take another call while it is being stopped.
         session, self.session = self.session, None
+        await self._stop(reason)
         if session is not None and _local_connections.get(session.charge_point_id) is self:
             del _local_connections[session.charge_point_id]
 
@@ -69,17 +106,64 @@ class Outbound:
         times)."""
         if self.task is None:
             self.task = asyncio.create_task(self._run())
+            _outbox_tasks.add(self.task)
+            self.task.add_done_callback(_outbox_tasks.discard)
         if wake:
             self.wakeup.set()
 
-    def answer_resolve(self, answer: Answer) -> bool:
-        """The charge point answered: resolve our outstanding CALL if the answer is to it."""
+    async def answer_take(self, answer: Answer) -> bool:
+        """The charge point answered: if the answer is to our outstanding CALL, record it now,
+        before anything else of this connection happens (issue 16 §6).
+
+        Chargers close their socket right after answering a Reset or an AuthorizationKey
+        change. The consumer handles one event at a time, so recording the answer here, in the
+        event that brought it, puts it in the database before the close's clean-up can run:
+        an answer received is never lost, and a call whose answer is in is never failed as
+        "closed before the charge point answered" (nor are its result hooks skipped)."""
         pending = self.pending_call
         if pending is None or pending[0].message_id != answer.message_id:
             return False
-        if not pending[1].done():
-            pending[1].set_result(answer)
+        call, answered = pending
+        self.pending_call = None  # no longer outstanding: a time-out or a close leaves it be
+        try:
+            await self._record(call, answer)
+        finally:
+            self._answered = (answered, answer)
+            if self.after_events is None:
+                self.answered_continue()
+            else:
+                # A charger that answers and closes sent its close right behind the answer:
+                # the next call must not be taken (and sent into the closing socket, then
+                # failed) before that close is handled. Continue after the events queued.
+                self.after_events({"type": "ocpp.answered"})
         return True
+
+    def answered_continue(self) -> None:
+        """The events that came with the last answer were handled: the next call may go."""
+        answered, self._answered = self._answered, None
+        if answered is not None and not answered[0].done():
+            answered[0].set_result(answered[1])
+
+    async def _record(self, call: OutboundCall, answer: Answer) -> None:
+        """The call's row completed (or failed, for a CALLERROR); while the database is away,
+        retried until it is back: the charger did what it was told, so the command must not
+        end ``timeout`` (issue 16 §5)."""
+        if isinstance(answer, CallResult):
+            write = partial(
+                db_hop(self.backend.outbox_complete),
+                command_id=call.command_id,
+                response=answer.payload,
+            )
+        else:
+            write = partial(
+                db_hop(self.backend.outbox_fail),
+                command_id=call.command_id,
+                status="failed",
+                code=answer.code,
+                description=answer.description,
+                details=answer.details or {},
+            )
+        await database_retried(write, what=f"the answer to {call.action} {call.command_id}")
 
     async def _stop(self, reason: str) -> None:
         task, self.task = self.task, None
@@ -90,7 +174,13 @@ class Outbound:
         if self.pending_call is not None:
             call, _ = self.pending_call
             self.pending_call = None
-            await self._fail(call, status="failed", code="ConnectionClosed", description=reason)
+            try:
+                await self._fail(call, status="failed", code="ConnectionClosed", description=reason)
+            except Exception:
+                # The closing connection must finish closing; the orphan sweep ends the row.
+                logger.exception(
+                    "%s %s: could not be failed on close", call.action, call.command_id
+                )
 
     async def _run(self) -> None:
         """Send queued commands in order, never a second CALL before the first is answered."""
@@ -125,12 +215,14 @@ class Outbound:
             return await asyncio.shield(claim)
         except asyncio.CancelledError:
             # The socket closed mid-claim: the claim still finishes in its thread, and a command
-            # it marked "sent" would stay so for ever (nothing times it out). Make it the
-            # outstanding call, which close() fails.
+            # it marked "sent" would stay so for ever. It never left: back to the queue, for
+            # the charge point's next connection (not failed as if it had been sent).
             with contextlib.suppress(Exception):  # a failed claim took nothing
                 call = await claim
                 if call is not None:
-                    self.pending_call = (call, asyncio.get_running_loop().create_future())
+                    await db_hop(self.backend.outbox_release)(
+                        command_id=call.command_id, message_id=call.message_id
+                    )
             raise
 
     async def _send(self, session: ChargePointSession, call: OutboundCall) -> bool:
@@ -157,33 +249,32 @@ class Outbound:
         logged = call_frame(
             call.message_id, call.action, redacted_payload(call.action, call.payload)
         )
-        await db_hop(self.backend.frames_log)(
-            session=session, frames=[("out", logged)], at=timezone.now()
-        )
         try:
-            result = await asyncio.wait_for(answer, timeout=settings.OCPP_CALL_TIMEOUT_SECONDS)
+            await db_hop(self.backend.frames_log)(
+                session=session, frames=[("out", logged)], at=timezone.now()
+            )
+        except Exception:
+            # A message log that cannot be written costs its row, never the call (§5).
+            logger.exception(
+                "%s: outgoing %s not written to the message log", session.identity, call.action
+            )
+        try:
+            # Shielded: a time-out must not cancel an answer being recorded just then. Not
+            # wait_for: on Python 3.11 it swallows a cancellation (the connection closing) when
+            # the answer is already in, and the loop would take the next call into a dead socket.
+            async with asyncio.timeout(settings.OCPP_CALL_TIMEOUT_SECONDS):
+                await asyncio.shield(answer)
         except TimeoutError:
-            self.pending_call = None
-            await self._fail(
-                call,
-                status="timeout",
-                code="Timeout",
-                description=f"No answer within {settings.OCPP_CALL_TIMEOUT_SECONDS} s",
-            )
-            return True
-        self.pending_call = None
-        if isinstance(result, CallResult):
-            await db_hop(self.backend.outbox_complete)(
-                command_id=call.command_id, response=result.payload
-            )
-        else:
-            await self._fail(
-                call,
-                status="failed",
-                code=result.code,
-                description=result.description,
-                details=result.details,
-            )
+            if self.pending_call is not None and self.pending_call[0] is call:
+                self.pending_call = None
+                await self._fail(
+                    call,
+                    status="timeout",
+                    code="Timeout",
+                    description=f"No answer within {settings.OCPP_CALL_TIMEOUT_SECONDS} s",
+                )
+                return True
+            await answer  # it came as the time ran out: answer_take is recording it
         return True
 
     async def _fail(
@@ -208,6 +299,15 @@ class Outbound:
 
 # Connections of this process by charge point id, for the poller.
 _local_connections: dict[int, Outbound] = {}
+# Every running outbox task of this process: one per open connection at most.
+_outbox_tasks: set[asyncio.Task[None]] = set()
+
+
+def outbound_counts() -> dict[str, int]:
+    """This process's connections known to the poller and outbox tasks still running."""
+    return {"connections": len(_local_connections), "outbox_tasks": len(_outbox_tasks)}
+
+
 _poller: asyncio.Task[None] | None = None
 
 

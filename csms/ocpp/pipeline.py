@@ -1,6 +1,7 @@
 """The path of one inbound frame, top to bottom, as the consumer hands it over.
 
-1. :func:`frame_receive` — the entry: one WebSocket message of an open connection.
+1. :func:`frame_receive` — the entry: one WebSocket message of an open connection, within
+   its frame rate (csms.ocpp.rate_limit; beyond, :func:`frame_refuse_flood`).
 2. :func:`frame_parse` — text only, not too big, an OCPP-J message (OCPP-J §4); a CALLRESULT
    or CALLERROR goes to :func:`answer_receive` (our outstanding CALL, csms.ocpp.outbound).
 3. :func:`call_admit` — an action a charge point sends, that we handle, that it may send now
@@ -23,6 +24,7 @@ sent without waiting are answered in order.
 
 import copy
 import logging
+import time
 from datetime import datetime
 from functools import cache, partial
 from typing import Any, Protocol
@@ -48,9 +50,14 @@ from csms.ocpp.frames import (
     result_frame,
 )
 from csms.ocpp.outbound import Outbound
+from csms.ocpp.rate_limit import FrameRateLimit, Verdict
 from csms.ocpp.router import CHARGE_POINT_ACTIONS, Route, route_for, to_camel, to_snake
 
 logger = logging.getLogger(__name__)
+security_log = logging.getLogger("csms.security")
+
+# WebSocket close code of a connection closed for flooding (the 4000s are the application's).
+FLOOD_CLOSE_CODE = 4008
 
 # While Pending or Rejected, a charge point may only boot (OCPP 1.6 §4.2.1).
 ALLOWED_BEFORE_ACCEPTANCE = frozenset({"BootNotification"})
@@ -64,10 +71,13 @@ class Connection(Protocol):
     session: ChargePointSession | None
     backend: OcppBackend
     outbound: Outbound
+    rate_limit: FrameRateLimit
 
     async def send(
         self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
     ) -> None: ...
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None: ...
 
 
 # --- The frame ------------------------------------------------------------------------------------
@@ -78,6 +88,10 @@ async def frame_receive(connection: Connection, text: str | None) -> None:
     session = connection.session
     if session is None:
         return  # the handshake was refused or the connection is closing
+    verdict = connection.rate_limit.admit(time.monotonic())
+    if verdict is not Verdict.ADMIT:
+        await frame_refuse_flood(connection, session, text, verdict)
+        return
     received_at = timezone.now()
     raw = "<binary frame>" if text is None else text
     try:
@@ -86,10 +100,51 @@ async def frame_receive(connection: Connection, text: str | None) -> None:
         logged = raw if len(raw) <= settings.OCPP_MAX_FRAME_SIZE else raw[:1000]
         await error_answer(connection, session, received_at, logged, refusal)
         return
-    if isinstance(frame, Call):
-        await call_receive(connection, session, frame, raw, received_at)
-    else:
-        await answer_receive(connection, session, frame, raw, received_at)
+    try:
+        if isinstance(frame, Call):
+            await call_receive(connection, session, frame, raw, received_at)
+        else:
+            await answer_receive(connection, session, frame, raw, received_at)
+    except Exception:
+        # The database away (a restart, a fail-over) or a bug of ours: the charge point gets
+        # an InternalError for its CALL and retries, the connection stays (issue 16 §7: a
+        # dropped socket is an outage to a charger; it would reconnect in a storm).
+        logger.exception("%s: frame not handled", session.identity)
+        if isinstance(frame, Call):
+            await connection.send(
+                text_data=error_frame(
+                    frame.message_id, ErrorCode.INTERNAL_ERROR, "An internal error occurred", {}
+                )
+            )
+
+
+async def frame_refuse_flood(
+    connection: Connection, session: ChargePointSession, text: str | None, verdict: Verdict
+) -> None:
+    """Over its frame rate: the frame is not handled and not logged (a flood must not fill
+    the message log); its CALLERROR goes back, and a flood that persists closes the socket
+    (the frames still buffered meanwhile are dropped unanswered)."""
+    if verdict is Verdict.DROP:
+        return
+    if verdict is Verdict.DISCONNECT:
+        security_log.warning(
+            "%s/%s: closed, more than %d frames refused for flooding within %s s",
+            session.tenant_slug,
+            session.identity,
+            settings.OCPP_FRAME_FLOOD_REFUSALS,
+            settings.OCPP_FRAME_FLOOD_WINDOW_SECONDS,
+        )
+        await connection.close(code=FLOOD_CLOSE_CODE)
+        return
+    message_id = leading_message_id(text) if text is not None else UNKNOWN_MESSAGE_ID
+    await connection.send(
+        text_data=error_frame(
+            message_id or UNKNOWN_MESSAGE_ID,
+            ErrorCode.GENERIC_ERROR,
+            f"Frame rate limit of {settings.OCPP_FRAME_RATE:g}/s exceeded",
+            {},
+        )
+    )
 
 
 def frame_parse(text: str | None) -> Frame:
@@ -116,8 +171,9 @@ async def answer_receive(
     raw: str,
     received_at: datetime,
 ) -> None:
-    """An answer to our outstanding CALL resolves it; anything else is only logged."""
-    if not connection.outbound.answer_resolve(answer):
+    """An answer to our outstanding CALL is recorded at once (whatever the socket does next);
+    anything else is only logged."""
+    if not await connection.outbound.answer_take(answer):
         logger.info("%s: answer to unknown or expired call %s", session.identity, answer.message_id)
     await frames_log(connection.backend, session, [("in", raw)], received_at)
 

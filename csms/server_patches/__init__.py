@@ -1,4 +1,4 @@
-"""Patches to the ASGI server we run under (daphne, autobahn beneath it), in one place.
+"""Patches to the server we run under (daphne, autobahn beneath it, psycopg's pool), in one place.
 
 Each module patches one third-party class or function in the process that loads it, says what
 it changes and why, and keeps the original behaviour otherwise; each ``install()`` is
@@ -14,14 +14,22 @@ idempotent. Delete a module when the upstream server does the right thing itself
 * :mod:`~csms.server_patches.daphne_tls` — daphne puts nothing about TLS in the scope: it adds
   the ASGI TLS extension and the real TCP peer (issue 19). Installed by its own callers (the
   TLS scope echo of the e2e tests), not by :func:`install` yet.
+* :mod:`~csms.server_patches.db_pool` — psycopg's pool reconnects with a backoff of up to
+  minutes and makes every caller wait its full time-out while PostgreSQL is away: capped to a
+  second, and a quick refusal during the outage (issue 16 §7).
+* :mod:`~csms.server_patches.headers_deadline` — Twisted's HTTP channel waits for request
+  headers as long as bytes trickle in (slowloris): a deadline from accept to the end of the
+  headers (issue 16 §8).
 
-:func:`install` is what ``csms.asgi`` runs: the first two.
+:func:`install` is what ``csms.asgi`` runs: all but the TLS one.
 """
 
-from csms.server_patches import autobahn_lazy_debug, daphne_denial
+from csms.server_patches import autobahn_lazy_debug, daphne_denial, db_pool, headers_deadline
 
 
 def install() -> None:
     """Install the patches every daphne process of ours runs with (idempotent)."""
     daphne_denial.install()
     autobahn_lazy_debug.install()
+    db_pool.install()
+    headers_deadline.install()

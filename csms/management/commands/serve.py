@@ -1,13 +1,13 @@
 """``make run``: daphne, a Celery worker and Celery beat as one supervised command.
 
-Each runs as a child process; when any of them exits, or on SIGINT/SIGTERM, the others are
-stopped too, so nothing is left running behind the operator's back. With ``TLS_CERT_FILE`` and
+Each runs as a child process (csms.supervisor): one that dies is restarted after a backoff
+while the others go on serving; SIGINT/SIGTERM stop them all, so nothing is left running
+behind the operator's back. With ``TLS_CERT_FILE`` and
 ``TLS_KEY_FILE`` set, the same daphne also serves https:// and wss:// on ``TLS_PORT``
 (``csms.tls``), beside plain HTTP.
 """
 
 import signal
-import subprocess
 import sys
 import time
 from argparse import ArgumentParser
@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from csms.supervisor import Supervisor
 from csms.tls.endpoint import endpoint_description
 
 BIN = Path(sys.executable).parent
@@ -60,7 +61,6 @@ def daphne_command(*, host: str, port: int, backlog: int) -> list[str]:
         # queue for longer, and dropping them wastes the work done and brings them back again.
         "--websocket_connect_timeout",
         str(settings.OCPP_WEBSOCKET_CONNECT_TIMEOUT),
-        "--proxy-headers",
         "csms.asgi:application",
     ]
 
@@ -80,7 +80,8 @@ class Command(BaseCommand):
         if not options["no_celery"]:
             commands["worker"] = [*celery, "worker", "-l", "INFO", "--concurrency", "2"]
             commands["beat"] = [*celery, "beat", "-l", "INFO"]
-        children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603
+        supervisor = Supervisor(commands, log=lambda line: self.stderr.write(line))
+        supervisor.start()
         self.stdout.write(f"Serving on http://{host}:{port}/ (admin: /admin/, API: /api/docs/)")
         if settings.TLS_CERT_FILE:
             client = " with client certificates" if settings.TLS_CLIENT_CA_FILE else ""
@@ -97,20 +98,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        exit_code = 0
         while not stopping:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    self.stderr.write(f"{name} exited with {child.returncode}; stopping the rest")
-                    exit_code = child.returncode or 1
-                    stopping = True
+            supervisor.tend()
             time.sleep(0.5)
-        for child in children.values():
-            if child.poll() is None:
-                child.terminate()
-        for child in children.values():
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        sys.exit(exit_code)
+        supervisor.stop()

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 
 from csms.ocpp.backend import OcppBackend
 from csms.ocpp.context import CallContext
@@ -31,6 +31,21 @@ from csms.ocpp.frames import error_frame
 from csms.ocpp.router import Route
 
 logger = logging.getLogger(__name__)
+
+# The database itself is away (a restart, a fail-over): nothing of the call was stored and
+# nothing can be logged; the charge point is told at once and retries (issue 16 §7). One
+# warning per call, not the tracebacks and retries of a handler's crash.
+DATABASE_AWAY = (OperationalError, InterfaceError)
+
+
+def _database_away_answer(call: "InboundCall", exc: Exception) -> str:
+    ctx = call.ctx
+    logger.warning(
+        "%s: %s not handled, database unavailable: %s", ctx.session.identity, ctx.action, exc
+    )
+    return error_frame(
+        ctx.message_id, ErrorCode.INTERNAL_ERROR, "The database is unavailable; retry", {}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +139,11 @@ def calls_commit(calls: list[InboundCall], *, backend: OcppBackend, run: CallRun
             answers = [run(call, backend, log_rows) for call in calls]
             backend.message_log_write(log_rows)
         return answers
-    except Exception:  # noqa: BLE001 - sorted out call by call just below
+    except Exception as exc:  # noqa: BLE001 - sorted out call by call just below
         for call, written in zip(calls, seen, strict=True):
             call.ctx.session.last_seen_written = written  # that write was rolled back too
+        if isinstance(exc, DATABASE_AWAY):
+            return [_database_away_answer(call, exc) for call in calls]
         return [call_commit(call, backend=backend, run=run) for call in calls]
 
 
@@ -140,6 +157,9 @@ def call_commit(call: InboundCall, *, backend: OcppBackend, run: CallRun) -> str
         return answer
     except OcppError as exc:
         answer = error_frame(ctx.message_id, exc.code, exc.description, exc.details)
+    except DATABASE_AWAY as exc:
+        ctx.session.last_seen_written = seen
+        return _database_away_answer(call, exc)
     except Exception:
         logger.exception("%s: %s failed", ctx.session.identity, ctx.action)
         ctx.session.last_seen_written = seen  # that write was rolled back too
