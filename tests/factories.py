@@ -58,6 +58,13 @@ class TransactionFactory(factory.django.DjangoModelFactory):
     meter_start = 1000
     started_at = factory.Sequence(lambda n: datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=n))
 
+    # What the stop would have settled (transactions.energy): meterStop - meterStart.
+    energy_wh = factory.LazyAttribute(
+        lambda o: None if o.meter_stop is None else max(o.meter_stop - o.meter_start, 0)
+    )
+    energy_source = factory.LazyAttribute(lambda o: "" if o.stopped_at is None else "meter_stop")
+    stopped_by = factory.LazyAttribute(lambda o: "" if o.stopped_at is None else "charge_point")
+
     class Params:
         # ``stopped=True``: a finished session with 2.5 kWh charged.
         stopped = factory.Trait(

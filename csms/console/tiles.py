@@ -28,6 +28,7 @@ from csms.alerts.models import Alert, AlertState
 from csms.tenancy.models import Tenant
 from csms.webhooks.models import Delivery, DeliveryStatus
 from transactions.models import MeterValue, Transaction
+from transactions.selectors import sampled_totals_of
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 ACTIVE_POWER = "Power.Active.Import"
@@ -143,7 +144,7 @@ def _count_connectors(counts: dict[int, _Counts]) -> None:
 
 def _latest(measurand: str, column: str) -> Subquery:
     return Subquery(
-        MeterValue.objects.filter(transaction=OuterRef("pk"), measurand=measurand, phase="")
+        MeterValue.objects.filter(sampled_totals_of(measurand), transaction=OuterRef("pk"))
         .order_by("-timestamp", "-id")
         .values(column)[:1]
     )
