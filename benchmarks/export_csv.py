@@ -134,8 +134,10 @@ def main() -> None:
             ("a tenth", f"?started_before={tenth.isoformat()}".replace("+", "%2B")),
             ("all", ""),
         ]
-        print(f"{'export':>8} {'rows':>10} {'MB':>8} {'s':>7} {'rows/s':>9} {'MB/s':>6} "
-              f"{'peak RSS before':>16} {'after':>8}")
+        print(
+            f"{'export':>8} {'rows':>10} {'MB':>8} {'s':>7} {'rows/s':>9} {'MB/s':>6} "
+            f"{'peak RSS before':>16} {'after':>8}"
+        )
         for name, query in runs:
             before = peak_rss_kib(daphne.pid)
             rows, size, seconds = download(daphne.http_url, token, query)

@@ -140,9 +140,7 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return HttpResponseRedirect(page)
 
     @admin.action(description="Export selected sessions as CSV")
-    def export_as_csv(
-        self, request: HttpRequest, queryset: QuerySet[Transaction]
-    ) -> HttpResponse:
+    def export_as_csv(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> HttpResponse:
         return csv_stream_response(
             request=request,
             rows=transaction_export_rows(queryset.order_by("-started_at", "-id")),
@@ -168,6 +166,14 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             else:
                 closed += 1
         messages.success(request, f"{closed} session(s) closed on the server, {skipped} skipped.")
+
+    @admin.display(description="meter values")
+    def all_meter_values(self, obj: Transaction) -> str:
+        url = reverse("admin:transactions_metervalue_changelist")
+        query = urlencode({"transaction__id__exact": obj.pk})
+        return format_html(
+            '<a href="{}?{}">All meter values of transaction {}</a>', url, query, obj.pk
+        )
 
 
 def _staff(request: HttpRequest) -> str:

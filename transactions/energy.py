@@ -50,17 +50,25 @@ ENERGY_MISMATCH = "energy_mismatch"
 REGISTER_WENT_BACKWARDS = "register_went_backwards"
 REGISTER_ROLLOVER = "register_rollover"
 METER_REPLACED = "meter_replaced"
-ENERGY_FLAGS = frozenset({ENERGY_MISMATCH, REGISTER_WENT_BACKWARDS, REGISTER_ROLLOVER, METER_REPLACED})
+ENERGY_FLAGS = frozenset(
+    {ENERGY_MISMATCH, REGISTER_WENT_BACKWARDS, REGISTER_ROLLOVER, METER_REPLACED}
+)
 
 SOURCE_METER_STOP = "meter_stop"
 SOURCE_REGISTER = "register"
 SOURCE_NONE = "none"
 
 
+TRANSACTION_BEGIN = "Transaction.Begin"
+TRANSACTION_END = "Transaction.End"
+
+
 @dataclass(frozen=True, slots=True)
 class RegisterReading:
     timestamp: datetime
     wh: Decimal
+    # The sampledValue's context (None: left out, Sample.Periodic by §7.45)
+    context: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,18 +161,28 @@ def _whole_wh(wh: Decimal) -> int:
     return min(int(wh.to_integral_value(rounding=ROUND_HALF_UP)), INT64_MAX)
 
 
-def _disagree(*, meter_start: int, meter_stop: int, registers: RegisterEnergy) -> bool:
+def _disagree(
+    *,
+    meter_start: int,
+    meter_stop: int,
+    readings: Sequence[RegisterReading],
+    registers: RegisterEnergy,
+) -> bool:
     """Whether the register readings contradict ``meterStop - meterStart``: they saw more energy
-    than it, or (a meter without anomalies) readings outside the start/stop range. Fewer Wh in
-    the readings is no contradiction: periodic samples need not span the whole session."""
+    than it, or the meter's reading at the start (Transaction.Begin) or at the end
+    (Transaction.End) is not the figure the start or stop carried. Fewer Wh in periodic samples
+    is no contradiction (they need not span the session), nor is their absolute level: a
+    register may count from another origin than meterStart."""
     energy = Decimal(meter_stop - meter_start)
     tolerance = _tolerance(energy)
     if registers.wh > energy + tolerance:
         return True
-    if registers.anomalies:
-        return False
-    low, high = Decimal(meter_start) - tolerance, Decimal(meter_stop) + tolerance
-    return not (low <= registers.first <= high and low <= registers.last <= high)
+    ordered = sorted(readings, key=lambda r: r.timestamp)
+    begin = next((r.wh for r in ordered if r.context == TRANSACTION_BEGIN), None)
+    end = next((r.wh for r in reversed(ordered) if r.context == TRANSACTION_END), None)
+    return (begin is not None and abs(begin - meter_start) > tolerance) or (
+        end is not None and abs(end - meter_stop) > tolerance
+    )
 
 
 def session_energy(
@@ -183,7 +201,12 @@ def session_energy(
         flags = (
             (ENERGY_MISMATCH,)
             if registers is not None
-            and _disagree(meter_start=meter_start, meter_stop=meter_stop, registers=registers)
+            and _disagree(
+                meter_start=meter_start,
+                meter_stop=meter_stop,
+                readings=readings,
+                registers=registers,
+            )
             else ()
         )
         return EnergyChoice(meter_stop - meter_start, SOURCE_METER_STOP, flags)

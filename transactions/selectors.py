@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce, TruncDate, Upper
+from django.db.models.functions import TruncDate, Upper
 
 from transactions.energy import ENERGY_REGISTER, RegisterReading, reading_wh
 from transactions.models import MeterValue, Transaction
@@ -38,13 +38,13 @@ def transaction_register_readings(*, transaction_id: int) -> list[RegisterReadin
         MeterValue.objects.filter(transaction_id=transaction_id, after_stop=False)
         .filter(sampled_totals_of(ENERGY_REGISTER), _READABLE_FORMAT)
         .order_by("timestamp", "id")
-        .values_list("timestamp", "value", "unit")
+        .values_list("timestamp", "value", "unit", "context")
     )
     readings = []
-    for timestamp, value, unit in rows:
+    for timestamp, value, unit, context in rows:
         wh = reading_wh(value, unit)
         if wh is not None:
-            readings.append(RegisterReading(timestamp, wh))
+            readings.append(RegisterReading(timestamp, wh, context))
     return readings
 
 
@@ -68,13 +68,23 @@ def energy_report(
         sessions = sessions.filter(started_at__gte=since)
     if until is not None:
         sessions = sessions.filter(started_at__lt=until)
-    return list(
+    rows = (
         sessions.annotate(key=ENERGY_REPORT_GROUPS[group_by])
         .values("key")
         .annotate(
             sessions=Count("pk"),
-            energy_wh=Coalesce(Sum("energy_wh"), 0),
-            sessions_without_energy=Count("pk", filter=Q(energy_wh__isnull=True)),
+            # Not named after the column it sums: an alias shadowing a field breaks the SQL.
+            total_wh=Sum("energy_wh", default=0),
+            without_energy=Count("pk", filter=Q(energy_wh__isnull=True)),
         )
         .order_by("key")
     )
+    return [
+        {
+            "key": row["key"],
+            "sessions": row["sessions"],
+            "energy_wh": row["total_wh"],
+            "sessions_without_energy": row["without_energy"],
+        }
+        for row in rows
+    ]

@@ -76,7 +76,10 @@ def cards(tenant: Tenant) -> dict[str, IdTag]:
 
 
 async def test_a_session_closed_through_the_api_is_reconciled_by_the_late_stop(
-    url: str, charge_point: ChargePoint, cards: dict[str, IdTag], http_api: HttpApi,
+    url: str,
+    charge_point: ChargePoint,
+    cards: dict[str, IdTag],
+    http_api: HttpApi,
     webhook: WebhookEndpoint,
 ) -> None:
     async with ocpp_client(url, "CP-1") as cp:
@@ -86,12 +89,17 @@ async def test_a_session_closed_through_the_api_is_reconciled_by_the_late_stop(
                 connector_id=1,
                 transaction_id=started.transaction_id,
                 meter_value=[
-                    {"timestamp": iso(T0 + timedelta(minutes=20)), "sampledValue": [{"value": "1900"}]}
+                    {
+                        "timestamp": iso(T0 + timedelta(minutes=20)),
+                        "sampledValue": [{"value": "1900"}],
+                    }
                 ],
             )
         )
     # The charger went away; the tenant closes the session on the server.
-    closed = await http_api.post(f"/transactions/{started.transaction_id}/close/", {"reason": "zombie"})
+    closed = await http_api.post(
+        f"/transactions/{started.transaction_id}/close/", {"reason": "zombie"}
+    )
     assert closed.status == 200, closed.body
     assert (closed.body["stopped_by"], closed.body["meter_stop"], closed.body["energy_wh"]) == (
         "server",
@@ -144,7 +152,10 @@ async def test_a_closed_zombie_frees_the_card_from_concurrent_tx(
 
 
 async def test_closing_twice_or_another_tenants_session_is_refused(
-    url: str, charge_point: ChargePoint, cards: dict[str, IdTag], http_api: HttpApi,
+    url: str,
+    charge_point: ChargePoint,
+    cards: dict[str, IdTag],
+    http_api: HttpApi,
     other_http_api: HttpApi,
 ) -> None:
     async with ocpp_client(url, "CP-1") as cp:
@@ -290,7 +301,10 @@ async def test_an_older_status_notification_does_not_overwrite_the_current_statu
             )
 
     connector = await orm(Connector.objects.get, charge_point=charge_point, connector_id=1)
-    assert (connector.status, connector.status_timestamp) == ("Charging", T0 + timedelta(minutes=10))
+    assert (connector.status, connector.status_timestamp) == (
+        "Charging",
+        T0 + timedelta(minutes=10),
+    )
     history = await orm(
         lambda: list(ConnectorStatusChange.objects.order_by("id").values_list("status", flat=True))
     )

@@ -44,7 +44,11 @@ def test_a_tenant_closes_a_session_with_a_meter_stop_and_reason(
 
     response = api.post(
         close_url(session.pk),
-        {"meter_stop": 6000, "reason": "Charger offline for good", "stopped_at": "2025-03-01T15:00:00Z"},
+        {
+            "meter_stop": 6000,
+            "reason": "Charger offline for good",
+            "stopped_at": "2025-03-01T15:00:00Z",
+        },
         format="json",
     )
 
@@ -61,16 +65,27 @@ def test_a_close_without_a_body_takes_the_last_register_reading(
     api: APIClient, tenant: Tenant
 ) -> None:
     session = TransactionFactory(charge_point__tenant=tenant, started_at=T0, meter_start=1000)
-    MeterValueFactory(transaction=session, value="2.5", unit="kWh", timestamp=T0 + timedelta(minutes=9))
+    MeterValueFactory(
+        transaction=session, value="2.5", unit="kWh", timestamp=T0 + timedelta(minutes=9)
+    )
 
     body = api.post(close_url(session.pk), format="json").json()
 
-    assert (body["meter_stop"], body["energy_wh"], body["energy_source"]) == (2500, 1500, "meter_stop")
+    assert (body["meter_stop"], body["energy_wh"], body["energy_source"]) == (
+        2500,
+        1500,
+        "meter_stop",
+    )
 
 
 @pytest.mark.parametrize(
     "payload",
-    [{"meter_stop": -1}, {"meter_stop": "lots"}, {"meter_stop": 2**64}, {"stopped_at": "yesterday"}],
+    [
+        {"meter_stop": -1},
+        {"meter_stop": "lots"},
+        {"meter_stop": 2**64},
+        {"stopped_at": "yesterday"},
+    ],
 )
 def test_an_invalid_close_is_400_and_changes_nothing(
     api: APIClient, tenant: Tenant, payload: dict[str, Any]
@@ -86,7 +101,9 @@ def test_an_invalid_close_is_400_and_changes_nothing(
 def test_a_close_before_the_start_is_400(api: APIClient, tenant: Tenant) -> None:
     session = TransactionFactory(charge_point__tenant=tenant, started_at=T0)
 
-    response = api.post(close_url(session.pk), {"stopped_at": "2025-03-01T11:00:00Z"}, format="json")
+    response = api.post(
+        close_url(session.pk), {"stopped_at": "2025-03-01T11:00:00Z"}, format="json"
+    )
 
     assert response.status_code == 400
     assert response.json()["code"] == "stopped_at"
@@ -101,9 +118,7 @@ def test_closing_a_stopped_session_is_409(api: APIClient, tenant: Tenant) -> Non
     assert Transaction.objects.get().stopped_by == "charge_point"
 
 
-def test_another_tenants_session_cannot_be_closed(
-    api: APIClient, other_tenant: Tenant
-) -> None:
+def test_another_tenants_session_cannot_be_closed(api: APIClient, other_tenant: Tenant) -> None:
     theirs = TransactionFactory(charge_point__tenant=other_tenant)
 
     assert api.post(close_url(theirs.pk), format="json").status_code == 404
@@ -159,9 +174,7 @@ def test_the_export_takes_the_lists_filters(api: APIClient, tenant: Tenant) -> N
     TransactionFactory(charge_point=charge_point, id_tag="B", stopped=True, started_at=T0)
     TransactionFactory(charge_point=ChargePointFactory(tenant=tenant), id_tag="A")
 
-    rows = csv_rows(
-        api.get(EXPORT, {"charge_point": "CP-A", "id_tag": "A", "active": "false"})
-    )
+    rows = csv_rows(api.get(EXPORT, {"charge_point": "CP-A", "id_tag": "A", "active": "false"}))
 
     assert [row["session_id"] for row in rows] == [str(wanted.pk)]
 

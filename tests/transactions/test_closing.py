@@ -46,7 +46,10 @@ def status_report(cp: ChargePoint, status: str, at: Any, connector_id: int = 1) 
         defaults={"status": status, "status_timestamp": at},
     )
     ConnectorStatusChange.objects.create(
-        charge_point=cp, connector_id=connector_id, status=status, error_code="NoError",
+        charge_point=cp,
+        connector_id=connector_id,
+        status=status,
+        error_code="NoError",
         timestamp=at,
     )
 
@@ -143,7 +146,11 @@ def test_a_late_stop_is_reconciled_into_one_session_with_the_chargers_figures(
     assert (session.meter_stop, session.energy_wh, session.stopped_at) == (5000, 4000, real_stop)
     assert (session.stopped_by, session.stop_reason) == ("charge_point", "EVDisconnected")
     assert session.closed_by == "staff:alice"  # the history stays
-    assert webhook_types() == ["transaction.started", "transaction.stopped", "transaction.reconciled"]
+    assert webhook_types() == [
+        "transaction.started",
+        "transaction.stopped",
+        "transaction.reconciled",
+    ]
     reconciled = Event.objects.get(type=EventType.TRANSACTION_RECONCILED)
     assert (reconciled.data["energy_wh"], reconciled.data["server_energy_wh"]) == (4000, 800)
 
@@ -228,9 +235,7 @@ def test_a_connector_not_available_keeps_its_session(
     assert zombie_sessions_close(now=NOW) == 0
 
 
-def test_an_available_reported_before_the_start_does_not_count(
-    cp: ChargePoint, tag: IdTag
-) -> None:
+def test_an_available_reported_before_the_start_does_not_count(cp: ChargePoint, tag: IdTag) -> None:
     # A charger that never reports its session's Preparing/Charging: left alone.
     rules(cp, available_minutes=30)
     status_report(cp, "Available", T0 - timedelta(minutes=5))
@@ -290,9 +295,7 @@ def test_the_rules_run_on_beat_every_five_minutes(cp: ChargePoint, tag: IdTag) -
 # --- Only live sessions count -------------------------------------------------------------------
 
 
-def test_a_closed_zombie_no_longer_makes_the_card_concurrent(
-    cp: ChargePoint, tag: IdTag
-) -> None:
+def test_a_closed_zombie_no_longer_makes_the_card_concurrent(cp: ChargePoint, tag: IdTag) -> None:
     zombie = start(cp, connector_id=1).transaction
     assert start(cp, connector_id=2, at=T0 + timedelta(hours=1)).verdict.status == "ConcurrentTx"
 

@@ -131,22 +131,41 @@ def test_a_rounded_meter_stop_is_still_the_meters_figure() -> None:
 def test_registers_that_saw_more_than_the_stop_says_are_flagged() -> None:
     choice = session_energy(meter_start=1000, meter_stop=1500, readings=readings(1000, 9000))
 
-    assert (choice.energy_wh, choice.source, choice.flags) == (500, "meter_stop", (ENERGY_MISMATCH,))
-
-
-def test_readings_outside_the_start_stop_range_are_flagged() -> None:
-    # Another meter's register (or another session's): 50 kWh on a 1 kWh session.
-    choice = session_energy(
-        meter_start=1000, meter_stop=2000, readings=readings(50_000, 50_500)
+    assert (choice.energy_wh, choice.source, choice.flags) == (
+        500,
+        "meter_stop",
+        (ENERGY_MISMATCH,),
     )
 
-    assert choice.flags == (ENERGY_MISMATCH,)
+
+@pytest.mark.parametrize(
+    ("begin", "end", "flags"),
+    [
+        (1000, 2000, ()),
+        (1050, 2080, ()),  # within the meter's resolution
+        (1000, 1500, (ENERGY_MISMATCH,)),  # the meter read less at the end than the stop says
+        (50_000, 51_000, (ENERGY_MISMATCH,)),  # another meter's register
+    ],
+)
+def test_the_meters_own_begin_and_end_readings_must_be_the_start_and_stop(
+    begin: int, end: int, flags: tuple[str, ...]
+) -> None:
+    series = [
+        RegisterReading(T0, Decimal(begin), "Transaction.Begin"),
+        RegisterReading(T0 + timedelta(hours=1), Decimal(end), "Transaction.End"),
+    ]
+
+    choice = session_energy(meter_start=1000, meter_stop=2000, readings=series)
+
+    assert (choice.energy_wh, choice.flags) == (1000, flags)
 
 
-def test_periodic_samples_inside_the_session_are_no_mismatch() -> None:
-    choice = session_energy(meter_start=1000, meter_stop=5000, readings=readings(1500, 3000))
+def test_periodic_samples_are_no_mismatch_whatever_their_origin() -> None:
+    # Fewer Wh than the session (they need not span it), counted from another origin.
+    inside = session_energy(meter_start=1000, meter_stop=5000, readings=readings(1500, 3000))
+    elsewhere = session_energy(meter_start=1000, meter_stop=5000, readings=readings(10, 20))
 
-    assert choice.flags == ()
+    assert inside.flags == elsewhere.flags == ()
 
 
 def test_a_stop_below_its_start_takes_the_energy_from_the_registers() -> None:

@@ -75,9 +75,7 @@ def test_phase_readings_and_other_measurands_are_not_the_register(
 # --- The stop's idTag -------------------------------------------------------------------------
 
 
-def test_a_stop_by_another_card_of_the_same_parent_is_accepted(
-    cp: ChargePoint, tag: IdTag
-) -> None:
+def test_a_stop_by_another_card_of_the_same_parent_is_accepted(cp: ChargePoint, tag: IdTag) -> None:
     IdTagFactory(tenant=cp.tenant, id_tag="TAG-2", parent_id_tag="fleet")
     tx = start(cp).transaction
 

@@ -4,12 +4,10 @@ The exports take the list endpoints' filters and stream (``csms.csv_streaming``)
 one aggregate query (``transactions.selectors.energy_report``).
 """
 
-from datetime import UTC, datetime, time
+from datetime import UTC
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -93,26 +91,19 @@ class TransactionMeterValuesExportView(_CsvExportView):
 # --- The energy report --------------------------------------------------------------------------
 
 
-class DayOrMomentField(serializers.DateTimeField):
-    """``2025-03-01`` (that day's 00:00 UTC) or an ISO 8601 moment."""
-
-    def to_internal_value(self, value: Any) -> datetime:
-        if isinstance(value, str) and parse_datetime(value) is None:
-            day = parse_date(value) if len(value) == 10 else None
-            if day is not None:
-                return datetime.combine(day, time.min, tzinfo=UTC)
-        moment = super().to_internal_value(value)
-        return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
-
-
 class EnergyReportQuerySerializer(serializers.Serializer):
     group_by = serializers.ChoiceField(choices=sorted(ENERGY_REPORT_GROUPS), default="day")
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         # "from" is a Python keyword: declared here rather than as an attribute.
-        fields["from"] = DayOrMomentField(required=False, help_text="Inclusive.")
-        fields["to"] = DayOrMomentField(required=False, help_text="Exclusive.")
+        # A day (2025-03-01) reads as its 00:00; a moment without an offset as UTC.
+        fields["from"] = serializers.DateTimeField(
+            required=False, default_timezone=UTC, help_text="Inclusive."
+        )
+        fields["to"] = serializers.DateTimeField(
+            required=False, default_timezone=UTC, help_text="Exclusive."
+        )
         return fields
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -152,9 +143,7 @@ class EnergyReportView(TenantScopedMixin, GenericAPIView):
         query.is_valid(raise_exception=True)
         since, until = query.validated_data.get("from"), query.validated_data.get("to")
         group_by = query.validated_data["group_by"]
-        rows = energy_report(
-            tenant_id=self.tenant.pk, group_by=group_by, since=since, until=until
-        )
+        rows = energy_report(tenant_id=self.tenant.pk, group_by=group_by, since=since, until=until)
         results = [{**row, "key": str(row["key"])} for row in rows]
         return Response(
             {
@@ -165,9 +154,7 @@ class EnergyReportView(TenantScopedMixin, GenericAPIView):
                 "total": {
                     "sessions": sum(row["sessions"] for row in rows),
                     "energy_wh": sum(row["energy_wh"] for row in rows),
-                    "sessions_without_energy": sum(
-                        row["sessions_without_energy"] for row in rows
-                    ),
+                    "sessions_without_energy": sum(row["sessions_without_energy"] for row in rows),
                 },
             }
         )

@@ -150,9 +150,7 @@ def zombie_sessions_close(
                 charge_point_id=charge_point_id, connector_id=connector_id
             )
         if rule.available_minutes is not None:
-            closed += _close_available(
-                open_sessions, minutes=rule.available_minutes, now=now
-            )
+            closed += _close_available(open_sessions, minutes=rule.available_minutes, now=now)
         if rule.silent_hours is not None:
             closed += _close_silent(open_sessions, hours=rule.silent_hours, now=now)
     return closed
@@ -186,7 +184,9 @@ def _close_available(sessions: QuerySet[Transaction], *, minutes: int, now: date
     return closed
 
 
-def _available_since(*, charge_point_id: int, connector_id: int, after: datetime) -> datetime | None:
+def _available_since(
+    *, charge_point_id: int, connector_id: int, after: datetime
+) -> datetime | None:
     """When the connector's current run of Available reports began (by the charger's
     timestamps, or arrival when it sent none), counting reports after ``after`` only."""
     history = (
@@ -217,9 +217,7 @@ def _close_silent(sessions: QuerySet[Transaction], *, hours: int, now: datetime)
         sessions.filter(charge_point__connected=False)
         .filter(Q(charge_point__last_seen__isnull=True) | Q(charge_point__last_seen__lt=cutoff))
         .annotate(last_reading=Max("meter_values__timestamp"))
-        .filter(
-            Q(last_reading__lt=cutoff) | Q(last_reading__isnull=True, started_at__lt=cutoff)
-        )
+        .filter(Q(last_reading__lt=cutoff) | Q(last_reading__isnull=True, started_at__lt=cutoff))
         .values_list("pk", "started_at", "last_reading")
     )
     closed = 0

@@ -86,7 +86,9 @@ class _TransactionState:
     stopped_at: datetime | None
 
 
-def _own_transaction_state(*, transaction_id: int, charge_point_id: int) -> _TransactionState | None:
+def _own_transaction_state(
+    *, transaction_id: int, charge_point_id: int
+) -> _TransactionState | None:
     """The transaction's stop time, if it exists and is this charge point's. Every MeterValues
     frame asks: a plain statement costs a fifth of the ORM query (compiling it was most of the
     frame's CPU after the inserts; measured for make bench)."""
@@ -147,9 +149,7 @@ def meter_values_store(
     any_after_stop = False
     for meter_value in meter_values:
         timestamp = parse_timestamp(meter_value["timestamp"])
-        after_stop = (
-            stopped_at is not None and timestamp is not None and timestamp > stopped_at
-        )
+        after_stop = stopped_at is not None and timestamp is not None and timestamp > stopped_at
         any_after_stop = any_after_stop or after_stop
         seen: dict[tuple[Any, ...], int] = {}
         for sampled in meter_value.get("sampled_value") or ():

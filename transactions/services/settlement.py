@@ -10,7 +10,9 @@ from transactions.selectors import transaction_register_readings
 _UNTRUSTED_FIGURES = frozenset({"meter_start_out_of_range", "meter_stop_out_of_range"})
 
 
-def energy_settle(tx: Transaction, *, readings: list[RegisterReading] | None = None) -> EnergyChoice:
+def energy_settle(
+    tx: Transaction, *, readings: list[RegisterReading] | None = None
+) -> EnergyChoice:
     """Set ``energy_wh``, ``energy_source`` and the energy flags on ``tx`` (stopped, not saved:
     the caller saves it with its other changes). ``readings``: the session's register readings
     when the caller already read them."""
