@@ -4,15 +4,17 @@ The rows are read in chunks (a server-side cursor on PostgreSQL) and written out
 at a time: a million sessions never sit in memory together. Under ASGI (daphne) the response
 must be an *async* iterator: Django consumes a synchronous one under ASGI by reading all of it
 into a list first (``StreamingHttpResponse.__aiter__``), which is exactly the memory we must not
-spend; so the async ORM's ``aiterator`` feeds it there, and the plain ``iterator`` elsewhere
-(WSGI, the test client, management commands).
+spend; so there the chunks are fetched through ``sync_to_async`` one at a time, and elsewhere
+(WSGI, the test client, management commands) by the plain ``iterator``.
 """
 
 import csv
 import io
+import itertools
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
 from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
@@ -70,11 +72,26 @@ def _sync_stream(
 async def _async_stream(
     rows: QuerySet[Any], header: Sequence[str], to_cells: Callable[[Row], Iterable[Any]]
 ) -> AsyncIterator[str]:
+    """The rows fetched a chunk at a time in the request's database thread. Not
+    ``QuerySet.aiterator``: for a ``values_list`` queryset it runs the query in the event loop
+    (Django 5.2's ``ValuesListIterable.__iter__`` is no generator) and fails."""
     chunks = _Chunks(header)
-    async for row in rows.aiterator(chunk_size=FETCH_CHUNK):
-        text = chunks.add(to_cells(row))
-        if text is not None:
-            yield text
+    fetched: Iterator[Row] | None = None
+
+    def next_rows() -> list[Row]:
+        nonlocal fetched
+        if fetched is None:
+            fetched = rows.iterator(chunk_size=FETCH_CHUNK)
+        return list(itertools.islice(fetched, FETCH_CHUNK))
+
+    while True:
+        batch = await sync_to_async(next_rows)()
+        for row in batch:
+            text = chunks.add(to_cells(row))
+            if text is not None:
+                yield text
+        if len(batch) < FETCH_CHUNK:
+            break
     yield chunks.take()
 
 
