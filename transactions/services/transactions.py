@@ -149,13 +149,16 @@ def _with_live_concurrency(
     refused for a session elsewhere, the tenant's closing rules get to close that session if
     it is over (the beat may not have run yet). Costs nothing unless the answer would be
     ConcurrentTx."""
-    where = {
-        "tenant_id": tenant_id,
-        "id_tag": id_tag,
-        "charge_point_id": charge_point_id,
-        "connector_id": connector_id,
-    }
-    limited = with_concurrency(verdict, active_elsewhere=_active_sessions_elsewhere(**where))
+
+    def active_elsewhere() -> int:
+        return _active_sessions_elsewhere(
+            tenant_id=tenant_id,
+            id_tag=id_tag,
+            charge_point_id=charge_point_id,
+            connector_id=connector_id,
+        )
+
+    limited = with_concurrency(verdict, active_elsewhere=active_elsewhere())
     if limited.accepted or not _closing_rules_on(tenant_id):
         return limited
     closed = zombie_sessions_close(
@@ -163,7 +166,7 @@ def _with_live_concurrency(
     )
     if not closed:
         return limited
-    return with_concurrency(verdict, active_elsewhere=_active_sessions_elsewhere(**where))
+    return with_concurrency(verdict, active_elsewhere=active_elsewhere())
 
 
 def _closing_rules_on(tenant_id: int) -> bool:
