@@ -4,7 +4,7 @@ Times are UTC in ISO 8601 (``2025-03-01T12:00:00Z``), empty cells for what is un
 active session's stop, a sampled value's left-out phase), flags joined by ``|``.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,20 +61,28 @@ def transaction_export_rows(sessions: QuerySet[Transaction]) -> QuerySet[Any]:
     return sessions.values_list(*(field for _, field in TRANSACTION_COLUMNS))
 
 
-def _cell(header: str, value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return utc_iso(value)
-    if isinstance(value, list):
-        return text_cell("|".join(map(str, value)))
-    if header in _TEXT:
-        return text_cell(value)
-    return value
+def _as_is(value: Any) -> Any:
+    return value  # numbers, and None (the csv module writes it as an empty cell)
+
+
+def _flags(value: list[str] | None) -> str:
+    return text_cell("|".join(value)) if value else ""
+
+
+def _converter(header: str) -> Callable[[Any], Any]:
+    if header in ("started_at", "stopped_at"):
+        return utc_iso
+    if header == "flags":
+        return _flags
+    return text_cell if header in _TEXT else _as_is
+
+
+# One converter per column, chosen once: a million rows pay no per-cell type tests.
+_CONVERTERS = tuple(_converter(header) for header in TRANSACTION_HEADER)
 
 
 def transaction_cells(row: Row) -> Sequence[Any]:
-    return [_cell(header, value) for header, value in zip(TRANSACTION_HEADER, row, strict=True)]
+    return [convert(value) for convert, value in zip(_CONVERTERS, row, strict=True)]
 
 
 def meter_value_export_rows(values: QuerySet[MeterValue]) -> QuerySet[Any]:
