@@ -216,7 +216,9 @@ def session_energy(
 
 
 def last_register_wh(readings: Sequence[RegisterReading]) -> int | None:
-    """The latest reading, in whole Wh (a session closed without the charger's meterStop)."""
+    """The latest reading, in whole Wh (a session closed without the charger's meterStop); None
+    without one, or for a negative one (no meter's register)."""
     if not readings:
         return None
-    return _whole_wh(max(readings, key=lambda r: r.timestamp).wh)
+    latest = max(readings, key=lambda r: r.timestamp).wh
+    return _whole_wh(latest) if latest >= 0 else None

@@ -5,10 +5,23 @@ identical values of one frame are each kept, values after the stop are kept apar
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chargepoints.models import ChargePoint, IdTag
-from tests.factories import IdTagFactory
-from tests.transactions.sessions import T0, meter_values, sample, samples, start, stop, stored
+from csms.tenancy.models import Tenant
+from tests.factories import ChargePointFactory, IdTagFactory
+from tests.transactions.sessions import (
+    T0,
+    meter_values,
+    sample,
+    samples,
+    start,
+    stop,
+    stored,
+    wire,
+)
+from transactions.services import transaction_close
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +181,57 @@ def test_values_after_the_stop_are_kept_apart_and_flag_the_session(
     (session,) = stored(cp)
     assert session.flags == ["meter_values_after_stop"]
     assert session.energy_wh == 2000  # the bill is not rewritten
+
+
+# --- Hostile values, property-tested through the services -------------------------------------
+
+meter_figures = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+register_texts = st.one_of(
+    st.integers(min_value=-(10**15), max_value=10**15).map(str),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["", "abc", "0A1B", "1e400", "-0"]),
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    meter_start=meter_figures,
+    meter_stop=meter_figures,
+    readings=st.lists(st.tuples(register_texts, st.sampled_from([None, "Wh", "kWh"])), max_size=6),
+    server_close_first=st.booleans(),
+)
+def test_a_hostile_session_is_stored_once_with_an_energy_that_is_never_negative(
+    tenant: Tenant,
+    meter_start: int,
+    meter_stop: int,
+    readings: list[tuple[str, str | None]],
+    server_close_first: bool,
+) -> None:
+    station = ChargePointFactory(tenant=tenant)
+    IdTagFactory(tenant=tenant, id_tag=f"H-{station.pk}")
+    tx = start(station, id_tag=f"H-{station.pk}", meter_start=meter_start).transaction
+    data = [
+        {
+            "timestamp": wire(T0 + timedelta(minutes=n + 1)),
+            "sampled_value": [{"value": value, **({"unit": unit} if unit else {})}],
+        }
+        for n, (value, unit) in enumerate(readings)
+    ]
+    meter_values(station, *data, transaction_id=tx.pk)
+    if server_close_first:
+        transaction_close(transaction=tx)
+
+    for _ in range(2):  # a retry with another message id
+        stop(station, tx.pk, meter_stop=meter_stop)
+
+    (session,) = stored(station)
+    assert not session.active
+    assert session.stopped_by == "charge_point"
+    assert session.meter_stop == meter_stop
+    assert session.energy_wh is None or 0 <= session.energy_wh <= 2**63 - 1
+    assert session.energy_source in {"meter_stop", "register", "none"}
+    assert len(samples(station)) == len(readings)
