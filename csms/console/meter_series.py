@@ -102,8 +102,11 @@ def session_summary(*, transaction: Transaction, now: datetime | None = None) ->
     end = transaction.stopped_at or now or timezone.now()
     duration = max(end - transaction.started_at, timedelta(0))
     series = transaction_meter_series(transaction=transaction)
-    if transaction.meter_stop is not None:
-        energy_wh: float | None = float(transaction.meter_stop - transaction.meter_start)
+    if transaction.stopped_at is not None:
+        # What the session is billed for (issue 15 §3), unknown when no evidence holds.
+        energy_wh: float | None = (
+            None if transaction.energy_wh is None else float(transaction.energy_wh)
+        )
     elif series["energy"]:
         energy_wh = series["energy"][-1]["y"] * 1000
     else:
