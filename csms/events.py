@@ -128,14 +128,30 @@ class TransactionStarted(ChargePointEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TransactionStopped(TransactionStarted):
-    """A transaction was closed: by its StopTransaction, or as stale by a new start on its
-    connector (no meter_stop, no energy)."""
+    """A transaction was closed: by its StopTransaction (``stopped_by`` "charge_point"), or by
+    the server (``"server"``: staff, the API, a closing rule, a new start on its connector;
+    ``closed_by`` says which, the meter reading may be the last register value or none).
+    Published once per session: the charger's later stop of a server-closed session is a
+    :class:`TransactionReconciled`."""
 
     meter_stop: int | None
     energy_wh: int | None
     stopped_at: datetime
     stop_reason: str
     flags: list[str]
+    energy_source: str = ""
+    stopped_by: str = ""
+    closed_by: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransactionReconciled(TransactionStopped):
+    """The charger's own StopTransaction for a session the server had closed: the session now
+    holds the charger's figures (the fields), ``server_*`` what the server's close had said."""
+
+    server_stopped_at: datetime
+    server_meter_stop: int | None
+    server_energy_wh: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -58,6 +58,18 @@ class TransactionFactory(factory.django.DjangoModelFactory):
     meter_start = 1000
     started_at = factory.Sequence(lambda n: datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=n))
 
+    # What the stop would have settled (transactions.energy): meterStop - meterStart. (Without
+    # the ``stopped`` trait or a value given, factory_boy hands the lazy attributes a Skip.)
+    energy_wh = factory.LazyAttribute(
+        lambda o: max(o.meter_stop - o.meter_start, 0) if isinstance(o.meter_stop, int) else None
+    )
+    energy_source = factory.LazyAttribute(
+        lambda o: "meter_stop" if isinstance(o.stopped_at, datetime) else ""
+    )
+    stopped_by = factory.LazyAttribute(
+        lambda o: "charge_point" if isinstance(o.stopped_at, datetime) else ""
+    )
+
     class Params:
         # ``stopped=True``: a finished session with 2.5 kWh charged.
         stopped = factory.Trait(

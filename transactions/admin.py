@@ -1,4 +1,6 @@
-"""Staff admin of transactions and meter values: read only, they come from the charge points."""
+"""Staff admin of transactions and meter values: read only, they come from the charge points;
+staff can close a session the charger never stopped, export sessions as CSV, and set a tenant's
+session closing rules."""
 
 from typing import Any
 
@@ -13,13 +15,16 @@ from django.utils.http import urlencode
 from chargepoints.admin.guided_actions import RemoteStopForm
 from csms.admin import LimitedInlineFormSet, ReadOnlyAdminMixin, ReadOnlyInline
 from csms.console.meter_series import session_summary, transaction_meter_series
-from transactions import services as transaction_services
-from transactions.models import MeterValue, Transaction, UnmatchedTransactionMessage
-
-# HOOK (issue 15, W15): the server-side close of a session. Until ``transaction_close`` is on
-# main, the session page offers the guided Remote stop only; once it is, the page shows "Close
-# on the server" too. The integrator replaces this lookup with a plain import at merge time.
-SERVER_CLOSE_SERVICE = getattr(transaction_services, "transaction_close", None)
+from csms.csv_streaming import csv_stream_response
+from csms.errors import DomainError
+from transactions.exports import TRANSACTION_HEADER, transaction_cells, transaction_export_rows
+from transactions.models import (
+    MeterValue,
+    SessionClosingRules,
+    Transaction,
+    UnmatchedTransactionMessage,
+)
+from transactions.services import transaction_close
 
 METER_VALUE_INLINE_LIMIT = 50
 
@@ -64,10 +69,11 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "energy_wh",
         "stop_reason",
     ]
-    list_filter = ["tenant", ActiveFilter, "stop_reason"]
+    list_filter = ["tenant", ActiveFilter, "stop_reason", "stopped_by", "energy_source"]
     search_fields = ["id_tag", "charge_point__identity"]
     list_select_related = ["tenant", "charge_point"]
-    readonly_fields = ["energy_wh", "all_meter_values"]
+    readonly_fields = ["all_meter_values"]
+    actions = ["export_as_csv", "close_on_server"]
     inlines = [MeterValueInline]
     change_form_template = "admin/transactions/transaction/change_form.html"
 
@@ -103,7 +109,7 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 "stop_form": RemoteStopForm(charge_point=session.charge_point, prefix="remote-stop")
                 if session.active
                 else None,
-                "can_close_on_server": SERVER_CLOSE_SERVICE is not None and session.active,
+                "can_close_on_server": session.active,
             }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -114,20 +120,52 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return JsonResponse(transaction_meter_series(transaction=session))
 
     def close_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
-        """The stop/close action of issue 15: the server-side close service (see the HOOK)."""
+        """The session page's "Close on the server" (issue 15 §2)."""
         session = get_object_or_404(Transaction, pk=object_id)
         page = reverse("admin:transactions_transaction_change", args=[session.pk])
-        if request.method != "POST" or SERVER_CLOSE_SERVICE is None:
+        if request.method != "POST":
             return HttpResponseRedirect(page)
         if not request.user.has_perm("transactions.change_transaction"):
             return HttpResponseRedirect(page)
-        SERVER_CLOSE_SERVICE(transaction=session, reason=request.POST.get("reason") or "Other")
-        messages.success(request, f"Session {session.pk} closed on the server.")
+        try:
+            transaction_close(
+                transaction=session,
+                reason=request.POST.get("reason") or "",
+                closed_by=_staff(request),
+            )
+        except DomainError as refused:
+            messages.error(request, f"Session {session.pk} not closed: {refused.message}")
+        else:
+            messages.success(request, f"Session {session.pk} closed on the server.")
         return HttpResponseRedirect(page)
 
-    @admin.display(description="energy (Wh)")
-    def energy_wh(self, obj: Transaction) -> int | None:
-        return obj.energy_wh
+    @admin.action(description="Export selected sessions as CSV")
+    def export_as_csv(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> HttpResponse:
+        return csv_stream_response(
+            request=request,
+            rows=transaction_export_rows(queryset.order_by("-started_at", "-id")),
+            header=TRANSACTION_HEADER,
+            to_cells=transaction_cells,
+            filename="transactions.csv",
+        )
+
+    @admin.action(description="Close selected sessions on the server")
+    def close_on_server(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
+        # The change permission, checked here: the mixin keeps every form read only.
+        if not request.user.has_perm("transactions.change_transaction"):
+            messages.error(request, "Closing sessions needs the change permission.")
+            return
+        closed, skipped = 0, 0
+        for session in queryset.filter(stopped_at__isnull=True):
+            try:
+                transaction_close(
+                    transaction=session, reason="Closed by staff", closed_by=_staff(request)
+                )
+            except DomainError:
+                skipped += 1  # stopped meanwhile
+            else:
+                closed += 1
+        messages.success(request, f"{closed} session(s) closed on the server, {skipped} skipped.")
 
     @admin.display(description="meter values")
     def all_meter_values(self, obj: Transaction) -> str:
@@ -136,6 +174,17 @@ class TransactionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return format_html(
             '<a href="{}?{}">All meter values of transaction {}</a>', url, query, obj.pk
         )
+
+
+def _staff(request: HttpRequest) -> str:
+    return f"staff:{request.user.get_username()}"
+
+
+@admin.register(SessionClosingRules)
+class SessionClosingRulesAdmin(admin.ModelAdmin):
+    list_display = ["tenant", "available_minutes", "silent_hours", "updated_at"]
+    list_select_related = ["tenant"]
+    autocomplete_fields = ["tenant"]
 
 
 @admin.register(MeterValue)

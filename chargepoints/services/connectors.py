@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chargepoints.models import Connector, ConnectorStatusChange
@@ -26,10 +27,16 @@ _STATUS_CHANGE_FIELDS = (
 )
 
 
-def _connector_status_update(*, charge_point_id: int, connector_id: int, values: list[Any]) -> int:
+def _connector_status_update(
+    *, charge_point_id: int, connector_id: int, values: list[Any], effective_at: datetime
+) -> int:
     """The connector's current status: one plain UPDATE, its text built once. Every
     StatusNotification runs it (three per boot in a reconnect storm); building the ORM's
-    update was most of the frame's CPU. ``values`` in the order of the columns below."""
+    update was most of the frame's CPU. ``values`` in the order of the columns below.
+
+    A report older than the current status (``effective_at`` before the stored
+    ``status_timestamp``: a queued notification delivered after a newer one) changes nothing:
+    0 rows (issue 15 §3; the history keeps it all the same)."""
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
@@ -38,6 +45,7 @@ def _connector_status_update(*, charge_point_id: int, connector_id: int, values:
                 *(adapt(v) if isinstance(v, datetime) else v for v in values),
                 charge_point_id,
                 connector_id,
+                adapt(effective_at),
             ],
         )
         return int(cursor.rowcount)
@@ -67,7 +75,9 @@ def _connector_status_sql(alias: str) -> str:
     # Only quoted identifiers from the model's metadata and placeholders: values are bound.
     return (
         f"UPDATE {quote(Connector._meta.db_table)} SET {columns} "  # noqa: S608
-        f"WHERE {quote('charge_point_id')} = %s AND {quote('connector_id')} = %s"
+        f"WHERE {quote('charge_point_id')} = %s AND {quote('connector_id')} = %s "
+        f"AND ({quote(_column('status_timestamp'))} IS NULL "
+        f"OR {quote(_column('status_timestamp'))} <= %s)"
     )
 
 
@@ -97,32 +107,44 @@ def connector_status_record(
         "vendor_id": report.get("vendor_id") or "",
         "vendor_error_code": report.get("vendor_error_code") or "",
     }
+    now = timezone.now()
     timestamp = parse_timestamp(report.get("timestamp"))
+    # When the status took effect: as reported, but never after we received it (a charger
+    # whose clock runs ahead would otherwise hold its status against every later report), and
+    # on arrival when it sent no timestamp.
+    effective_at = min(timestamp, now) if timestamp is not None else now
     updated = _connector_status_update(
         charge_point_id=charge_point_id,
         connector_id=connector_id,
-        values=[*values.values(), timestamp, timezone.now()],
+        values=[*values.values(), effective_at, now],
+        effective_at=effective_at,
     )
+    current = True
     if not updated:
         try:
             with transaction.atomic():
                 Connector.objects.create(
                     charge_point_id=charge_point_id,
                     connector_id=connector_id,
-                    status_timestamp=timestamp,
+                    status_timestamp=effective_at,
                     **values,
                 )
         except IntegrityError:
-            Connector.objects.filter(
-                charge_point_id=charge_point_id, connector_id=connector_id
-            ).update(**values, status_timestamp=timestamp)
+            # It exists: the report is older than its current status, or raced in with another.
+            current = bool(
+                Connector.objects.filter(
+                    Q(status_timestamp__isnull=True) | Q(status_timestamp__lte=effective_at),
+                    charge_point_id=charge_point_id,
+                    connector_id=connector_id,
+                ).update(**values, status_timestamp=effective_at)
+            )
     # One plain INSERT: a model save's per-field preparation is most of this frame's cost.
     rows_insert(
         ConnectorStatusChange,
         _STATUS_CHANGE_FIELDS,
-        [(charge_point_id, connector_id, *values.values(), timestamp, timezone.now())],
+        [(charge_point_id, connector_id, *values.values(), timestamp, now)],
     )
-    if watched and previous != report["status"]:
+    if watched and current and previous != report["status"]:
         publish(
             ConnectorStatusChanged(
                 tenant_id=tenant_id,

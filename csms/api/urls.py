@@ -30,6 +30,11 @@ from smartcharging.api.views import (
     ChargingSiteViewSet,
     CompositeScheduleView,
 )
+from transactions.api.exports import (
+    EnergyReportView,
+    TransactionExportView,
+    TransactionMeterValuesExportView,
+)
 from transactions.api.views import TransactionViewSet
 
 
@@ -99,6 +104,14 @@ urlpatterns = [
         LocalListSyncView.as_view(),
         name="charge-point-local-list-sync",
     ),
+    # Before the router: "export.csv" is no transaction id.
+    path("transactions/export.csv", TransactionExportView.as_view(), name="transaction-export"),
+    path(
+        "transactions/<int:pk>/meter-values/export.csv",
+        TransactionMeterValuesExportView.as_view(),
+        name="transaction-meter-values-export",
+    ),
+    path("reports/energy/", EnergyReportView.as_view(), name="energy-report"),
     path("reservations/", ReservationListView.as_view(), name="reservation-list"),
     path("reservations/<int:pk>/", ReservationDetailView.as_view(), name="reservation-detail"),
     path("", include(router.urls)),

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from csms.console.tiles import ACTIVE_POWER, ENERGY_REGISTER, watts_or_watt_hours
 from transactions.models import MeterValue, Transaction
+from transactions.selectors import sampled_totals_of
 
 # A chart has a few hundred pixels: more points only cost bandwidth.
 MAX_POINTS = 500
@@ -41,8 +43,15 @@ class SessionSummary:
 
 
 def _chartable(values: QuerySet[MeterValue]) -> QuerySet[MeterValue]:
-    return values.filter(measurand__in=[ENERGY_REGISTER, ACTIVE_POWER], phase="").order_by(
+    # A left-out measurand is the energy register (OCPP 1.6 §7.45 default).
+    return values.filter(sampled_totals_of(ENERGY_REGISTER, ACTIVE_POWER)).order_by(
         "timestamp", "id"
+    )
+
+
+def _rows(values: QuerySet[MeterValue]) -> Any:
+    return _chartable(values).values_list(
+        "timestamp", Coalesce("measurand", Value(ENERGY_REGISTER)), "value", "unit"
     )
 
 
@@ -75,9 +84,7 @@ def meter_series(
 
 
 def transaction_meter_series(*, transaction: Transaction) -> dict[str, Any]:
-    rows = _chartable(MeterValue.objects.filter(transaction=transaction)).values_list(
-        "timestamp", "measurand", "value", "unit"
-    )
+    rows = _rows(MeterValue.objects.filter(transaction=transaction))
     return meter_series(rows, energy_offset_wh=transaction.meter_start)
 
 
@@ -86,9 +93,7 @@ def charge_point_meter_series(
 ) -> dict[str, Any]:
     """The charge point's last ``hours`` of readings, all connectors' sessions together."""
     since = (now or timezone.now()) - timedelta(hours=hours)
-    rows = _chartable(
-        MeterValue.objects.filter(charge_point_id=charge_point_id, timestamp__gte=since)
-    ).values_list("timestamp", "measurand", "value", "unit")
+    rows = _rows(MeterValue.objects.filter(charge_point_id=charge_point_id, timestamp__gte=since))
     return meter_series(rows)
 
 
@@ -97,8 +102,11 @@ def session_summary(*, transaction: Transaction, now: datetime | None = None) ->
     end = transaction.stopped_at or now or timezone.now()
     duration = max(end - transaction.started_at, timedelta(0))
     series = transaction_meter_series(transaction=transaction)
-    if transaction.meter_stop is not None:
-        energy_wh: float | None = float(transaction.meter_stop - transaction.meter_start)
+    if transaction.stopped_at is not None:
+        # What the session is billed for (issue 15 §3), unknown when no evidence holds.
+        energy_wh: float | None = (
+            None if transaction.energy_wh is None else float(transaction.energy_wh)
+        )
     elif series["energy"]:
         energy_wh = series["energy"][-1]["y"] * 1000
     else:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -28,6 +28,7 @@ from csms.alerts.models import Alert, AlertState
 from csms.tenancy.models import Tenant
 from csms.webhooks.models import Delivery, DeliveryStatus
 from transactions.models import MeterValue, Transaction
+from transactions.selectors import sampled_totals_of
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 ACTIVE_POWER = "Power.Active.Import"
@@ -143,7 +144,7 @@ def _count_connectors(counts: dict[int, _Counts]) -> None:
 
 def _latest(measurand: str, column: str) -> Subquery:
     return Subquery(
-        MeterValue.objects.filter(transaction=OuterRef("pk"), measurand=measurand, phase="")
+        MeterValue.objects.filter(sampled_totals_of(measurand), transaction=OuterRef("pk"))
         .order_by("-timestamp", "-id")
         .values(column)[:1]
     )
@@ -169,12 +170,14 @@ def _count_sessions(counts: dict[int, _Counts], *, now: datetime) -> None:
             c.live_power_w += power
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     week = today - timedelta(days=today.weekday())
+    # The energy the sessions are billed for (issue 15 §3: from the best evidence, never
+    # negative), not meterStop - meterStart.
     ended = (
-        Transaction.objects.filter(stopped_at__gte=week, meter_stop__isnull=False)
+        Transaction.objects.filter(stopped_at__gte=week, energy_wh__isnull=False)
         .values("tenant_id")
         .annotate(
-            week_wh=Sum(F("meter_stop") - F("meter_start")),
-            today_wh=Sum(F("meter_stop") - F("meter_start"), filter=Q(stopped_at__gte=today)),
+            week_wh=Sum("energy_wh"),
+            today_wh=Sum("energy_wh", filter=Q(stopped_at__gte=today)),
         )
     )
     for totals in ended:

@@ -16,6 +16,8 @@ class EventType(models.TextChoices):
     CONNECTOR_STATUS_CHANGED = "connector.status_changed"
     TRANSACTION_STARTED = "transaction.started"
     TRANSACTION_STOPPED = "transaction.stopped"
+    # A session the server closed, then stopped by its charger: one session, the charger's figures
+    TRANSACTION_RECONCILED = "transaction.reconciled"
     # Opt-in and sampled (at most one per transaction per WEBHOOKS_METER_VALUES_INTERVAL_SECONDS)
     TRANSACTION_METER_VALUES = "transaction.meter_values"
     AUTHORIZATION_DENIED = "authorization.denied"

@@ -30,6 +30,7 @@ from csms.events import (
     MeterValuesReceived,
     ReservationChanged,
     SecurityEventReceived,
+    TransactionReconciled,
     TransactionStarted,
     TransactionStopped,
     subscriber,
@@ -182,18 +183,42 @@ def transaction_started(event: TransactionStarted) -> None:
         )
 
 
+def _stopped_data(event: TransactionStopped) -> dict[str, Any]:
+    return {
+        **_transaction_data(event),
+        "meter_stop": event.meter_stop,
+        "energy_wh": event.energy_wh,
+        "energy_source": event.energy_source,
+        "stopped_at": event.stopped_at,
+        "stop_reason": event.stop_reason,
+        "stopped_by": event.stopped_by,
+        "closed_by": event.closed_by,
+        "flags": event.flags,
+    }
+
+
 @subscriber(TransactionStopped, listens=listening(EventType.TRANSACTION_STOPPED))
 def transaction_stopped(event: TransactionStopped) -> None:
     event_emit(
         tenant_id=event.tenant_id,
         type=EventType.TRANSACTION_STOPPED,
+        data=_stopped_data(event),
+        charge_point_id=event.charge_point_id,
+    )
+
+
+@subscriber(TransactionReconciled, listens=listening(EventType.TRANSACTION_RECONCILED))
+def transaction_reconciled(event: TransactionReconciled) -> None:
+    """Not a second ``transaction.stopped``: the session an integrator already saw stopped now
+    carries the charger's figures (and what the server's close had said, to correct a bill)."""
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.TRANSACTION_RECONCILED,
         data={
-            **_transaction_data(event),
-            "meter_stop": event.meter_stop,
-            "energy_wh": event.energy_wh,
-            "stopped_at": event.stopped_at,
-            "stop_reason": event.stop_reason,
-            "flags": event.flags,
+            **_stopped_data(event),
+            "server_stopped_at": event.server_stopped_at,
+            "server_meter_stop": event.server_meter_stop,
+            "server_energy_wh": event.server_energy_wh,
         },
         charge_point_id=event.charge_point_id,
     )

@@ -32,7 +32,9 @@ PER_FRAME = {
     "StartTransaction": (6, 9),
     # transaction.meter_values is opt-in: an "everything" endpoint does not get it.
     "MeterValues": (3, 3),
-    "StopTransaction": (5, 8),
+    # One read more than the others' pattern: the session's register readings, the evidence
+    # its energy is settled from (issue 15 §3), once per session.
+    "StopTransaction": (6, 9),
 }
 
 

@@ -17,7 +17,7 @@ from smartcharging.tasks import rebalance_overdue_sites
 from tests.factories import ChargePointFactory
 from tests.smartcharging.helpers import set_profile
 from transactions.models import Transaction
-from transactions.services import transaction_start, transaction_stop
+from transactions.services import transaction_close, transaction_start, transaction_stop
 
 pytestmark = pytest.mark.django_db
 
@@ -354,3 +354,22 @@ def test_the_overdue_sweep_is_scheduled_by_a_data_migration() -> None:
 
     assert task.enabled
     assert (task.interval.every, task.interval.period) == (1, "minutes")
+
+
+def test_a_session_closed_on_the_server_gives_its_share_back(
+    site: ChargingSite,
+    stations: list[ChargePoint],
+    start: Callable[..., Transaction],
+    run_on_commit: Callable[[], Any],
+    pushed: Callable[[], list],
+) -> None:
+    # Issue 15 §2: a zombie keeps no share of the site's limit once it is closed.
+    zombie = start(stations[0])
+    live = start(stations[1])
+    pushed()
+
+    with run_on_commit():
+        transaction_close(transaction=zombie, reason="zombie")
+
+    assert pushed() == [("CP-B", live.pk, 32.0)]
+    assert not ChargingProfile.objects.filter(transaction=zombie).exists()

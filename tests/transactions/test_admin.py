@@ -1,6 +1,7 @@
 """Staff admin of transactions: filters, search, the limited meter-value inline."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -87,3 +88,56 @@ def test_transactions_are_read_only_in_the_admin(admin_client: Client, tenant: T
     assert response.status_code == 403
     transaction.refresh_from_db()
     assert transaction.meter_stop is None
+
+
+# --- Issue 15: close on the server, export as CSV -----------------------------------------------
+
+
+def test_staff_close_a_session_on_the_server_from_its_page(
+    admin_client: Client, admin_user: Any, tenant: Tenant
+) -> None:
+    transaction = TransactionFactory(charge_point__tenant=tenant, started_at=T0)
+
+    response = admin_client.post(
+        reverse("admin:transactions_transaction_close", args=[transaction.pk]),
+        {"reason": "Charger replaced"},
+    )
+
+    assert response.status_code == 302
+    transaction.refresh_from_db()
+    assert (transaction.stopped_by, transaction.close_reason) == ("server", "Charger replaced")
+    assert transaction.closed_by == f"staff:{admin_user.get_username()}"
+
+
+def test_the_close_action_closes_the_selected_open_sessions(
+    admin_client: Client, tenant: Tenant
+) -> None:
+    charge_point = ChargePointFactory(tenant=tenant)
+    open_ = TransactionFactory(charge_point=charge_point, connector_id=1)
+    done = TransactionFactory(charge_point=charge_point, connector_id=2, stopped=True)
+
+    admin_client.post(
+        reverse(CHANGELIST),
+        {"action": "close_on_server", "_selected_action": [open_.pk, done.pk]},
+    )
+
+    open_.refresh_from_db()
+    done.refresh_from_db()
+    assert (open_.active, open_.stopped_by) == (False, "server")
+    assert done.stopped_by == "charge_point"
+
+
+def test_the_export_action_downloads_the_selected_sessions_as_csv(
+    admin_client: Client, tenant: Tenant
+) -> None:
+    wanted = TransactionFactory(charge_point__tenant=tenant, stopped=True)
+    TransactionFactory(charge_point__tenant=tenant, stopped=True)
+
+    response = admin_client.post(
+        reverse(CHANGELIST), {"action": "export_as_csv", "_selected_action": [wanted.pk]}
+    )
+
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("session_id,charge_point,connector_id,id_tag,parent_id_tag")
+    assert [line.split(",")[0] for line in lines[1:]] == [str(wanted.pk)]

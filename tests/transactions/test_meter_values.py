@@ -1,5 +1,5 @@
-"""meter_values_record: every sampledValue stored with the spec's defaults (OCPP 1.6 §7.45), a
-retried frame inserts nothing twice, an unknown transactionId kept as it was reported."""
+"""meter_values_record: every sampledValue stored as sent (the OCPP 1.6 §7.45 defaults are the
+readers'), a retried frame inserts nothing twice, an unknown transactionId kept as reported."""
 
 from datetime import timedelta
 
@@ -13,21 +13,16 @@ pytestmark = pytest.mark.django_db
 FIELDS = ("context", "format", "measurand", "phase", "location", "unit")
 
 
-def test_a_sampled_value_with_only_its_value_gets_the_spec_defaults(
+def test_a_sampled_value_with_only_its_value_is_stored_as_sent(
     cp: ChargePoint,
 ) -> None:
+    # Issue 15 §3: what was left out is NULL (served as null), not a default nor "" (OCPP 1.6
+    # §7.45 gives phase no default; the readers apply the others').
     meter_values(cp, sample("1234"))
 
     (value,) = samples(cp)
     assert value.value == "1234"
-    assert tuple(getattr(value, field) for field in FIELDS) == (
-        "Sample.Periodic",
-        "Raw",
-        "Energy.Active.Import.Register",
-        "",
-        "Outlet",
-        "Wh",
-    )
+    assert tuple(getattr(value, field) for field in FIELDS) == (None,) * len(FIELDS)
 
 
 def test_what_the_charge_point_says_is_kept_verbatim(cp: ChargePoint) -> None:

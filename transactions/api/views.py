@@ -1,6 +1,7 @@
 """Tenant API of the transactions app: charging sessions and their meter values (SPEC §3.3).
 
-Read only: transactions are written by the charge points over OCPP, never through the API.
+Written by the charge points over OCPP; through the API a tenant can only close a session the
+charger never stopped (``POST .../close/``, issue 15 §2).
 """
 
 from django_filters import rest_framework as filters
@@ -12,8 +13,11 @@ from rest_framework.response import Response
 
 from csms.api.filters import StrictBooleanFilter
 from csms.api.viewsets import TenantScopedReadOnlyViewSet
+from csms.tenancy.authentication import TenantClient
+from transactions.energy import INT64_MAX
 from transactions.models import MeterValue, Transaction
 from transactions.selectors import transaction_meter_values
+from transactions.services import transaction_close
 
 
 class TransactionSerializer(serializers.ModelSerializer):
@@ -22,7 +26,10 @@ class TransactionSerializer(serializers.ModelSerializer):
         slug_field="identity", read_only=True, help_text="The charge point's identity."
     )
     energy_wh = serializers.IntegerField(
-        read_only=True, allow_null=True, help_text="meter_stop - meter_start; null while active."
+        read_only=True,
+        allow_null=True,
+        help_text="From the best evidence (energy_source): meter_stop - meter_start, else the "
+        "energy register readings; null while active or when nothing can be trusted.",
     )
     active = serializers.BooleanField(read_only=True)
     flags = serializers.ListField(
@@ -42,9 +49,13 @@ class TransactionSerializer(serializers.ModelSerializer):
             "meter_start",
             "meter_stop",
             "energy_wh",
+            "energy_source",
             "started_at",
             "stopped_at",
             "stop_reason",
+            "stopped_by",
+            "closed_by",
+            "close_reason",
             "active",
             "flags",
             "reservation_id",
@@ -52,7 +63,32 @@ class TransactionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TransactionCloseSerializer(serializers.Serializer):
+    """A server-side close: all optional."""
+
+    meter_stop = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=INT64_MAX,
+        help_text="Wh; default: the session's last energy register reading.",
+    )
+    stopped_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="ISO 8601; default: now."
+    )
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Recorded on the session; an OCPP stop Reason (e.g. EVDisconnected) is its "
+        "stop_reason too, anything else reads Other.",
+    )
+
+
 class MeterValueSerializer(serializers.ModelSerializer):
+    """A field the charge point left out is null (OCPP 1.6 §7.45: context, format, measurand,
+    location and unit then have their default; phase has none)."""
+
     class Meta:
         model = MeterValue
         fields = [
@@ -108,3 +144,27 @@ class TransactionViewSet(TenantScopedReadOnlyViewSet):
         """Every sampled value of the transaction, oldest first."""
         page = self.paginate_queryset(transaction_meter_values(transaction=self.get_object()))
         return self.get_paginated_response(MeterValueSerializer(page, many=True).data)
+
+    @extend_schema(request=TransactionCloseSerializer, responses=TransactionSerializer)
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="close",
+        serializer_class=TransactionCloseSerializer,
+        filterset_class=None,
+    )
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        """Close a session the charger never stopped: flagged as closed by the server, by this
+        token. 409 when it is already stopped."""
+        session = self.get_object()
+        body = TransactionCloseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        client = request.user
+        assert isinstance(client, TenantClient)  # noqa: S101 - IsTenantClient let it in
+        label = f" ({client.token.label})" if client.token.label else ""
+        closed = transaction_close(
+            transaction=session,
+            closed_by=f"api:token {client.token.prefix}{label}",
+            **{key: value for key, value in body.validated_data.items() if value is not None},
+        )
+        return Response(TransactionSerializer(closed).data)

@@ -5,16 +5,22 @@ Retries come with new message ids (PERFORMANCE.md): rows deduplicate by a hash o
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from csms.events import MeterValuesReceived, publish
 from csms.ocpp.compat import INT32_MAX
 from csms.row_insert import rows_insert
 from csms.timestamps import parse_timestamp
 from transactions.models import MeterValue, Transaction
+
+# The session's flag for values that arrived for it after its stop.
+METER_VALUES_AFTER_STOP = "meter_values_after_stop"
 
 # OCPP 1.6 §7.45 SampledValue defaults
 DEFAULT_CONTEXT = "Sample.Periodic"
@@ -39,21 +45,30 @@ def known_transaction_id(value: int | None) -> int | None:
 def meter_values_record(
     *, tenant_id: int, charge_point_id: int, identity: str, payload: dict[str, Any]
 ) -> None:
-    """A MeterValues.req (``payload``, snake_case): stored (once) and published."""
+    """A MeterValues.req (``payload``, snake_case): stored (once) and published. Values for a
+    session already stopped, timestamped after its stop, are kept but marked ``after_stop`` and
+    the session flagged: they are not part of the energy it was billed for (issue 15 §3)."""
     reported_id = payload.get("transaction_id")
     transaction_id = known_transaction_id(reported_id)
     tx = None
-    if transaction_id is not None and _is_own_transaction(
-        transaction_id=transaction_id, charge_point_id=charge_point_id
-    ):
-        tx = Transaction(pk=transaction_id, charge_point_id=charge_point_id)
-    meter_values_store(
+    stopped_at = None
+    if transaction_id is not None:
+        state = _own_transaction_state(
+            transaction_id=transaction_id, charge_point_id=charge_point_id
+        )
+        if state is not None:
+            tx = Transaction(pk=transaction_id, charge_point_id=charge_point_id)
+            stopped_at = state.stopped_at
+    stored_after_stop = meter_values_store(
         charge_point_id=charge_point_id,
         connector_id=payload["connector_id"],
         transaction=tx,
         reported_transaction_id=reported_id,
         meter_values=payload["meter_value"],
-    )
+        stopped_at=stopped_at,
+    ).after_stop
+    if tx is not None and stored_after_stop:
+        transaction_flag(transaction_id=tx.pk, flag=METER_VALUES_AFTER_STOP)
     publish(
         MeterValuesReceived(
             tenant_id=tenant_id,
@@ -66,17 +81,46 @@ def meter_values_record(
     )
 
 
-def _is_own_transaction(*, transaction_id: int, charge_point_id: int) -> bool:
-    """Whether the transaction exists and is this charge point's. Every MeterValues frame asks:
-    a plain statement costs a fifth of the ORM query (compiling it was most of the frame's
-    CPU after the inserts; measured for make bench)."""
+@dataclass(frozen=True, slots=True)
+class _TransactionState:
+    stopped_at: datetime | None
+
+
+def _own_transaction_state(
+    *, transaction_id: int, charge_point_id: int
+) -> _TransactionState | None:
+    """The transaction's stop time, if it exists and is this charge point's. Every MeterValues
+    frame asks: a plain statement costs a fifth of the ORM query (compiling it was most of the
+    frame's CPU after the inserts; measured for make bench)."""
     table = connection.ops.quote_name(Transaction._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT 1 FROM {table} WHERE id = %s AND charge_point_id = %s",  # noqa: S608
+            f"SELECT stopped_at FROM {table} WHERE id = %s AND charge_point_id = %s",  # noqa: S608
             [transaction_id, charge_point_id],
         )
-        return cursor.fetchone() is not None
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    stopped_at = row[0]
+    if isinstance(stopped_at, str):  # SQLite through a plain cursor: text
+        stopped_at = parse_datetime(stopped_at)
+    if stopped_at is not None and timezone.is_naive(stopped_at):
+        stopped_at = timezone.make_aware(stopped_at, UTC)
+    return _TransactionState(stopped_at)
+
+
+def transaction_flag(*, transaction_id: int, flag: str) -> None:
+    """Add ``flag`` to the session's flags once (the row locked: a stop may be writing them)."""
+    tx = Transaction.objects.select_for_update().only("flags").filter(pk=transaction_id).first()
+    if tx is not None and flag not in tx.flags:
+        tx.flags = [*tx.flags, flag]
+        tx.save(update_fields=["flags", "updated_at"])
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMeterValues:
+    inserted: int
+    after_stop: bool  # some value was timestamped after the session's stop
 
 
 def meter_values_store(
@@ -86,31 +130,55 @@ def meter_values_store(
     transaction: Transaction | None,
     reported_transaction_id: int | None,
     meter_values: Iterable[dict[str, Any]],
-) -> int:
-    """Store every sampledValue with the spec's defaults; a retry inserts nothing twice.
+    stopped_at: datetime | None = None,
+) -> StoredMeterValues:
+    """Store every sampledValue as sent (a field left out is NULL); a retry inserts nothing
+    twice. ``stopped_at``: the session's stop, when it is already stopped.
+
+    Deduplication is by the frame's content: identical sampled values in one meterValue (three
+    per-phase currents sent without ``phase``) are each kept, the n-th copy hashed with its
+    ordinal, while the same reading sent again (a retried frame, a StopTransaction repeating
+    its samples) is stored once. The hash is taken over the §7.45 defaults filled in, as it
+    was before fields were stored as sent: a retry across the upgrade still matches.
 
     One plain multi-row insert (``csms.row_insert``): on the hot path a MeterValues frame
     carries a dozen sampled values, and ``bulk_create`` cost several times the insert."""
     rows = []
     received_at = timezone.now()
     transaction_pk = transaction.pk if transaction is not None else None
+    any_after_stop = False
     for meter_value in meter_values:
         timestamp = parse_timestamp(meter_value["timestamp"])
+        after_stop = stopped_at is not None and timestamp is not None and timestamp > stopped_at
+        any_after_stop = any_after_stop or after_stop
+        seen: dict[tuple[Any, ...], int] = {}
         for sampled in meter_value.get("sampled_value") or ():
-            values = (
+            sent = (
                 sampled["value"],
-                sampled.get("context") or DEFAULT_CONTEXT,
-                sampled.get("format") or DEFAULT_FORMAT,
-                sampled.get("measurand") or DEFAULT_MEASURAND,
-                sampled.get("phase") or "",
-                sampled.get("location") or DEFAULT_LOCATION,
-                sampled.get("unit") or DEFAULT_UNIT,
+                sampled.get("context") or None,
+                sampled.get("format") or None,
+                sampled.get("measurand") or None,
+                sampled.get("phase") or None,
+                sampled.get("location") or None,
+                sampled.get("unit") or None,
             )
+            with_defaults = (
+                sent[0],
+                sent[1] or DEFAULT_CONTEXT,
+                sent[2] or DEFAULT_FORMAT,
+                sent[3] or DEFAULT_MEASURAND,
+                sent[4] or "",
+                sent[5] or DEFAULT_LOCATION,
+                sent[6] or DEFAULT_UNIT,
+            )
+            copies = seen.get(with_defaults, 0)
+            seen[with_defaults] = copies + 1
             row_hash = content_hash(
                 connector_id,
                 reported_transaction_id,
                 timestamp.isoformat() if timestamp else "",
-                *values,
+                *with_defaults,
+                *((f"copy {copies}",) if copies else ()),
             )
             rows.append(
                 (
@@ -119,12 +187,14 @@ def meter_values_store(
                     connector_id,
                     reported_transaction_id,
                     timestamp,
-                    *values,
+                    *sent,
                     row_hash,
+                    after_stop,
                     received_at,
                 )
             )
-    return rows_insert(MeterValue, _METER_VALUE_FIELDS, rows, ignore_conflicts=True)
+    inserted = rows_insert(MeterValue, _METER_VALUE_FIELDS, rows, ignore_conflicts=True)
+    return StoredMeterValues(inserted, any_after_stop)
 
 
 # The row meter_values_store inserts, in order.
@@ -142,5 +212,6 @@ _METER_VALUE_FIELDS = (
     "location",
     "unit",
     "content_hash",
+    "after_stop",
     "received_at",
 )

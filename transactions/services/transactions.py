@@ -21,17 +21,29 @@ from chargepoints.authorization.verdicts import (
     id_tag_verdict,
     with_concurrency,
 )
-from csms.events import TransactionStarted, TransactionStopped, publish
+from csms.events import TransactionStarted, publish
 from csms.timestamps import parse_timestamp
-from transactions.models import Transaction, UnmatchedTransactionMessage
+from transactions.models import (
+    MeterValue,
+    SessionClosingRules,
+    StoppedBy,
+    Transaction,
+    UnmatchedTransactionMessage,
+)
+from transactions.services.closing import session_close_on_server, zombie_sessions_close
 from transactions.services.meter_values import (
     content_hash,
     known_transaction_id,
     meter_values_store,
 )
+from transactions.services.session_events import reconciled_event, started_fields, stopped_event
+from transactions.services.settlement import SETTLED_FIELDS, energy_settle
 
 DEFAULT_STOP_REASON = "Local"  # OCPP 1.6 §6.49: absent reason means Local
 FUTURE_TOLERANCE = timedelta(minutes=5)
+STALE_FLAG = "closed_as_stale: a new StartTransaction arrived on its connector"
+CLOSED_BY_NEW_START = "stale:new_start_on_connector"
+STOP_ID_TAG_MISMATCH = "stop_id_tag_mismatch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +105,13 @@ def transaction_start(
 
     verdict = id_tag_verdict(tenant_id=tenant_id, id_tag=id_tag, charge_point_id=charge_point_id)
     if verdict.accepted:
-        active_elsewhere = _active_sessions_elsewhere(
+        verdict = _with_live_concurrency(
+            verdict,
             tenant_id=tenant_id,
             id_tag=id_tag,
             charge_point_id=charge_point_id,
             connector_id=connector_id,
         )
-        verdict = with_concurrency(verdict, active_elsewhere=active_elsewhere)
 
     flags = list(compat_flags)
     if meter_start < 0:
@@ -122,12 +134,45 @@ def transaction_start(
                 flags=flags,
                 **content,
             )
-            publish(TransactionStarted(**_started_fields(created, identity)))
+            publish(TransactionStarted(**started_fields(created, identity)))
     except IntegrityError:
         # The same StartTransaction raced in on another connection: answer with its id.
         existing = Transaction.objects.get(**content)
         return StartOutcome(existing, _stored_verdict(existing))
     return StartOutcome(created, verdict)
+
+
+def _with_live_concurrency(
+    verdict: IdTagVerdict, *, tenant_id: int, id_tag: str, charge_point_id: int, connector_id: int
+) -> IdTagVerdict:
+    """ConcurrentTx counts only sessions that are really live (issue 15 §2): before a card is
+    refused for a session elsewhere, the tenant's closing rules get to close that session if
+    it is over (the beat may not have run yet). Costs nothing unless the answer would be
+    ConcurrentTx."""
+
+    def active_elsewhere() -> int:
+        return _active_sessions_elsewhere(
+            tenant_id=tenant_id,
+            id_tag=id_tag,
+            charge_point_id=charge_point_id,
+            connector_id=connector_id,
+        )
+
+    limited = with_concurrency(verdict, active_elsewhere=active_elsewhere())
+    if limited.accepted or not _closing_rules_on(tenant_id):
+        return limited
+    closed = zombie_sessions_close(
+        tenant_id=tenant_id, id_tag=id_tag, elsewhere_than=(charge_point_id, connector_id)
+    )
+    if not closed:
+        return limited
+    return with_concurrency(verdict, active_elsewhere=active_elsewhere())
+
+
+def _closing_rules_on(tenant_id: int) -> bool:
+    return SessionClosingRules.objects.filter(
+        Q(available_minutes__isnull=False) | Q(silent_hours__isnull=False), tenant_id=tenant_id
+    ).exists()
 
 
 def _active_sessions_elsewhere(
@@ -153,45 +198,21 @@ def _stored_verdict(tx: Transaction) -> IdTagVerdict:
     return IdTagVerdict(tx.id_tag_status, parent_id_tag=tx.parent_id_tag)
 
 
-def _started_fields(tx: Transaction, identity: str) -> dict[str, Any]:
-    return {
-        "tenant_id": tx.tenant_id,
-        "charge_point_id": tx.charge_point_id,
-        "identity": identity,
-        "transaction_id": tx.pk,
-        "connector_id": tx.connector_id,
-        "id_tag": tx.id_tag,
-        "id_tag_status": tx.id_tag_status,
-        "meter_start": tx.meter_start,
-        "started_at": tx.started_at,
-        "reservation_id": tx.reservation_id,
-    }
-
-
-def _stopped(tx: Transaction, identity: str) -> TransactionStopped:
-    if tx.stopped_at is None:
-        raise ValueError(f"transaction {tx.pk} is not stopped: no TransactionStopped for it")
-    return TransactionStopped(
-        **_started_fields(tx, identity),
-        meter_stop=tx.meter_stop,
-        energy_wh=tx.energy_wh,
-        stopped_at=tx.stopped_at,
-        stop_reason=tx.stop_reason,
-        flags=tx.flags,
-    )
-
-
 def _close_stale_transactions(
     *, identity: str, stale: list[Transaction], superseded_at: datetime | None
 ) -> None:
     """A connector has one active transaction: one never stopped (``stale``, read locked) is
-    closed and flagged."""
+    closed on the server, flagged, never before it started; the charger's own stop, if it
+    comes, is reconciled into it."""
     for tx in stale:
-        tx.stopped_at = max(superseded_at or timezone.now(), tx.started_at)
-        tx.stop_reason = "Other"
-        tx.flags = [*tx.flags, "closed_as_stale: a new StartTransaction arrived on its connector"]
-        tx.save(update_fields=["stopped_at", "stop_reason", "flags", "updated_at"])
-        publish(_stopped(tx, identity))
+        session_close_on_server(
+            tx,
+            identity=identity,
+            stopped_at=superseded_at or timezone.now(),
+            reason="A new StartTransaction arrived on its connector",
+            closed_by=CLOSED_BY_NEW_START,
+            flag=STALE_FLAG,
+        )
 
 
 # --- StopTransaction ----------------------------------------------------------------------------
@@ -206,18 +227,15 @@ def transaction_stop(
     compat_flags: Sequence[str] = (),
 ) -> IdTagVerdict | None:
     """Close the transaction a StopTransaction.req (``payload``, snake_case) names, and publish
-    it (idempotent); keep unknown ones for reconciliation.
+    it (idempotent); keep unknown ones for reconciliation. A session the server had closed is
+    reconciled: it takes the charger's figures, published as ``TransactionReconciled`` (one
+    session, not a second stop).
 
     Returns the idTag verdict to answer with when the stop carries an idTag.
     """
     reported_id = payload["transaction_id"]
     stopped_at = parse_timestamp(payload["timestamp"])
     id_tag = payload.get("id_tag") or ""
-    verdict = (
-        id_tag_verdict(tenant_id=tenant_id, id_tag=id_tag, charge_point_id=charge_point_id)
-        if id_tag
-        else None
-    )
     transaction_id = known_transaction_id(reported_id)
     tx = (
         Transaction.objects.select_for_update()
@@ -235,13 +253,14 @@ def transaction_stop(
             reported_transaction_id=reported_id,
             meter_values=payload.get("transaction_data") or [],
         )
-        return verdict
-    if tx.meter_stop is None:  # still open, or closed as stale before its real stop came
-        _apply_stop(
-            tx, payload=payload, stopped_at=stopped_at, id_tag=id_tag, compat_flags=compat_flags
-        )
-        publish(_stopped(tx, identity))
-    # else: a retry of a stop we already stored; its meter values deduplicate below.
+        if not id_tag:
+            return None
+        return id_tag_verdict(tenant_id=tenant_id, id_tag=id_tag, charge_point_id=charge_point_id)
+    verdict, same_holder = _stop_verdict(
+        tx, tenant_id=tenant_id, charge_point_id=charge_point_id, id_tag=id_tag
+    )
+    # The stop's own samples first: they are evidence for the energy settled below. A retry's
+    # deduplicate.
     meter_values_store(
         charge_point_id=charge_point_id,
         connector_id=tx.connector_id,
@@ -249,19 +268,61 @@ def transaction_stop(
         reported_transaction_id=reported_id,
         meter_values=payload.get("transaction_data") or [],
     )
+    stop = _StopFigures(payload, stopped_at, id_tag, compat_flags, same_holder)
+    if tx.stopped_at is None:
+        _apply_stop(tx, stop)
+        publish(stopped_event(tx, identity))
+    elif tx.stopped_by == StoppedBy.SERVER:
+        server_stopped_at, server_meter_stop = tx.stopped_at, tx.meter_stop
+        server_energy_wh = tx.energy_wh
+        _apply_stop(tx, stop)
+        # Values the server's close had put after the stop belong to the session after all.
+        MeterValue.objects.filter(
+            transaction_id=tx.pk, after_stop=True, timestamp__lte=tx.stopped_at
+        ).update(after_stop=False)
+        publish(
+            reconciled_event(
+                tx,
+                identity,
+                server_stopped_at=server_stopped_at,
+                server_meter_stop=server_meter_stop,
+                server_energy_wh=server_energy_wh,
+            )
+        )
+    # else: a retry of a stop we already stored: nothing is rewritten.
     return verdict
 
 
-def _apply_stop(
-    tx: Transaction,
-    *,
-    payload: dict[str, Any],
-    stopped_at: datetime | None,
-    id_tag: str,
-    compat_flags: Sequence[str],
-) -> None:
-    flags = [*tx.flags, *compat_flags]
-    meter_stop = payload["meter_stop"]
+def _stop_verdict(
+    tx: Transaction, *, tenant_id: int, charge_point_id: int, id_tag: str
+) -> tuple[IdTagVerdict | None, bool]:
+    """The idTagInfo a StopTransaction is answered with, and whether its idTag may end the
+    session (issue 15 §3). The tag that started it, or one with the same parentIdTag (OCPP 1.6:
+    the cards of one group may stop each other's sessions), is Accepted; any other is answered
+    with its own verdict, and the session is flagged."""
+    if not id_tag:
+        return None, True
+    if id_tag.upper() == tx.id_tag.upper():
+        return IdTagVerdict(AuthorizationStatus.ACCEPTED, parent_id_tag=tx.parent_id_tag), True
+    own = id_tag_verdict(tenant_id=tenant_id, id_tag=id_tag, charge_point_id=charge_point_id)
+    if tx.parent_id_tag and own.parent_id_tag.upper() == tx.parent_id_tag.upper():
+        return IdTagVerdict(AuthorizationStatus.ACCEPTED, parent_id_tag=own.parent_id_tag), True
+    return own, False
+
+
+@dataclass(frozen=True, slots=True)
+class _StopFigures:
+    payload: dict[str, Any]
+    stopped_at: datetime | None
+    id_tag: str
+    compat_flags: Sequence[str]
+    same_holder: bool
+
+
+def _apply_stop(tx: Transaction, stop: _StopFigures) -> None:
+    flags = [*tx.flags, *(f for f in stop.compat_flags if f not in tx.flags)]
+    meter_stop = stop.payload["meter_stop"]
+    stopped_at = stop.stopped_at
     if meter_stop < 0:
         flags.append("meter_stop_negative")
     if meter_stop < tx.meter_start:
@@ -270,18 +331,23 @@ def _apply_stop(
         flags.append("stopped_before_started")
     if _is_future(stopped_at, timezone.now()):
         flags.append("stop_timestamp_in_future")
+    if not stop.same_holder:
+        flags.append(STOP_ID_TAG_MISMATCH)
     tx.meter_stop = meter_stop
     tx.stopped_at = stopped_at or timezone.now()
-    tx.stop_reason = payload.get("reason") or DEFAULT_STOP_REASON
-    tx.stop_id_tag = id_tag
-    tx.flags = flags
+    tx.stop_reason = stop.payload.get("reason") or DEFAULT_STOP_REASON
+    tx.stop_id_tag = stop.id_tag
+    tx.stopped_by = StoppedBy.CHARGE_POINT
+    tx.flags = list(dict.fromkeys(flags))
+    energy_settle(tx)
     tx.save(
         update_fields=[
             "meter_stop",
             "stopped_at",
             "stop_reason",
             "stop_id_tag",
-            "flags",
+            "stopped_by",
+            *SETTLED_FIELDS,
             "updated_at",
         ]
     )
