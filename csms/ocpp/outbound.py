@@ -27,6 +27,9 @@ from csms.runtime import heap_settler
 logger = logging.getLogger(__name__)
 
 Answer = CallResult | CallError
+# How long after its TriggerMessage.conf the triggered message is expected (one per connector
+# for a StatusNotification without connectorId).
+TRIGGERED_MESSAGE_WINDOW_SECONDS = 60.0
 
 
 class Outbound:
@@ -77,9 +80,23 @@ class Outbound:
         pending = self.pending_call
         if pending is None or pending[0].message_id != answer.message_id:
             return False
+        self._trigger_note(pending[0], answer)
         if not pending[1].done():
             pending[1].set_result(answer)
         return True
+
+    def _trigger_note(self, call: OutboundCall, answer: Answer) -> None:
+        """A TriggerMessage it accepted: the message it now sends is answered even while it
+        is Pending. Noted as the answer arrives, before the triggered message can follow."""
+        if (
+            call.action == "TriggerMessage"
+            and isinstance(answer, CallResult)
+            and answer.payload.get("status") == "Accepted"
+            and self.session is not None
+        ):
+            self.session.trigger_accepted(
+                str(call.payload.get("requestedMessage")), within=TRIGGERED_MESSAGE_WINDOW_SECONDS
+            )
 
     async def _stop(self, reason: str) -> None:
         task, self.task = self.task, None
