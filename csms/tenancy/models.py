@@ -27,6 +27,16 @@ class Tenant(models.Model):
         validators=[MinValueValidator(10)],
         help_text="Seconds; sent to charge points in BootNotification.conf.",
     )
+    # OCPP 1.6 §3.5: a charge point's Authorization Cache keeps an idTagInfo until its
+    # expiryDate. Capping every Accepted expiryDate bounds how long a card blocked here keeps
+    # working offline at chargers that never hear of the change.
+    authorization_cache_lifetime = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(60)],
+        help_text="Seconds an Accepted idTagInfo may be cached by a charge point (its "
+        "expiryDate); empty: only the tag's own expiry date.",
+    )
     # Compatibility switches for this tenant's charge points (csms.ocpp.compat.CompatSwitches);
     # a charge point may override each one.
     compat_defaults = models.JSONField(default=dict, blank=True)

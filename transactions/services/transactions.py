@@ -102,6 +102,11 @@ def transaction_start(
         verdict = with_concurrency(verdict, active_elsewhere=active_elsewhere)
 
     flags = list(compat_flags)
+    if not verdict.accepted:
+        # Blocked or expired while the charger was offline (it started from its cache or
+        # local list): answered with the real status, so the charger stops the session if
+        # StopTransactionOnInvalidId says so (OCPP 1.6 §4.8, §9.1), and flagged here.
+        flags.append(f"id_tag_not_accepted: {verdict.status}")
     if meter_start < 0:
         flags.append("meter_start_negative")
     now = timezone.now()
