@@ -62,9 +62,11 @@ def configuration_on_boot(event: ChargePointBooted) -> None:
 def reservation_used(event: TransactionStarted) -> None:
     if event.reservation_id is not None:
         reservation_use(
+            tenant_id=event.tenant_id,
             charge_point_id=event.charge_point_id,
             reservation_id=event.reservation_id,
             transaction_id=event.transaction_id,
+            id_tag=event.id_tag,
             started_at=event.started_at,
         )
 

@@ -9,6 +9,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from chargepoints.models import Connector, ConnectorStatusChange
+from chargepoints.reservations.services import reservations_end_on_status
 from csms.events import ConnectorStatusChanged, listened, publish
 from csms.row_insert import rows_insert
 from csms.timestamps import parse_timestamp
@@ -121,6 +122,10 @@ def connector_status_record(
         ConnectorStatusChange,
         _STATUS_CHANGE_FIELDS,
         [(charge_point_id, connector_id, *values.values(), timestamp, timezone.now())],
+    )
+    # Only a Faulted or Unavailable report costs this statement (OCPP 1.6 §5.13).
+    reservations_end_on_status(
+        charge_point_id=charge_point_id, connector_id=connector_id, status=report["status"]
     )
     if watched and previous != report["status"]:
         publish(

@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from chargepoints.reservations.services import reservation_start_problem
 from chargepoints.authorization.verdicts import (
     AuthorizationStatus,
     IdTagVerdict,
@@ -107,6 +108,16 @@ def transaction_start(
         # local list): answered with the real status, so the charger stops the session if
         # StopTransactionOnInvalidId says so (OCPP 1.6 §4.8, §9.1), and flagged here.
         flags.append(f"id_tag_not_accepted: {verdict.status}")
+    if reservation_id is not None and started_at is not None:
+        problem = reservation_start_problem(
+            tenant_id=tenant_id,
+            charge_point_id=charge_point_id,
+            reservation_id=reservation_id,
+            id_tag=id_tag,
+            started_at=started_at,
+        )
+        if problem:
+            flags.append(f"reservation_not_used: {problem}")
     if meter_start < 0:
         flags.append("meter_start_negative")
     now = timezone.now()
