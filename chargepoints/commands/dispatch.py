@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from chargepoints.commands.payload_checks import payload_checks_for
+from chargepoints.commands.payload_checks import charge_point_checks_for, payload_checks_for
 from chargepoints.models import ChargePoint, Command
 from csms.errors import DomainError
 from csms.ocpp import schemas
@@ -74,6 +74,10 @@ def command_dispatch(
 ) -> Command:
     """Queue ``action`` for ``charge_point``; delivered now if connected, else when it returns."""
     command_validate(action=action, payload=payload)
+    for check in charge_point_checks_for(action):
+        problem = check(charge_point, payload)
+        if problem:
+            raise CommandRejectedError(problem, code="invalid_payload")
     ttl = ttl_seconds if ttl_seconds is not None else settings.OCPP_COMMAND_TTL_SECONDS
     command = Command.objects.create(
         tenant_id=charge_point.tenant_id,

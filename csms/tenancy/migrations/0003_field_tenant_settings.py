@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 import django.core.validators
 from django.db import migrations, models
 
@@ -17,6 +19,18 @@ class Migration(migrations.Migration):
                 "expiryDate); empty: only the tag's own expiry date.",
                 null=True,
                 validators=[django.core.validators.MinValueValidator(60)],
+            ),
+        ),
+        migrations.AddField(
+            model_name="tenant",
+            name="nominal_voltage",
+            field=models.DecimalField(
+                decimal_places=1,
+                default=Decimal("230.0"),
+                help_text="Volts (phase to neutral) for converting charging limits between W "
+                "and A.",
+                max_digits=5,
+                validators=[django.core.validators.MinValueValidator(1)],
             ),
         ),
     ]
