@@ -185,4 +185,3 @@ def revocations_confirm_listed(
         named = [entry["idTag"].lower() for entry in payload.get("localAuthorizationList") or ()]
         pending = pending.alias(id_tag_lower=Lower("id_tag")).filter(id_tag_lower__in=named)
     return pending.update(confirmed_at=timezone.now())
-

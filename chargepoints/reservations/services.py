@@ -131,9 +131,7 @@ def _connector_count(charge_point: ChargePoint) -> int:
     return Connector.objects.filter(charge_point=charge_point, connector_id__gt=0).count()
 
 
-def reservation_conflict(
-    *, connector_id: int, reserved: list[int], connectors: int
-) -> str | None:
+def reservation_conflict(*, connector_id: int, reserved: list[int], connectors: int) -> str | None:
     """Why a new reservation of ``connector_id`` conflicts with the active ones (their
     connector ids, 0 for "any"), or None. OCPP 1.6 §5.13: a connector-0 reservation keeps one
     connector available for its idTag at any time, so reservations of single connectors and

@@ -64,9 +64,7 @@ class TriggeredChargePoint(RecordingClient):
 
     async def _send_triggered(self, requested_message: str) -> None:
         try:
-            self.triggered_answers[requested_message] = await self.ask(
-                TRIGGERED[requested_message]
-            )
+            self.triggered_answers[requested_message] = await self.ask(TRIGGERED[requested_message])
         except OCPPError as refusal:
             self.triggered_answers[requested_message] = refusal
 

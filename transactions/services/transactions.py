@@ -15,13 +15,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chargepoints.reservations.services import reservation_start_problem
 from chargepoints.authorization.verdicts import (
     AuthorizationStatus,
     IdTagVerdict,
     id_tag_verdict,
     with_concurrency,
 )
+from chargepoints.reservations.services import reservation_start_problem
 from csms.events import TransactionStarted, TransactionStopped, publish
 from csms.timestamps import parse_timestamp
 from transactions.models import Transaction, UnmatchedTransactionMessage
