@@ -9,7 +9,7 @@ from django.db import connections
 from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
 
-from chargepoints.models import ChargePoint, Command, CommandStatus, Reservation
+from chargepoints.models import ChargePoint, Command, CommandStatus, ConfigurationKey, Reservation
 from chargepoints.reservations.services import reservation_conflict, reservation_create
 from chargepoints.tasks import expire_reservations
 from csms.tenancy.models import Tenant
@@ -83,6 +83,10 @@ def test_post_sends_reserve_now_and_answers_202_until_the_charge_point_answers(
 def test_wait_without_an_answer_still_answers_202(
     api: APIClient, charge_point: ChargePoint, id_tag: str
 ) -> None:
+    # Connector 0 (the default) where the charge point reported it may be reserved.
+    ConfigurationKey.objects.create(
+        charge_point=charge_point, key="ReserveConnectorZeroSupported", value="true"
+    )
     response = api.post(
         f"{RESERVATIONS}?wait=0.2",
         {"charge_point": "CP-1", "id_tag": "TAG-1", "expiry_date": in_an_hour().isoformat()},
@@ -351,7 +355,11 @@ def test_a_late_start_transaction_that_began_before_expiry_still_uses_the_reserv
 ) -> None:
     expiry = datetime.now(UTC) - timedelta(minutes=10)
     swept = ReservationFactory(
-        charge_point=charge_point, status="expired", expiry_date=expiry, reservation_id=3
+        charge_point=charge_point,
+        status="expired",
+        expiry_date=expiry,
+        reservation_id=3,
+        id_tag="TAG-1",
     )
 
     start_with(charge_point, 3, at=expiry - timedelta(minutes=1))
