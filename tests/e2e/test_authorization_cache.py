@@ -108,7 +108,7 @@ async def test_a_tag_no_longer_accepted_is_cleared_where_it_was_cached(
     withdraw: Callable[[HttpApi, str], Awaitable[None]],
 ) -> None:
     for identity in ("CP-1", "CP-2", "CP-3"):
-        make_charge_point(identity)
+        await orm(make_charge_point, identity)
     # CP-1 and CP-3 cached the tag; CP-3 then went offline. CP-2 never saw it.
     for identity in ("CP-1", "CP-3"):
         async with online(cp_url(identity), identity) as cp:

@@ -184,7 +184,7 @@ async def test_a_site_caps_a_session_from_its_first_second_at_a_level_tenants_ca
     http_api: HttpApi,
     worker: ServerProcess,
 ) -> None:
-    make_charge_point("CP-A")
+    await orm(make_charge_point, "CP-A")
     async with limited(cp_url("CP-A"), "CP-A") as cp:
         cp.reports(stack=5)
         # What an operator's baseline read does: the mirror knows the charger's limits.
@@ -265,8 +265,8 @@ async def test_a_rejected_share_is_retried_then_given_up_and_the_site_shares_the
 ) -> None:
     settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
     await orm(webhook_endpoint_create, tenant=tenant, url="http://127.0.0.1:9/hooks")
-    make_charge_point("CP-A")
-    make_charge_point("CP-B")
+    await orm(make_charge_point, "CP-A")
+    await orm(make_charge_point, "CP-B")
     http_api = api_for(tenant, server=retrying_server.ws_url)
 
     def url(identity: str) -> str:
