@@ -15,6 +15,7 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Action
 
 from chargepoints.models import ChargePoint, Command, CommandStatus, RegistrationStatus
+from csms.tenancy.models import Tenant
 from tests.async_orm import orm
 from tests.http_clients import HttpApi
 from tests.ocpp_clients import RecordingClient, connected_as, ocpp_url
@@ -119,10 +120,11 @@ def saturated_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[
 async def test_a_charge_point_deferred_by_admission_is_sent_only_what_pending_allows(
     saturated_server: ServerProcess,
     charge_point: ChargePoint,
+    tenant: Tenant,
     api_for: Callable[..., HttpApi],
 ) -> None:
-    http_api = api_for(charge_point.tenant, server=saturated_server.ws_url)
-    url = ocpp_url(saturated_server.ws_url, charge_point.tenant.slug, "CP-1")
+    http_api = await orm(api_for, tenant, server=saturated_server.ws_url)
+    url = ocpp_url(saturated_server.ws_url, tenant.slug, "CP-1")
     with no_crash_logged(saturated_server):
         async with connected_as(TriggeredChargePoint, url, "CP-1", seen_online=True) as cp:
             # Accepted in our records, but told Pending by a saturated server.

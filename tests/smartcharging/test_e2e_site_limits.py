@@ -267,7 +267,7 @@ async def test_a_rejected_share_is_retried_then_given_up_and_the_site_shares_the
     await orm(webhook_endpoint_create, tenant=tenant, url="http://127.0.0.1:9/hooks")
     await orm(make_charge_point, "CP-A")
     await orm(make_charge_point, "CP-B")
-    http_api = api_for(tenant, server=retrying_server.ws_url)
+    http_api = await orm(api_for, tenant, server=retrying_server.ws_url)
 
     def url(identity: str) -> str:
         return ocpp_url(retrying_server.ws_url, tenant.slug, identity)
