@@ -221,6 +221,7 @@ async def test_a_site_caps_a_session_from_its_first_second_at_a_level_tenants_ca
 
         # A tenant's TxProfile cannot take the site's level; one below it can.
         tx_profile = {
+            "install": {"charge_point": "CP-A", "connector_id": 1},
             "charging_profile_purpose": "TxProfile",
             "charging_profile_kind": "Relative",
             "charging_schedule": {
