@@ -110,7 +110,11 @@ class IdTagSerializer(serializers.ModelSerializer):
         read_only_fields = ["restricted", "created_at", "updated_at"]
 
     def get_pending_confirmations(self, tag: IdTag) -> list[str]:
-        return id_tag_revocations_pending(tenant_id=tag.tenant_id, id_tag=tag.id_tag)
+        # A list page reads them for all its tags at once (IdTagViewSet.get_serializer).
+        pending = self.context.get("pending_confirmations")
+        if pending is None:
+            pending = id_tag_revocations_pending(tenant_id=tag.tenant_id, id_tags=[tag.id_tag])
+        return list(pending.get(tag.id_tag.lower(), []))
 
     def validate_id_tag(self, value: str) -> str:
         printable_without_slash(value)
@@ -159,3 +163,13 @@ class IdTagViewSet(
 
     def perform_destroy(self, instance: IdTag) -> None:
         id_tag_delete(tag=instance)
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("many") and args:
+            tags = list(args[0])
+            context = kwargs.setdefault("context", self.get_serializer_context())
+            context["pending_confirmations"] = id_tag_revocations_pending(
+                tenant_id=self.tenant.pk, id_tags=[tag.id_tag for tag in tags]
+            )
+            args = (tags, *args[1:])
+        return super().get_serializer(*args, **kwargs)

@@ -140,15 +140,24 @@ def _clear_cache(charge_point: ChargePoint) -> Command:
     )
 
 
-def id_tag_revocations_pending(*, tenant_id: int, id_tag: str) -> list[str]:
-    """The identities of the charge points that have yet to confirm they forgot ``id_tag``."""
-    return list(
-        IdTagRevocation.objects.alias(id_tag_lower=Lower("id_tag"))
-        .filter(tenant_id=tenant_id, id_tag_lower=id_tag.lower(), confirmed_at=None)
+def id_tag_revocations_pending(*, tenant_id: int, id_tags: list[str]) -> dict[str, list[str]]:
+    """Per idTag (lower-cased), the identities of the charge points that have yet to confirm
+    they forgot it: one query for a page of tags."""
+    rows = (
+        IdTagRevocation.objects.annotate(id_tag_lower=Lower("id_tag"))
+        .filter(
+            tenant_id=tenant_id,
+            id_tag_lower__in=[id_tag.lower() for id_tag in id_tags],
+            confirmed_at=None,
+        )
         .order_by("charge_point__identity")
-        .values_list("charge_point__identity", flat=True)
+        .values_list("id_tag_lower", "charge_point__identity")
         .distinct()
     )
+    pending: dict[str, list[str]] = {}
+    for id_tag_lower, identity in rows:
+        pending.setdefault(id_tag_lower, []).append(identity)
+    return pending
 
 
 # --- What the answers confirm (chargepoints.receivers) --------------------------------------------
