@@ -75,6 +75,12 @@ class LocalAuthChargePoint(RecordingClient):
         status = self.local_list.apply(list_version, update_type, local_authorization_list or [])
         return call_result.SendLocalList(status=status)
 
+    @on(Action.clear_cache)
+    async def on_clear_cache(self, **_: Any) -> Any:
+        """OCPP 1.6 §5.4: Accepted once its Authorization Cache is empty (as scripted)."""
+        answer = self._scripted("ClearCache")
+        return call_result.ClearCache(**(answer or {"status": self.clear_cache_answer}))
+
     @on(Action.get_configuration)
     async def on_get_configuration(self, **_: Any) -> Any:
         return call_result.GetConfiguration(configuration_key=self.configuration)
@@ -87,9 +93,6 @@ class LocalAuthChargePoint(RecordingClient):
     async def on_cancel_reservation(self, **_: Any) -> Any:
         return call_result.CancelReservation(status=self.cancel_answer)
 
-    @on(Action.clear_cache)
-    async def on_clear_cache(self, **_: Any) -> Any:
-        return call_result.ClearCache(status=self.clear_cache_answer)
 
 
 def online_as(

@@ -39,6 +39,23 @@ def moment(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+async def start(cp: LocalAuthChargePoint, id_tag: str, *, at: datetime) -> Any:
+    return await cp.ask(
+        call.StartTransaction(connector_id=1, id_tag=id_tag, meter_start=0, timestamp=wire(at))
+    )
+
+
+async def stop(cp: LocalAuthChargePoint, started: Any, **fields: Any) -> Any:
+    return await cp.ask(
+        call.StopTransaction(
+            transaction_id=started.transaction_id,
+            meter_stop=120,
+            timestamp=wire(datetime.now(UTC)),
+            **fields,
+        )
+    )
+
+
 def within_cache_lifetime(expiry: str, asked_at: datetime) -> bool:
     """``expiry`` is now + the lifetime as the server saw "now" (which is a little later)."""
     expected = asked_at + timedelta(seconds=CACHE_LIFETIME)
@@ -55,19 +72,8 @@ async def test_every_accepted_id_tag_info_expires_within_the_cache_lifetime(
         asked_at = datetime.now(UTC)
         authorized = await cp.ask(call.Authorize(id_tag="TAG-OPEN"))
         own_expiry = await cp.ask(call.Authorize(id_tag="TAG-SOON"))
-        started = await cp.ask(
-            call.StartTransaction(
-                connector_id=1, id_tag="TAG-OPEN", meter_start=0, timestamp=wire(asked_at)
-            )
-        )
-        stopped = await cp.ask(
-            call.StopTransaction(
-                transaction_id=started.transaction_id,
-                id_tag="TAG-OPEN",
-                meter_stop=10,
-                timestamp=wire(datetime.now(UTC)),
-            )
-        )
+        started = await start(cp, "TAG-OPEN", at=asked_at)
+        stopped = await stop(cp, started, id_tag="TAG-OPEN")
         await http_api.post("/charge-points/CP-1/local-list/sync/")
         [sent] = await cp.calls_of("SendLocalList", 1)
 
@@ -179,22 +185,10 @@ async def test_a_start_with_a_tag_blocked_while_offline_is_answered_blocked_and_
     await block(http_api, "TAG-OK")
     # The charger accepted the card from its cache while offline and reports it now.
     started_offline = datetime.now(UTC) - timedelta(minutes=20)
-    cp: LocalAuthChargePoint
     async with online(url, "CP-1") as cp:
-        started = await cp.ask(
-            call.StartTransaction(
-                connector_id=1, id_tag="TAG-OK", meter_start=0, timestamp=wire(started_offline)
-            )
-        )
+        started = await start(cp, "TAG-OK", at=started_offline)
         # StopTransactionOnInvalidId: the charger stops the session itself.
-        stopped = await cp.ask(
-            call.StopTransaction(
-                transaction_id=started.transaction_id,
-                meter_stop=120,
-                timestamp=wire(datetime.now(UTC)),
-                reason="DeAuthorized",
-            )
-        )
+        stopped = await stop(cp, started, reason="DeAuthorized")
     assert started.id_tag_info == {"status": "Blocked"}
     assert stopped.id_tag_info is None
     session: dict[str, Any] = (await http_api.get(f"/transactions/{started.transaction_id}/")).body

@@ -117,14 +117,19 @@ def saturated_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[
         yield server
 
 
+@pytest.fixture
+def saturated_api(
+    saturated_server: ServerProcess, tenant: Tenant, api_for: Callable[..., HttpApi]
+) -> HttpApi:
+    """The tenant API of the saturated server."""
+    return api_for(tenant, server=saturated_server.ws_url)
+
+
 async def test_a_charge_point_deferred_by_admission_is_sent_only_what_pending_allows(
-    saturated_server: ServerProcess,
-    charge_point: ChargePoint,
-    tenant: Tenant,
-    api_for: Callable[..., HttpApi],
+    saturated_server: ServerProcess, saturated_api: HttpApi, charge_point: ChargePoint
 ) -> None:
-    http_api = await orm(api_for, tenant, server=saturated_server.ws_url)
-    url = ocpp_url(saturated_server.ws_url, tenant.slug, "CP-1")
+    http_api = saturated_api
+    url = ocpp_url(saturated_server.ws_url, "acme", "CP-1")
     with no_crash_logged(saturated_server):
         async with connected_as(TriggeredChargePoint, url, "CP-1", seen_online=True) as cp:
             # Accepted in our records, but told Pending by a saturated server.

@@ -149,19 +149,10 @@ def test_connector_zero_is_the_sum_of_the_connectors_capped_by_the_maximum(
         candidates = [x for x in (cap, summed) if x is not None]
         expected = floor_to_step(min(candidates)) if candidates else None
         assert total == expected, offset
-
-
-@settings(max_examples=200, deadline=None)
-@given(stack=stacks(8), transactions=two_connector_transactions, window=windows)
-def test_connector_zero_is_never_above_the_maximum_nor_below_any_one_connector_alone(
-    stack: list[Profile],
-    transactions: dict[int, ActiveTransaction | None],
-    window: tuple[datetime, int],
-) -> None:
-    for offset, total, cap, own in _total_over(stack, transactions, window):
+        # So: never above the maximum, never below one connector alone (within it).
         if cap is not None:
             assert total is not None
             assert total <= cap + EPSILON, offset
         for alone in own:
             if total is not None and alone is not None and (cap is None or alone <= cap):
-                assert total + 0.1 + EPSILON >= floor_to_step(alone), offset
+                assert total + EPSILON >= floor_to_step(alone), offset

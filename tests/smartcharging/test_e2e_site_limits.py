@@ -178,13 +178,15 @@ async def test_profiles_are_checked_against_what_the_charge_point_reported(
 # --- Sites: a reserved stack level, a safe default from the first second ----------------------
 
 
+@pytest.fixture
+def member(make_charge_point: Callable[..., ChargePoint]) -> ChargePoint:
+    """CP-A, to be a member of the site."""
+    return make_charge_point("CP-A")
+
+
 async def test_a_site_caps_a_session_from_its_first_second_at_a_level_tenants_cannot_override(
-    cp_url: Callable[[str], str],
-    make_charge_point: Callable[..., ChargePoint],
-    http_api: HttpApi,
-    worker: ServerProcess,
+    member: ChargePoint, cp_url: Callable[[str], str], http_api: HttpApi, worker: ServerProcess
 ) -> None:
-    await orm(make_charge_point, "CP-A")
     async with limited(cp_url("CP-A"), "CP-A") as cp:
         cp.reports(stack=5)
         # What an operator's baseline read does: the mirror knows the charger's limits.
