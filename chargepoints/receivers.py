@@ -12,6 +12,10 @@ from chargepoints.authorization.local_list_sync import (
     local_list_version_answered,
 )
 from chargepoints.authorization.local_list_triggers import local_list_after_boot
+from chargepoints.authorization.revocations import (
+    revocations_confirm_cleared,
+    revocations_confirm_listed,
+)
 from chargepoints.configuration.apply import (
     BASELINE_JOB,
     configuration_after_boot,
@@ -58,9 +62,11 @@ def configuration_on_boot(event: ChargePointBooted) -> None:
 def reservation_used(event: TransactionStarted) -> None:
     if event.reservation_id is not None:
         reservation_use(
+            tenant_id=event.tenant_id,
             charge_point_id=event.charge_point_id,
             reservation_id=event.reservation_id,
             transaction_id=event.transaction_id,
+            id_tag=event.id_tag,
             started_at=event.started_at,
         )
 
@@ -121,6 +127,22 @@ def local_list_sent(event: CommandCompleted) -> None:
         charge_point_id=event.charge_point_id,
         command_id=event.command_id,
         payload=event.payload,
+        response=event.response,
+    )
+
+
+@subscriber(CommandCompleted, action="SendLocalList", isolated=True)
+def revocation_listed(event: CommandCompleted) -> None:
+    revocations_confirm_listed(
+        charge_point_id=event.charge_point_id, payload=event.payload, response=event.response
+    )
+
+
+@subscriber(CommandCompleted, action="ClearCache", isolated=True)
+def revocation_cleared(event: CommandCompleted) -> None:
+    revocations_confirm_cleared(
+        charge_point_id=event.charge_point_id,
+        command_id=event.command_id,
         response=event.response,
     )
 

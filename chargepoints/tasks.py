@@ -90,6 +90,12 @@ def expire_reservations() -> int:
     return reservations_expire()
 
 
+@shared_task(name="chargepoints.expire_reservation")
+def expire_reservation(reservation_pk: int) -> int:
+    """Due at one reservation's expiry date (enqueued with that ETA when it was made)."""
+    return reservations_expire(pk=reservation_pk)
+
+
 @shared_task(name="chargepoints.apply_configuration_baselines")
 def apply_configuration_baselines(tenant_id: int | None = None) -> int:
     """Beat (every tenant) or after a baseline change (one tenant): read and correct drift."""

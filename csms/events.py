@@ -220,6 +220,19 @@ class ReservationChanged(ChargePointEvent):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ChargingProfileRejected(ChargePointEvent):
+    """A charge point kept answering SetChargingProfile Rejected: the last retry was refused
+    too, and the profile is not in force there (``charging_site_id``: a site's share)."""
+
+    connector_id: int
+    charging_profile_id: int
+    charging_profile_purpose: str
+    transaction_id: int | None
+    charging_site_id: int | None
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FirmwareStatusChanged(ChargePointEvent):
     """A firmware campaign's job for one charge point moved. Published only when someone
     listens: it costs reading the job."""

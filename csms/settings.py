@@ -420,6 +420,12 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 SMARTCHARGING_REBALANCE_DELAY_SECONDS = env.float(
     "SMARTCHARGING_REBALANCE_DELAY_SECONDS", default=2.0
 )
+# A SetChargingProfile answered Rejected is sent again this many times, the first retry after
+# the base delay, each next one after twice the one before (then charging_profile.rejected).
+SMARTCHARGING_PROFILE_RETRIES = env.int("SMARTCHARGING_PROFILE_RETRIES", default=3)
+SMARTCHARGING_PROFILE_RETRY_BASE_SECONDS = env.float(
+    "SMARTCHARGING_PROFILE_RETRY_BASE_SECONDS", default=30.0
+)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "ChargingRateUnitEnum": "smartcharging.models.ChargingRateUnit",

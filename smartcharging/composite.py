@@ -16,7 +16,8 @@ the connector itself wins a tie in stack level. Limits are converted to the requ
 never exceeds a limit it was computed from.
 """
 
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -273,8 +274,10 @@ def composite_limit_at(
     transaction: ActiveTransaction | None = None,
     electrical: Electrical = Electrical(),
     window_start: datetime | None = None,
+    capped: bool = True,
 ) -> CompositePeriod:
-    """The composite limit (unrounded, in ``unit``) at one instant; ``start_period`` is 0."""
+    """The composite limit (unrounded, in ``unit``) at one instant; ``start_period`` is 0.
+    ``capped=False`` leaves the ChargePointMaxProfile out (the connector's own say)."""
     window_start = window_start or at
     relevant = [
         p for p in profiles if applies_to(p, connector_id=connector_id, transaction=transaction)
@@ -284,7 +287,7 @@ def composite_limit_at(
     chosen = _winner(by_purpose[Purpose.TX], at, **kwargs) or _winner(
         by_purpose[Purpose.TX_DEFAULT], at, **kwargs
     )
-    cap = _winner(by_purpose[Purpose.CHARGE_POINT_MAX], at, **kwargs)
+    cap = _winner(by_purpose[Purpose.CHARGE_POINT_MAX], at, **kwargs) if capped else None
     best: CompositePeriod | None = None
     for winner in (chosen, cap):
         if winner is None:
@@ -302,6 +305,69 @@ def composite_limit_at(
     return best or CompositePeriod(0, None)
 
 
+def _instants(
+    profiles: Iterable[Profile],
+    *,
+    transactions: dict[int, ActiveTransaction | None],
+    start: datetime,
+    end: datetime,
+) -> list[datetime]:
+    """The window's start and every instant in it at which one of ``profiles`` may change its
+    say on one of the connectors (``transactions`` by connector)."""
+    instants = {start}
+    for profile in profiles:
+        for connector_id, transaction in transactions.items():
+            if not applies_to(profile, connector_id=connector_id, transaction=transaction):
+                continue
+            for moment in _breakpoints(
+                profile, transaction=transaction, window_start=start, window_end=end
+            ):
+                if start <= moment < end:
+                    instants.add(moment)
+    return sorted(instants)
+
+
+def _whole_second_periods(
+    instants: list[datetime],
+    limit_at: Callable[[datetime], CompositePeriod],
+    *,
+    start: datetime,
+    duration: int,
+) -> tuple[CompositePeriod, ...]:
+    """Periods on whole seconds from ``start`` (OCPP startPeriod is an integer).
+
+    A change between two whole seconds takes effect from the next whole second, and the
+    second it falls in takes the lowest limit in force during that second: a TxProfile that
+    starts half a second into the window (the charger's clock a little ahead) raises the limit
+    from second 1, and a lower limit is never late. So the schedule never allows more than a
+    profile does at any instant, and never less for longer than a second."""
+    second = timedelta(seconds=1)
+    offsets: set[int] = set()
+    for moment in instants:
+        exact = (moment - start) / second
+        offsets.add(int(exact))
+        if exact != int(exact) and int(exact) + 1 < duration:
+            offsets.add(int(exact) + 1)
+    periods: list[CompositePeriod] = []
+    for offset in sorted(offsets):
+        at = start + offset * second
+        inside = instants[bisect_right(instants, at) : bisect_left(instants, at + second)]
+        during = [limit_at(at), *(limit_at(moment) for moment in inside)]
+        lowest = min(during, key=_limit_order)
+        period = CompositePeriod(
+            offset,
+            None if lowest.limit is None else floor_to_step(lowest.limit),
+            lowest.number_phases,
+        )
+        if periods and (periods[-1].limit, periods[-1].number_phases) == (
+            period.limit,
+            period.number_phases,
+        ):
+            continue
+        periods.append(period)
+    return tuple(periods)
+
+
 def composite_schedule(
     profiles: Iterable[Profile],
     *,
@@ -312,27 +378,17 @@ def composite_schedule(
     transaction: ActiveTransaction | None = None,
     electrical: Electrical = Electrical(),
 ) -> CompositeSchedule:
-    """The composite schedule of ``connector_id`` for ``duration`` seconds from ``start``."""
+    """The composite schedule of ``connector_id`` for ``duration`` seconds from ``start``
+    (for connector 0, the charge point's total: :func:`composite_total_schedule`)."""
     if duration <= 0:
         raise ValueError("duration must be positive")
-    profiles = list(profiles)
     end = start + timedelta(seconds=duration)
     relevant = [
         p for p in profiles if applies_to(p, connector_id=connector_id, transaction=transaction)
     ]
-    instants = {start}
-    for profile in relevant:
-        for moment in _breakpoints(
-            profile, transaction=transaction, window_start=start, window_end=end
-        ):
-            if start <= moment < end:
-                instants.add(moment)
-    periods: list[CompositePeriod] = []
-    for moment in sorted(instants):
-        # OCPP periods are whole seconds: instants within one second share a period, which
-        # takes the lowest of their limits.
-        offset = int((moment - start).total_seconds())
-        at = composite_limit_at(
+
+    def limit_at(moment: datetime) -> CompositePeriod:
+        return composite_limit_at(
             relevant,
             moment,
             connector_id=connector_id,
@@ -341,19 +397,57 @@ def composite_schedule(
             electrical=electrical,
             window_start=start,
         )
-        period = CompositePeriod(
-            offset, None if at.limit is None else floor_to_step(at.limit), at.number_phases
+
+    instants = _instants(relevant, transactions={connector_id: transaction}, start=start, end=end)
+    periods = _whole_second_periods(instants, limit_at, start=start, duration=duration)
+    return CompositeSchedule(connector_id, start, duration, unit, periods)
+
+
+def composite_total_schedule(
+    profiles: Iterable[Profile],
+    *,
+    transactions: dict[int, ActiveTransaction | None],
+    start: datetime,
+    duration: int,
+    unit: RateUnit,
+    electrical: Electrical = Electrical(),
+) -> CompositeSchedule:
+    """Connector 0: the charge point's total expected draw (OCPP 1.6 §3.13.1, §5.7), the sum
+    of its connectors' own limits (``transactions``: each connector and its running
+    transaction) capped by the ChargePointMaxProfile. A connector nothing limits makes the
+    sum unlimited, so only the ChargePointMaxProfile can bound the total then."""
+    if duration <= 0:
+        raise ValueError("duration must be positive")
+    profiles = list(profiles)
+    end = start + timedelta(seconds=duration)
+    cap_only = [p for p in profiles if p.purpose == Purpose.CHARGE_POINT_MAX]
+
+    def limit_at(moment: datetime) -> CompositePeriod:
+        total: float | None = 0.0
+        for connector_id, transaction in transactions.items():
+            own = composite_limit_at(
+                profiles,
+                moment,
+                connector_id=connector_id,
+                unit=unit,
+                transaction=transaction,
+                electrical=electrical,
+                window_start=start,
+                capped=False,
+            )
+            total = None if total is None or own.limit is None else total + own.limit
+        cap = composite_limit_at(
+            cap_only, moment, connector_id=0, unit=unit, electrical=electrical, window_start=start
         )
-        if periods and periods[-1].start_period == offset:
-            period = min(periods.pop(), period, key=_limit_order)
-            period = CompositePeriod(offset, period.limit, period.number_phases)
-        if periods and (periods[-1].limit, periods[-1].number_phases) == (
-            period.limit,
-            period.number_phases,
-        ):
-            continue
-        periods.append(period)
-    return CompositeSchedule(connector_id, start, duration, unit, tuple(periods))
+        if not transactions:
+            return cap
+        if cap.limit is not None and (total is None or cap.limit < total):
+            return cap
+        return CompositePeriod(0, total)
+
+    instants = _instants(profiles, transactions={0: None, **transactions}, start=start, end=end)
+    periods = _whole_second_periods(instants, limit_at, start=start, duration=duration)
+    return CompositeSchedule(0, start, duration, unit, periods)
 
 
 def _limit_order(period: CompositePeriod) -> float:

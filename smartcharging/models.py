@@ -66,7 +66,18 @@ class ChargingSite(models.Model):
         max_digits=5, decimal_places=1, default=Decimal("230.0"), validators=[MinValueValidator(1)]
     )
     stack_level = models.PositiveIntegerField(
-        default=0, help_text="Stack level of the TxProfiles the site pushes."
+        default=0,
+        help_text="Stack level of the profiles the site pushes where a charge point has not "
+        "reported its ChargeProfileMaxStackLevel (the site uses that maximum otherwise).",
+    )
+    session_default_rate = models.DecimalField(
+        max_digits=10,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="What a session may take from its first second, before its share arrives "
+        "(the members' TxDefaultProfile, in limit_unit); empty: min_rate.",
     )
     charge_points = models.ManyToManyField(
         ChargePoint, through="ChargingSiteMembership", related_name="+", blank=True
@@ -210,3 +221,38 @@ class InstalledChargingProfile(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.charging_profile_id} on {self.charge_point_id}/{self.connector_id}"
+
+
+class ChargingProfileRejection(models.Model):
+    """A SetChargingProfile the charge point answered Rejected: sent again with backoff until
+    it accepts (the row goes) or the retries run out (``given_up_at``, and the
+    ``charging_profile.rejected`` event)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="rejected_charging_profiles"
+    )
+    connector_id = models.PositiveIntegerField()
+    charging_profile_id = models.IntegerField()
+    # The SetChargingProfile.req as sent (and as sent again).
+    payload = models.JSONField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_command = models.ForeignKey(
+        Command, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    given_up_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["charge_point", "connector_id", "charging_profile_id"],
+                name="uniq_rejected_profile",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.charging_profile_id} rejected by {self.charge_point_id} ({self.attempts}x)"

@@ -156,4 +156,18 @@ def remote_start_profile_problems(payload: dict[str, Any]) -> list[Problem]:
     # OCPP 1.6 §6.33: "ChargingProfilePurpose MUST be set to TxProfile".
     if profile.get("chargingProfilePurpose") != Purpose.TX:
         problems.append(Problem("charging_profile_purpose", "must be TxProfile"))
+    # §7.8: the transaction does not exist yet; the charge point binds the profile to the one
+    # it starts, so a transactionId here names a different (or no) transaction.
+    elif profile.get("transactionId") is not None:
+        problems.append(
+            Problem("transaction_id", "must be absent: the transaction is the one started")
+        )
     return problems
+
+
+def remote_start_connector_problem(payload: dict[str, Any]) -> str | None:
+    """OCPP 1.6 §5.11: RemoteStartTransaction names a connector (> 0) or none; connector 0 is
+    the charge point as a whole, where no transaction runs."""
+    if payload.get("connectorId") == 0:
+        return "connectorId: 0 is the charge point as a whole; name a connector (> 0) or none"
+    return None

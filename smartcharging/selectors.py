@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from chargepoints.models import ChargePoint
+from chargepoints.models import ChargePoint, Connector
 from smartcharging.composite import (
     ActiveTransaction,
     CompositeSchedule,
@@ -17,6 +17,7 @@ from smartcharging.composite import (
     RateUnit,
     composite_limit_at,
     composite_schedule,
+    composite_total_schedule,
 )
 from smartcharging.models import (
     ChargingProfile,
@@ -80,6 +81,18 @@ def charge_point_composite_schedule(
     computed from the profiles it accepted."""
     start = start or timezone.now().replace(microsecond=0)
     electrical = electrical or site_electrical(charge_point_site(charge_point=charge_point))
+    if connector_id == 0:
+        return composite_total_schedule(
+            installed_profiles(charge_point=charge_point),
+            transactions={
+                connector: active_transaction(charge_point=charge_point, connector_id=connector)
+                for connector in charge_point_connector_ids(charge_point=charge_point)
+            },
+            start=start,
+            duration=duration,
+            unit=unit,
+            electrical=electrical,
+        )
     return composite_schedule(
         installed_profiles(charge_point=charge_point, connector_ids=(0, connector_id)),
         connector_id=connector_id,
@@ -88,6 +101,18 @@ def charge_point_composite_schedule(
         unit=unit,
         transaction=active_transaction(charge_point=charge_point, connector_id=connector_id),
         electrical=electrical,
+    )
+
+
+def charge_point_connector_ids(*, charge_point: ChargePoint) -> list[int]:
+    """Its connectors (not 0): those it reported a status for, or has profiles on."""
+    reported = Connector.objects.filter(charge_point=charge_point, connector_id__gt=0)
+    with_profiles = InstalledChargingProfile.objects.filter(
+        charge_point=charge_point, connector_id__gt=0
+    )
+    return sorted(
+        set(reported.values_list("connector_id", flat=True))
+        | set(with_profiles.values_list("connector_id", flat=True))
     )
 
 
@@ -117,7 +142,9 @@ class SiteAllocation:
 def site_allocations(*, site: ChargingSite) -> list[SiteAllocation]:
     """The TxProfiles a site planned for its running sessions, and what is installed."""
     profiles = ChargingProfile.objects.filter(
-        charging_site=site, transaction__stopped_at__isnull=True
+        charging_site=site,
+        charging_profile_purpose=Purpose.TX,
+        transaction__stopped_at__isnull=True,
     ).select_related("transaction__charge_point")
     installed = dict(
         InstalledChargingProfile.objects.filter(profile__in=profiles).values_list(

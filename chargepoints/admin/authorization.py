@@ -8,12 +8,15 @@ from django.contrib import admin
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from chargepoints.authorization.groups import charge_point_group_update
-from chargepoints.authorization.id_tags import id_tag_limits_set
+from chargepoints.authorization.id_tags import id_tag_delete, id_tag_limits_set, id_tag_update
 from chargepoints.authorization.local_list_sync import local_list_sync
 from chargepoints.authorization.local_list_triggers import local_list_sync_request
-from chargepoints.models import ChargePoint, ChargePointGroup, IdTag, LocalListState
+from chargepoints.authorization.revocations import id_tag_changed
+from chargepoints.authorization.verdicts import AuthorizationStatus, id_tag_status
+from chargepoints.models import ChargePoint, ChargePointGroup, IdTag, IdTagStatus, LocalListState
 from csms.admin import ReadOnlyAdminMixin
 from csms.console.pickers import TenantPickersAdminMixin
 
@@ -112,6 +115,8 @@ class IdTagAdmin(TenantPickersAdminMixin, admin.ModelAdmin):
         "allowed_groups": "charge_point_group",
     }
 
+    actions = ["block_selected"]
+
     def save_related(
         self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
     ) -> None:
@@ -122,20 +127,29 @@ class IdTagAdmin(TenantPickersAdminMixin, admin.ModelAdmin):
                 charge_points=form.cleaned_data["allowed_charge_points"],
                 groups=form.cleaned_data["allowed_groups"],
             )
+            if change:
+                before = IdTag(
+                    status=form.initial.get("status", IdTagStatus.ACCEPTED),
+                    expiry_date=form.initial.get("expiry_date"),
+                )
+                was_accepted = id_tag_status(before, timezone.now()) == AuthorizationStatus.ACCEPTED
+                id_tag_changed(tag=tag, was_accepted=was_accepted)
         was_local = form.initial.get("in_local_list", False)
         if tag.in_local_list or was_local:
             local_list_sync_request(tenant_id=tag.tenant_id)
 
     def delete_model(self, request: HttpRequest, obj: IdTag) -> None:
-        super().delete_model(request, obj)
-        if obj.in_local_list:
-            local_list_sync_request(tenant_id=obj.tenant_id)
+        id_tag_delete(tag=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[IdTag]) -> None:
-        tenants = set(queryset.filter(in_local_list=True).values_list("tenant_id", flat=True))
-        super().delete_queryset(request, queryset)
-        for tenant_id in tenants:
-            local_list_sync_request(tenant_id=tenant_id)
+        # One by one through the service: each deleted tag is withdrawn where it was cached.
+        for tag in queryset:
+            id_tag_delete(tag=tag)
+
+    @admin.action(description="Block the selected idTags (chargers that cached them are told)")
+    def block_selected(self, request: HttpRequest, queryset: QuerySet[IdTag]) -> None:
+        for tag in queryset.exclude(status=IdTagStatus.BLOCKED):
+            id_tag_update(tag=tag, status=IdTagStatus.BLOCKED)
 
 
 # --- Local lists --------------------------------------------------------------------------------

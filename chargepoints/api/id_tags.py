@@ -19,6 +19,7 @@ from chargepoints.authorization.id_tags import (
     id_tag_delete,
     id_tag_update,
 )
+from chargepoints.authorization.revocations import id_tag_revocations_pending
 from chargepoints.authorization.verdicts import id_tag_status, id_tags_matching
 from chargepoints.models import IdTag, IdTagStatus
 from csms.api.filters import StrictBooleanFilter
@@ -84,6 +85,11 @@ class IdTagSerializer(serializers.ModelSerializer):
     allowed_groups = TenantGroupField(
         many=True, required=False, help_text="Ids of charge point groups it may charge at."
     )
+    pending_confirmations = serializers.SerializerMethodField(
+        help_text="Charge points (identities) that may still accept this tag from their "
+        "authorization cache or local list: told of its blocking or expiry (ClearCache or a "
+        "Differential SendLocalList), they have not confirmed yet."
+    )
 
     class Meta:
         model = IdTag
@@ -97,10 +103,18 @@ class IdTagSerializer(serializers.ModelSerializer):
             "restricted",
             "allowed_charge_points",
             "allowed_groups",
+            "pending_confirmations",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["restricted", "created_at", "updated_at"]
+
+    def get_pending_confirmations(self, tag: IdTag) -> list[str]:
+        # A list page reads them for all its tags at once (IdTagViewSet.get_serializer).
+        pending = self.context.get("pending_confirmations")
+        if pending is None:
+            pending = id_tag_revocations_pending(tenant_id=tag.tenant_id, id_tags=[tag.id_tag])
+        return list(pending.get(tag.id_tag.lower(), []))
 
     def validate_id_tag(self, value: str) -> str:
         printable_without_slash(value)
@@ -149,3 +163,13 @@ class IdTagViewSet(
 
     def perform_destroy(self, instance: IdTag) -> None:
         id_tag_delete(tag=instance)
+
+    def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("many") and args:
+            tags = list(args[0])
+            context = kwargs.setdefault("context", self.get_serializer_context())
+            context["pending_confirmations"] = id_tag_revocations_pending(
+                tenant_id=self.tenant.pk, id_tags=[tag.id_tag for tag in tags]
+            )
+            args = (tags, *args[1:])
+        return super().get_serializer(*args, **kwargs)

@@ -8,6 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chargepoints.authorization.local_list_triggers import local_list_sync_request
+from chargepoints.authorization.revocations import (
+    id_tag_accepted_now,
+    id_tag_changed,
+    id_tag_withdraw,
+)
 from chargepoints.authorization.verdicts import IdTagVerdict, id_tag_verdict
 from chargepoints.models import ChargePoint, ChargePointGroup, IdTag
 from csms.errors import DomainError
@@ -43,7 +48,7 @@ def id_tag_update(
     allowed_groups: Iterable[ChargePointGroup] | None = None,
     **changes: Any,
 ) -> IdTag:
-    was_local = tag.in_local_list
+    was_local, was_accepted = tag.in_local_list, id_tag_accepted_now(tag)
     for field, value in changes.items():
         setattr(tag, field, value)
     try:
@@ -53,6 +58,7 @@ def id_tag_update(
             limited = id_tag_limits_set(
                 tag=tag, charge_points=allowed_charge_points, groups=allowed_groups
             )
+            id_tag_changed(tag=tag, was_accepted=was_accepted)
     except IntegrityError as exc:
         raise DomainError(ID_TAG_DUPLICATE, code="duplicate") from exc
     if (changes or limited) and (was_local or tag.in_local_list):
@@ -88,8 +94,14 @@ def id_tag_limits_set(
 
 
 def id_tag_delete(*, tag: IdTag) -> None:
+    """Delete a tag; the charge points that may have it cached or listed are told (a deleted
+    tag is Invalid from now on)."""
     was_local, tenant_id = tag.in_local_list, tag.tenant_id
-    tag.delete()
+    with transaction.atomic():
+        was_accepted = id_tag_accepted_now(tag)
+        tag.delete()
+        if was_accepted:
+            id_tag_withdraw(tenant_id=tenant_id, id_tag=tag.id_tag)
     if was_local:
         local_list_sync_request(tenant_id=tenant_id)
 

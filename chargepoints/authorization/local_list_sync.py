@@ -12,6 +12,7 @@ the beat schedule (``chargepoints.sync_local_lists``) and the API call :func:`lo
 """
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,7 +21,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from chargepoints.authorization import local_list
-from chargepoints.authorization.verdicts import id_tag_status, id_tags_allowed_at
+from chargepoints.authorization.verdicts import (
+    AuthorizationStatus,
+    cache_expiry,
+    id_tag_status,
+    id_tags_allowed_at,
+)
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.models import (
     ChargePoint,
@@ -32,7 +38,7 @@ from chargepoints.models import (
     RegistrationStatus,
 )
 from csms.events import CommandFailed
-from csms.tenancy.models import ApiToken
+from csms.tenancy.models import ApiToken, Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -56,22 +62,52 @@ _UNSUPPORTED_ERRORS = frozenset({"NotSupported", "NotImplemented"})
 # --- Selectors ----------------------------------------------------------------------------------
 
 
-def local_list_desired(*, charge_point: ChargePoint) -> dict[str, Any]:
-    """The tenant's idTags marked for local lists that may charge at this charge point."""
+def local_list_desired(
+    *, charge_point: ChargePoint, held: local_list.LocalList | None = None
+) -> dict[str, Any]:
+    """The tenant's idTags marked for local lists that may charge at this charge point, an
+    Accepted one's expiryDate capped by the tenant's authorization-cache lifetime. ``held``:
+    what the charge point holds, whose capped entries are kept while still fresh."""
     now = timezone.now()
+    lifetime = (
+        Tenant.objects.filter(pk=charge_point.tenant_id)
+        .values_list("authorization_cache_lifetime", flat=True)
+        .first()
+    )
     tags = (
         IdTag.objects.filter(tenant_id=charge_point.tenant_id, in_local_list=True)
         .filter(id_tags_allowed_at(charge_point_id=charge_point.pk))
         .only("id_tag", "status", "expiry_date", "parent_id_tag")
     )
-    return {
-        tag.id_tag: local_list.id_tag_info(
-            status=id_tag_status(tag, now),
-            expiry_date=tag.expiry_date,
-            parent_id_tag=tag.parent_id_tag,
+    desired = {}
+    for tag in tags:
+        status = id_tag_status(tag, now)
+        expiry = tag.expiry_date
+        if status == AuthorizationStatus.ACCEPTED:
+            expiry = cache_expiry(expiry_date=expiry, cache_lifetime=lifetime, now=now)
+        info = local_list.id_tag_info(
+            status=status, expiry_date=expiry, parent_id_tag=tag.parent_id_tag
         )
-        for tag in tags
-    }
+        desired[tag.id_tag] = _held_while_fresh(
+            info, (held or {}).get(tag.id_tag), lifetime=lifetime, now=now
+        )
+    return desired
+
+
+def _held_while_fresh(
+    info: dict[str, Any], held: dict[str, Any] | None, *, lifetime: int | None, now: datetime
+) -> dict[str, Any]:
+    """The entry the charge point holds instead of ``info`` when only the capped expiryDate
+    moved on and the held one is neither later than allowed nor past half the lifetime: a
+    sync would otherwise rewrite every entry of the list each time it runs."""
+    if lifetime is None or held is None or "expiryDate" not in info or "expiryDate" not in held:
+        return info
+    if {**held, "expiryDate": None} != {**info, "expiryDate": None}:
+        return info
+    held_expiry = datetime.fromisoformat(held["expiryDate"])
+    wanted = datetime.fromisoformat(info["expiryDate"])
+    fresh = now + timedelta(seconds=lifetime / 2) < held_expiry <= wanted
+    return held if fresh else info
 
 
 def local_list_limits(*, charge_point_id: int) -> tuple[int, int | None]:
@@ -217,7 +253,7 @@ def _start_update(
     """Plan the SendLocalLists from the desired list and send the first one."""
     chunk_size, list_max = local_list_limits(charge_point_id=charge_point.pk)
     desired, state.truncated = local_list.local_list_fit(
-        local_list_desired(charge_point=charge_point), max_length=list_max
+        local_list_desired(charge_point=charge_point, held=state.entries), max_length=list_max
     )
     update_type, messages = local_list.local_list_messages(
         held=state.entries,

@@ -1,7 +1,7 @@
 """The one rule set for idTagInfo (SPEC §4), used by Authorize and StartTransaction alike."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -50,6 +50,19 @@ def id_tag_status(tag: IdTag, now: datetime) -> str:
     return AuthorizationStatus.ACCEPTED
 
 
+def cache_expiry(
+    *, expiry_date: datetime | None, cache_lifetime: int | None, now: datetime
+) -> datetime | None:
+    """The expiryDate of an Accepted idTagInfo: the tag's own, capped at ``now`` plus the
+    tenant's authorization-cache lifetime. A charge point keeps a cached or listed Accepted
+    entry until its expiryDate (OCPP 1.6 §3.5, §7.29), so the cap is how long a card blocked
+    while the charge point cannot hear of it still charges there."""
+    if cache_lifetime is None:
+        return expiry_date
+    capped = now + timedelta(seconds=cache_lifetime)
+    return capped if expiry_date is None else min(expiry_date, capped)
+
+
 def id_tags_matching(*, tenant_id: int, id_tag: str) -> QuerySet[IdTag]:
     """IdToken is a case-insensitive string (OCPP 1.6 §7.28 CiString20); this lookup matches
     the functional unique index on ``(tenant, LOWER(id_tag))``."""
@@ -83,7 +96,15 @@ def id_tag_verdict(
     the allowed-here subqueries cost ten times the plain lookup to build)."""
     tag = (
         id_tags_matching(tenant_id=tenant_id, id_tag=id_tag)
-        .only("status", "expiry_date", "parent_id_tag", "max_active_transactions", "restricted")
+        .select_related("tenant")
+        .only(
+            "status",
+            "expiry_date",
+            "parent_id_tag",
+            "max_active_transactions",
+            "restricted",
+            "tenant__authorization_cache_lifetime",
+        )
         .first()
     )
     if tag is None or (
@@ -94,11 +115,19 @@ def id_tag_verdict(
         .exists()
     ):
         return IdTagVerdict(AuthorizationStatus.INVALID)
-    status = id_tag_status(tag, now or timezone.now())
+    now = now or timezone.now()
+    status = id_tag_status(tag, now)
+    expiry_date = tag.expiry_date
+    if status == AuthorizationStatus.ACCEPTED:
+        expiry_date = cache_expiry(
+            expiry_date=expiry_date,
+            cache_lifetime=tag.tenant.authorization_cache_lifetime,
+            now=now,
+        )
     return IdTagVerdict(
         status=status,
         parent_id_tag=tag.parent_id_tag,
-        expiry_date=tag.expiry_date,
+        expiry_date=expiry_date,
         max_active_transactions=tag.max_active_transactions,
     )
 

@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chargepoints.commands.payload_checks import payload_checks_for
+from chargepoints.commands.payload_checks import charge_point_checks_for, payload_checks_for
 from chargepoints.models import ChargePoint, Command
 from csms.errors import DomainError
 from csms.ocpp import schemas
@@ -83,6 +83,10 @@ def command_dispatch(
         queued_before = Command.objects.filter(job_key=job_key).first()
         if queued_before is not None:
             return queued_before
+    for check in charge_point_checks_for(action):
+        problem = check(charge_point, payload)
+        if problem:
+            raise CommandRejectedError(problem, code="invalid_payload")
     ttl = ttl_seconds if ttl_seconds is not None else settings.OCPP_COMMAND_TTL_SECONDS
     try:
         with transaction.atomic():

@@ -13,7 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 PayloadCheck = Callable[[dict[str, Any]], str | None]
+# (charge point, payload): for what depends on the charge point it goes to (what it reported
+# in its configuration, what it has installed). Typed Any: this registry imports no models.
+ChargePointCheck = Callable[[Any, dict[str, Any]], str | None]
 _payload_checks: dict[str, list[PayloadCheck]] = {}
+_charge_point_checks: dict[str, list[ChargePointCheck]] = {}
 
 
 def command_payload_check(action: str) -> Callable[[PayloadCheck], PayloadCheck]:
@@ -28,3 +32,17 @@ def command_payload_check(action: str) -> Callable[[PayloadCheck], PayloadCheck]
 
 def payload_checks_for(action: str) -> list[PayloadCheck]:
     return _payload_checks.get(action, [])
+
+
+def command_charge_point_check(action: str) -> Callable[[ChargePointCheck], ChargePointCheck]:
+    """Register ``check(charge_point, payload)``, asked after the payload checks passed."""
+
+    def register(check: ChargePointCheck) -> ChargePointCheck:
+        _charge_point_checks.setdefault(action, []).append(check)
+        return check
+
+    return register
+
+
+def charge_point_checks_for(action: str) -> list[ChargePointCheck]:
+    return _charge_point_checks.get(action, [])

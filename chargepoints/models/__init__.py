@@ -4,10 +4,12 @@
 from chargepoints.models.authorization import (
     ChargePointGroup,
     IdTag,
+    IdTagRevocation,
     IdTagStatus,
     LocalListResult,
     LocalListState,
     LocalListSyncRequest,
+    RevocationMethod,
 )
 from chargepoints.models.charge_points import (
     BOOT_REPORTED_FIELDS,
@@ -50,6 +52,7 @@ __all__ = [
     "ConnectorStatusChange",
     "DataTransferMessage",
     "IdTag",
+    "IdTagRevocation",
     "IdTagStatus",
     "LocalListResult",
     "LocalListState",
@@ -60,5 +63,6 @@ __all__ = [
     "Reservation",
     "ReservationSequence",
     "ReservationStatus",
+    "RevocationMethod",
     "SecurityEvent",
 ]

@@ -131,3 +131,43 @@ class LocalListSyncRequest(models.Model):
 
     def __str__(self) -> str:
         return f"local list sync of tenant {self.tenant_id} due {self.due_at}"
+
+
+class RevocationMethod(models.TextChoices):
+    # OCPP 1.6 §5.15: the charge point holds the tag in its Local Authorization List.
+    LOCAL_LIST = "SendLocalList"
+    # OCPP 1.6 §5.4: only its Authorization Cache may hold it.
+    CLEAR_CACHE = "ClearCache"
+
+
+class IdTagRevocation(models.Model):
+    """A charge point that may still accept an idTag we blocked, expired or deleted (it
+    authorized there within the cache lifetime), until it confirms the SendLocalList or the
+    ClearCache that makes it forget."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    # The value, not a foreign key: a deleted tag must still be revoked.
+    id_tag = models.CharField(max_length=20)
+    charge_point = models.ForeignKey(
+        ChargePoint, on_delete=models.CASCADE, related_name="id_tag_revocations"
+    )
+    method = models.CharField(max_length=16, choices=RevocationMethod.choices)
+    command = models.ForeignKey(
+        Command, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                "tenant",
+                Lower("id_tag"),
+                condition=models.Q(confirmed_at=None),
+                name="idtag_revocation_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id_tag} on {self.charge_point_id} by {self.method}"

@@ -1,11 +1,14 @@
 """Reservations (OCPP 1.6 §5.13 ReserveNow, §5.5 CancelReservation).
 
 ``requested`` until the charge point answers ReserveNow (accepted, or the refusal it gave); an
-accepted reservation ends ``used`` by the StartTransaction that names it, ``cancelled`` by an
-accepted CancelReservation, or ``expired`` at its expiry date (swept by a beat task).
+accepted reservation ends ``used`` by the StartTransaction of its idTag (or of one sharing its
+parent) that names it, ``cancelled`` by an accepted CancelReservation, ``faulted`` or
+``unavailable`` when its connector reports so, or ``expired`` at its expiry date (a task due at
+that moment, and the beat's sweep behind it).
 """
 
 from datetime import datetime
+from functools import partial
 from math import ceil
 from typing import Any
 
@@ -16,10 +19,14 @@ from django.db.models import F, Max, Q, QuerySet
 from django.utils import timezone
 
 from chargepoints.authorization.local_list import wire_datetime
-from chargepoints.authorization.verdicts import id_tag_verdict
+from chargepoints.authorization.verdicts import id_tag_verdict, id_tags_matching
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.models import (
     ChargePoint,
+    Command,
+    CommandStatus,
+    ConfigurationKey,
+    Connector,
     RegistrationStatus,
     Reservation,
     ReservationSequence,
@@ -62,6 +69,89 @@ def _next_reservation_id(*, tenant_id: int) -> int:
     return value
 
 
+# OCPP 1.6 §9.3 (Reservation profile): whether ReserveNow may name connector 0.
+CONNECTOR_ZERO_KEY = "ReserveConnectorZeroSupported"
+NUMBER_OF_CONNECTORS_KEY = "NumberOfConnectors"
+RESERVATIONS_JOB = "reservations"
+# StatusNotification statuses that end a reservation of the connector (§5.13: the charge point
+# answers a ReserveNow for such a connector Faulted/Unavailable; one it held is gone too).
+_ENDED_BY_STATUS = {
+    "Faulted": ReservationStatus.FAULTED,
+    "Unavailable": ReservationStatus.UNAVAILABLE,
+}
+
+
+def _mirrored(charge_point_id: int, key: str) -> ConfigurationKey | None:
+    return ConfigurationKey.objects.filter(charge_point_id=charge_point_id, key__iexact=key).first()
+
+
+def _connector_zero_check(charge_point: ChargePoint) -> None:
+    """ReserveNow on connector 0 only where the charge point says it supports it; not known
+    yet: it is asked (once) and the reservation refused until it answered."""
+    mirrored = _mirrored(charge_point.pk, CONNECTOR_ZERO_KEY)
+    if mirrored is not None and not mirrored.unknown and mirrored.value is not None:
+        if mirrored.value.strip().lower() == "true":
+            return
+        raise DomainError(
+            f"{charge_point.identity} does not support reserving connector 0 "
+            f"({CONNECTOR_ZERO_KEY} is {mirrored.value}).",
+            code="connector_zero_not_supported",
+        )
+    if mirrored is not None and mirrored.unknown:
+        raise DomainError(
+            f"{charge_point.identity} does not know {CONNECTOR_ZERO_KEY}: connector 0 cannot "
+            "be reserved there.",
+            code="connector_zero_not_supported",
+        )
+    asking = Command.objects.filter(
+        charge_point=charge_point,
+        action="GetConfiguration",
+        status__in=(CommandStatus.QUEUED, CommandStatus.SENT),
+        requested_by_job=RESERVATIONS_JOB,
+    )
+    if not asking.exists():
+        command_dispatch(
+            charge_point=charge_point,
+            action="GetConfiguration",
+            payload={"key": [CONNECTOR_ZERO_KEY, NUMBER_OF_CONNECTORS_KEY]},
+            requested_by_job=RESERVATIONS_JOB,
+        )
+    raise DomainError(
+        f"Whether {charge_point.identity} supports reserving connector 0 is not known yet: it "
+        "was asked (GetConfiguration); try again once it answered.",
+        code="connector_zero_unknown",
+    )
+
+
+def _connector_count(charge_point: ChargePoint) -> int:
+    """Connectors the charge point has: its NumberOfConnectors, else those it reported."""
+    mirrored = _mirrored(charge_point.pk, NUMBER_OF_CONNECTORS_KEY)
+    if mirrored is not None and mirrored.value and mirrored.value.strip().isdigit():
+        return int(mirrored.value)
+    return Connector.objects.filter(charge_point=charge_point, connector_id__gt=0).count()
+
+
+def reservation_conflict(*, connector_id: int, reserved: list[int], connectors: int) -> str | None:
+    """Why a new reservation of ``connector_id`` conflicts with the active ones (their
+    connector ids, 0 for "any"), or None. OCPP 1.6 §5.13: a connector-0 reservation keeps one
+    connector available for its idTag at any time, so reservations of single connectors and
+    of connector 0 together never take more connectors than there are. With the count
+    unknown (0), connector 0 and single connectors exclude each other."""
+    singles = {c for c in reserved if c != 0}
+    anywhere = sum(1 for c in reserved if c == 0)
+    if connector_id != 0 and connector_id in singles:
+        return f"Connector {connector_id} is already reserved."
+    taken = singles | ({connector_id} if connector_id else set())
+    needed = anywhere + (1 if connector_id == 0 else 0)
+    if connectors:
+        if connectors - len(taken) < needed:
+            return "Every connector is reserved (a reservation of connector 0 holds one free)."
+        return None
+    if needed and taken:
+        return "Reservations of connector 0 and of single connectors exclude each other here."
+    return None
+
+
 def reservation_create(
     *,
     charge_point: ChargePoint,
@@ -85,18 +175,27 @@ def reservation_create(
             f"idTag {id_tag!r} may not charge at {charge_point.identity} ({verdict.status}).",
             code="id_tag_not_accepted",
         )
+    if connector_id == 0:
+        _connector_zero_check(charge_point)
     with transaction.atomic():
         # One reservation request at a time per charge point: the check below stays true.
         ChargePoint.objects.select_for_update().filter(pk=charge_point.pk).first()
-        if Reservation.objects.filter(
-            charge_point=charge_point,
+        reserved = list(
+            Reservation.objects.filter(
+                charge_point=charge_point,
+                status__in=Reservation.ACTIVE_STATUSES,
+                expiry_date__gt=now,
+            ).values_list("connector_id", flat=True)
+        )
+        # The count matters only where connector 0 is involved.
+        involved = connector_id == 0 or 0 in reserved
+        conflict = reservation_conflict(
             connector_id=connector_id,
-            status__in=Reservation.ACTIVE_STATUSES,
-            expiry_date__gt=now,
-        ).exists():
-            raise ConflictError(
-                f"Connector {connector_id} of {charge_point.identity} is already reserved."
-            )
+            reserved=reserved,
+            connectors=_connector_count(charge_point) if involved else 0,
+        )
+        if conflict:
+            raise ConflictError(f"{charge_point.identity}: {conflict}")
         reservation = Reservation.objects.create(
             reservation_id=_next_reservation_id(tenant_id=charge_point.tenant_id),
             tenant=charge_point.tenant,
@@ -126,7 +225,16 @@ def reservation_create(
         )
         reservation.save(update_fields=["reserve_command", "updated_at"])
         publish(_changed(reservation))
+        transaction.on_commit(partial(_expire_at, reservation.pk, expiry_date), robust=True)
     return reservation
+
+
+def _expire_at(reservation_pk: int, expiry_date: datetime) -> None:
+    """The reservation ends on our side at its expiry date, whatever the charge point says:
+    a task due then (the beat's sweep catches any the broker lost)."""
+    from chargepoints.tasks import expire_reservation  # the tasks import this module
+
+    expire_reservation.apply_async((reservation_pk,), eta=expiry_date)
 
 
 def reservation_cancel(
@@ -152,15 +260,30 @@ def reservation_cancel(
     return reservation
 
 
-def reservations_expire(*, now: datetime | None = None) -> int:
-    """Reservations past their expiry date end ``expired`` (the charge point ends them too)."""
+def reservations_expire(*, now: datetime | None = None, pk: int | None = None) -> int:
+    """Reservations past their expiry date end ``expired`` (the charge point ends them too);
+    ``pk``: only that one (its task may run early in eager mode: then nothing happens)."""
+    due = Reservation.objects.filter(
+        status__in=Reservation.ACTIVE_STATUSES, expiry_date__lte=now or timezone.now()
+    )
+    if pk is not None:
+        due = due.filter(pk=pk)
     with transaction.atomic():
-        return _reservations_move(
-            Reservation.objects.filter(
-                status__in=Reservation.ACTIVE_STATUSES, expiry_date__lte=now or timezone.now()
-            ),
-            status=ReservationStatus.EXPIRED,
-        )
+        return _reservations_move(due, status=ReservationStatus.EXPIRED)
+
+
+def reservations_end_on_status(*, charge_point_id: int, connector_id: int, status: str) -> int:
+    """A connector reported Faulted or Unavailable: its reservations end so (connector 0: the
+    whole charge point's), and the connector can be reserved again once it recovers."""
+    ended = _ENDED_BY_STATUS.get(status)
+    if ended is None:
+        return 0
+    reservations = Reservation.objects.filter(
+        charge_point_id=charge_point_id, status__in=Reservation.ACTIVE_STATUSES
+    )
+    if connector_id != 0:
+        reservations = reservations.filter(connector_id=connector_id)
+    return _reservations_move(reservations, status=ended)
 
 
 def _changed(reservation: Reservation) -> ReservationChanged:
@@ -221,18 +344,78 @@ def reservation_cancel_answered(
         )
 
 
+def _usable_for(*, charge_point_id: int, reservation_id: int, started_at: datetime) -> Q:
+    """The reservation a StartTransaction names, as long as it may still be used: accepted,
+    or expired by our sweep although the start (late from the charger's offline queue) came
+    in time."""
+    return Q(charge_point_id=charge_point_id, reservation_id=reservation_id) & (
+        Q(status=ReservationStatus.ACCEPTED)
+        | Q(status=ReservationStatus.EXPIRED, expiry_date__gte=started_at)
+    )
+
+
+def _parent_of(*, tenant_id: int, id_tag: str) -> str:
+    parent = (
+        id_tags_matching(tenant_id=tenant_id, id_tag=id_tag)
+        .values_list("parent_id_tag", flat=True)
+        .first()
+    )
+    return parent or ""
+
+
+def reservation_start_problem(
+    *, tenant_id: int, charge_point_id: int, reservation_id: int, id_tag: str, started_at: datetime
+) -> str | None:
+    """Why a StartTransaction naming ``reservation_id`` does not use it, or None. OCPP 1.6
+    §5.13: a reservation is used by its idTag, or by one with the same parentIdTag; only an
+    accepted one is held for it."""
+    reservation = (
+        Reservation.objects.filter(charge_point_id=charge_point_id, reservation_id=reservation_id)
+        .only("status", "id_tag", "parent_id_tag", "expiry_date")
+        .first()
+    )
+    if reservation is None:
+        return f"no reservation {reservation_id} at this charge point"
+    if not Reservation.objects.filter(
+        _usable_for(
+            charge_point_id=charge_point_id, reservation_id=reservation_id, started_at=started_at
+        )
+    ).exists():
+        return f"reservation {reservation_id} is {reservation.status}"
+    if reservation.id_tag.lower() == id_tag.lower():
+        return None
+    parent = _parent_of(tenant_id=tenant_id, id_tag=id_tag)
+    if reservation.parent_id_tag and parent.lower() == reservation.parent_id_tag.lower():
+        return None
+    return f"reservation {reservation_id} is for another idTag"
+
+
 def reservation_use(
-    *, charge_point_id: int, reservation_id: int, transaction_id: int, started_at: datetime
-) -> None:
-    """A StartTransaction naming a reservation ends it (OCPP 1.6 §5.13). It may arrive late
-    from the charge point's offline queue, after the sweep marked the reservation expired
-    although the transaction began in time."""
-    _reservations_move(
+    *,
+    tenant_id: int,
+    charge_point_id: int,
+    reservation_id: int,
+    transaction_id: int,
+    id_tag: str,
+    started_at: datetime,
+) -> int:
+    """A StartTransaction naming a reservation it may use ends it ``used``; otherwise the
+    reservation stays (and the transactions app flagged the start)."""
+    if reservation_start_problem(
+        tenant_id=tenant_id,
+        charge_point_id=charge_point_id,
+        reservation_id=reservation_id,
+        id_tag=id_tag,
+        started_at=started_at,
+    ):
+        return 0
+    return _reservations_move(
         Reservation.objects.filter(
-            Q(status__in=Reservation.ACTIVE_STATUSES)
-            | Q(status=ReservationStatus.EXPIRED, expiry_date__gte=started_at),
-            charge_point_id=charge_point_id,
-            reservation_id=reservation_id,
+            _usable_for(
+                charge_point_id=charge_point_id,
+                reservation_id=reservation_id,
+                started_at=started_at,
+            )
         ),
         status=ReservationStatus.USED,
         transaction_id=transaction_id,

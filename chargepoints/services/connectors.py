@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chargepoints.models import Connector, ConnectorStatusChange
+from chargepoints.reservations.services import reservations_end_on_status
 from csms.events import ConnectorStatusChanged, listened, publish
 from csms.row_insert import rows_insert
 from csms.timestamps import parse_timestamp
@@ -144,6 +145,12 @@ def connector_status_record(
         _STATUS_CHANGE_FIELDS,
         [(charge_point_id, connector_id, *values.values(), timestamp, now)],
     )
+    if current:
+        # Only a Faulted or Unavailable report costs this statement (OCPP 1.6 §5.13); an older
+        # report that did not become the connector's status ends nothing.
+        reservations_end_on_status(
+            charge_point_id=charge_point_id, connector_id=connector_id, status=report["status"]
+        )
     if watched and current and previous != report["status"]:
         publish(
             ConnectorStatusChanged(

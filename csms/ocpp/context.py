@@ -6,6 +6,7 @@ receives a :class:`CallContext`: which charge point of which tenant sent which C
 which charger quirks the compatibility layer absorbed on the way (csms.ocpp.compat).
 """
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,10 +28,30 @@ class ChargePointSession:
     # Central-System calls were queued for it when it connected (else the outbox waits for a
     # wake-up instead of asking the database at once).
     commands_waiting: bool = True
+    # Admission control answered its last BootNotification Pending: until it boots again it
+    # is served as Pending (OCPP 1.6 §4.2.1), whatever its registration says.
+    boot_deferred: bool = False
+    # Messages it accepted to send on our TriggerMessage, until when (monotonic): answered
+    # even while it is Pending (OCPP 1.6 §4.2.1, §5.17).
+    triggered: dict[str, float] = field(default_factory=dict)
 
     @property
     def accepted(self) -> bool:
-        return self.registration_status == "Accepted"
+        return self.registration_status == "Accepted" and not self.boot_deferred
+
+    def trigger_accepted(self, action: str, *, within: float) -> None:
+        """It answered TriggerMessage Accepted for ``action``: it may send it (once per
+        connector, for a StatusNotification) in the next ``within`` seconds."""
+        self.triggered[action] = time.monotonic() + within
+
+    def was_triggered(self, action: str) -> bool:
+        until = self.triggered.get(action)
+        if until is None:
+            return False
+        if until < time.monotonic():
+            del self.triggered[action]
+            return False
+        return True
 
 
 @dataclass(slots=True)

@@ -55,6 +55,11 @@ async def database_retried(
             pause = min(pause * 2, 2.0)
 
 
+# How long after its TriggerMessage.conf the triggered message is expected (one per connector
+# for a StatusNotification without connectorId).
+TRIGGERED_MESSAGE_WINDOW_SECONDS = 60.0
+
+
 class Outbound:
     """One connection's CALLs to its charge point, one at a time, in the order queued."""
 
@@ -124,6 +129,7 @@ class Outbound:
         if pending is None or pending[0].message_id != answer.message_id:
             return False
         call, answered = pending
+        self._trigger_note(call, answer)
         self.pending_call = None  # no longer outstanding: a time-out or a close leaves it be
         try:
             await self._record(call, answer)
@@ -164,6 +170,19 @@ class Outbound:
                 details=answer.details or {},
             )
         await database_retried(write, what=f"the answer to {call.action} {call.command_id}")
+
+    def _trigger_note(self, call: OutboundCall, answer: Answer) -> None:
+        """A TriggerMessage it accepted: the message it now sends is answered even while it
+        is Pending. Noted as the answer arrives, before the triggered message can follow."""
+        if (
+            call.action == "TriggerMessage"
+            and isinstance(answer, CallResult)
+            and answer.payload.get("status") == "Accepted"
+            and self.session is not None
+        ):
+            self.session.trigger_accepted(
+                str(call.payload.get("requestedMessage")), within=TRIGGERED_MESSAGE_WINDOW_SECONDS
+            )
 
     async def _stop(self, reason: str) -> None:
         task, self.task = self.task, None

@@ -190,7 +190,7 @@ async def call_receive(
 ) -> None:
     """A CALL admitted, validated, executed durably and answered; after a boot, the outbox."""
     try:
-        if not session.accepted and call.action not in ALLOWED_BEFORE_ACCEPTANCE:
+        if not session.accepted and not allowed_before_acceptance(call.action, session):
             # Staff may have accepted it since it connected.
             await registration_recheck(connection, session)
         route = call_admit(call, session)
@@ -227,12 +227,19 @@ def call_admit(call: Call, session: ChargePointSession) -> Route:
     route = route_for(call.action)
     if route is None:
         raise OcppError(ErrorCode.NOT_SUPPORTED, f"{call.action} is not supported")
-    if not session.accepted and call.action not in ALLOWED_BEFORE_ACCEPTANCE:
+    if not session.accepted and not allowed_before_acceptance(call.action, session):
         raise OcppError(
             ErrorCode.SECURITY_ERROR,
             f"Charge point is {session.registration_status}: only BootNotification is answered",
         )
     return route
+
+
+def allowed_before_acceptance(action: str, session: ChargePointSession) -> bool:
+    """While Pending or Rejected: a BootNotification, or the message we asked it for with
+    TriggerMessage (OCPP 1.6 §4.2.1: the Central System may trigger messages of a Pending
+    charge point, which it then answers normally)."""
+    return action in ALLOWED_BEFORE_ACCEPTANCE or session.was_triggered(action)
 
 
 def request_validate(
@@ -294,14 +301,17 @@ async def call_execute(backend: OcppBackend, call: InboundCall) -> str:
         retry_in = admission().boot_deferral()
         if retry_in is not None:
             return await boot_defer(backend, call, retry_in)
+        call.ctx.session.boot_deferred = False
     return await _group_commit(backend).submit(call)
 
 
 async def boot_defer(backend: OcppBackend, call: InboundCall, retry_in: int) -> str:
     """Saturated: Pending, boot again in ``retry_in`` s (OCPP 1.6 §4.2). Nothing of the boot
     is done and nothing about the charge point changes (its registration status stays what it
-    is); only the two frames are logged."""
+    is); only the two frames are logged. This connection serves it as Pending until it boots
+    again: its outbox holds back everything but what a Pending charge point may be sent."""
     ctx = call.ctx
+    ctx.session.boot_deferred = True
     answer = answer_frame(
         ctx.message_id,
         "BootNotification",

@@ -13,6 +13,7 @@ class TenantAdmin(admin.ModelAdmin):
         "name",
         "unknown_charge_point_policy",
         "heartbeat_interval",
+        "authorization_cache_lifetime",
         "created_at",
     ]
     list_filter = ["unknown_charge_point_policy"]

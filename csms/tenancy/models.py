@@ -3,6 +3,8 @@
 Every tenant-owned model elsewhere carries a ``tenant`` foreign key to :class:`Tenant`.
 """
 
+from decimal import Decimal
+
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -26,6 +28,26 @@ class Tenant(models.Model):
         default=300,
         validators=[MinValueValidator(10)],
         help_text="Seconds; sent to charge points in BootNotification.conf.",
+    )
+    # OCPP 1.6 §3.5: a charge point's Authorization Cache keeps an idTagInfo until its
+    # expiryDate. Capping every Accepted expiryDate bounds how long a card blocked here keeps
+    # working offline at chargers that never hear of the change.
+    authorization_cache_lifetime = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(60)],
+        help_text="Seconds an Accepted idTagInfo may be cached by a charge point (its "
+        "expiryDate); empty: only the tag's own expiry date.",
+    )
+    # Charging profiles go out in the unit a charge point accepts (its
+    # ChargingScheduleAllowedChargingRateUnit); P = U · I · phases needs U where no charging
+    # site says otherwise.
+    nominal_voltage = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        default=Decimal("230.0"),
+        validators=[MinValueValidator(1)],
+        help_text="Volts (phase to neutral) for converting charging limits between W and A.",
     )
     # Compatibility switches for this tenant's charge points (csms.ocpp.compat.CompatSwitches);
     # a charge point may override each one.

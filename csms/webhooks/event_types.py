@@ -25,6 +25,8 @@ class EventType(models.TextChoices):
     COMMAND_FAILED = "command.failed"
     COMMAND_TIMED_OUT = "command.timed_out"
     RESERVATION_CHANGED = "reservation.changed"
+    # A SetChargingProfile still Rejected after its last retry (smart charging).
+    CHARGING_PROFILE_REJECTED = "charging_profile.rejected"
     FIRMWARE_JOB_STATUS_CHANGED = "firmware.job_status_changed"
     DIAGNOSTICS_UPLOADED = "diagnostics.uploaded"
     DATA_TRANSFER_RECEIVED = "data_transfer.received"

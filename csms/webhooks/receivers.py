@@ -20,6 +20,7 @@ from csms.events import (
     ChargePointConnected,
     ChargePointDisconnected,
     ChargePointRegistrationChanged,
+    ChargingProfileRejected,
     CommandCompleted,
     CommandFailed,
     CommandFinished,
@@ -347,6 +348,24 @@ def reservation_changed(event: ReservationChanged) -> None:
             "status": event.status,
             "expiry_date": event.expiry_date,
             "transaction_id": event.transaction_id,
+        },
+        charge_point_id=event.charge_point_id,
+    )
+
+
+@subscriber(ChargingProfileRejected, listens=listening(EventType.CHARGING_PROFILE_REJECTED))
+def charging_profile_rejected(event: ChargingProfileRejected) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.CHARGING_PROFILE_REJECTED,
+        data={
+            "charge_point": event.identity,
+            "connector_id": event.connector_id,
+            "charging_profile_id": event.charging_profile_id,
+            "charging_profile_purpose": event.charging_profile_purpose,
+            "transaction_id": event.transaction_id,
+            "charging_site_id": event.charging_site_id,
+            "attempts": event.attempts,
         },
         charge_point_id=event.charge_point_id,
     )

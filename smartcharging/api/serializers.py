@@ -258,6 +258,12 @@ class ChargingSiteSerializer(serializers.ModelSerializer):
         help_text="Least share of a session (in limit_unit); default 6 A or its power.",
     )
     connector_max_rate = _rate(required=False, allow_null=True)
+    session_default_rate = _rate(
+        required=False,
+        allow_null=True,
+        help_text="What a new session may take until its share arrives (a TxDefaultProfile "
+        "on every member, in limit_unit); empty: min_rate.",
+    )
     voltage = serializers.DecimalField(
         max_digits=5, decimal_places=1, min_value=1, coerce_to_string=False, required=False
     )
@@ -273,6 +279,7 @@ class ChargingSiteSerializer(serializers.ModelSerializer):
             "limit",
             "min_rate",
             "connector_max_rate",
+            "session_default_rate",
             "phases",
             "voltage",
             "stack_level",

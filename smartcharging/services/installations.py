@@ -13,13 +13,38 @@ ACCEPTED = "Accepted"
 
 
 def installed_profile_record(*, command: CommandCompleted) -> InstalledChargingProfile | None:
-    """A SetChargingProfile the charge point accepted: the new profile replaces any with the
-    same id on the charge point, or with the same purpose and stack level on the same
-    connector (OCPP 1.6 §5.16.1)."""
+    """A SetChargingProfile the charge point accepted."""
     if (command.response or {}).get("status") != ACCEPTED:
         return None
-    connector_id = command.payload["connectorId"]
-    cs_profile = command.payload["csChargingProfiles"]
+    return _installed_replace(
+        command=command,
+        connector_id=command.payload["connectorId"],
+        cs_profile=command.payload["csChargingProfiles"],
+    )
+
+
+def installed_profile_from_remote_start(
+    *, command: CommandCompleted
+) -> InstalledChargingProfile | None:
+    """A RemoteStartTransaction with a chargingProfile that the charge point accepted: it
+    installs that TxProfile for the transaction it starts (OCPP 1.6 §5.11), so it counts as
+    installed from now on, and ends with the session (``installed_profiles_forget_transaction``
+    removes a connector's TxProfile without a transactionId). Without a connectorId the
+    charge point picks the connector: nothing is recorded then, as we cannot say where."""
+    cs_profile = command.payload.get("chargingProfile")
+    connector_id = command.payload.get("connectorId")
+    if (command.response or {}).get("status") != ACCEPTED or cs_profile is None:
+        return None
+    if not connector_id:
+        return None
+    return _installed_replace(command=command, connector_id=connector_id, cs_profile=cs_profile)
+
+
+def _installed_replace(
+    *, command: CommandCompleted, connector_id: int, cs_profile: dict[str, Any]
+) -> InstalledChargingProfile:
+    """The new profile replaces any with the same id on the charge point, or with the same
+    purpose and stack level on the same connector (OCPP 1.6 §5.16.1)."""
     profile_id = cs_profile["chargingProfileId"]
     purpose, stack_level = cs_profile["chargingProfilePurpose"], cs_profile["stackLevel"]
     InstalledChargingProfile.objects.filter(charge_point_id=command.charge_point_id).filter(

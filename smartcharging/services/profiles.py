@@ -22,6 +22,7 @@ from smartcharging.composite import Purpose
 from smartcharging.models import ChargingProfile, InstalledChargingProfile
 from smartcharging.payloads import set_charging_profile_payload
 from smartcharging.profile_rules import Problem, charging_profile_problems, connector_problems
+from smartcharging.services.charger_limits import profile_for_charge_point
 from transactions.models import Transaction
 
 ID_ATTEMPTS = 5
@@ -283,10 +284,18 @@ def charging_profile_install(
                     )
                 ]
             )
-    return requester.dispatch(
+    payload = set_charging_profile_payload(profile=profile, connector_id=connector_id)
+    # In the unit the charge point takes; refused with the reason where it cannot take it.
+    payload["csChargingProfiles"], problems = profile_for_charge_point(
         charge_point=charge_point,
-        action="SetChargingProfile",
-        payload=set_charging_profile_payload(profile=profile, connector_id=connector_id),
+        connector_id=connector_id,
+        cs_profile=payload["csChargingProfiles"],
+        convert=True,
+    )
+    if problems:
+        raise _invalid(problems)
+    return requester.dispatch(
+        charge_point=charge_point, action="SetChargingProfile", payload=payload
     )
 
 

@@ -1,5 +1,14 @@
 """Charging sites: members, and the fair shares of their limit pushed as TxProfiles.
 
+Where the shares go: a TxProfile per session at the highest stack level the charge point
+accepts (its ChargeProfileMaxStackLevel; the site's ``stack_level`` until it told us), a level
+the API refuses to tenants' own TxProfiles on site members, so no profile a tenant sends can
+outrank or replace the site's share by accident (OCPP 1.6 §3.13.2: the highest stack level
+wins). Not a ChargePointMaxProfile: that caps the charge point as a whole, equally whether one
+or all of its connectors charge, while the shares are per session. Each member also holds a
+TxDefaultProfile at that level with the site's ``session_default_rate``: a session is capped
+from its first second, before the rebalance its start requested has sent its share.
+
 A transaction starting or stopping at a site *requests* a rebalance (inside its database
 transaction); after commit a Celery task runs it a moment later. Requests are debounced: each
 bumps the site's generation and a task only works for the newest one, so a burst of starts
@@ -32,12 +41,18 @@ from smartcharging.models import (
 )
 from smartcharging.payloads import set_charging_profile_payload
 from smartcharging.selectors import charge_point_max_rate, site_active_transactions, site_electrical
+from smartcharging.services.charger_limits import (
+    charger_limits_read,
+    profile_for_charge_point,
+    site_stack_level,
+)
 from smartcharging.services.profiles import (
     SYSTEM,
     Requester,
     charging_profile_clear,
     charging_profile_save_new,
 )
+from smartcharging.services.rejections import site_sessions_given_up
 from transactions.models import Transaction
 
 logger = logging.getLogger(__name__)
@@ -53,6 +68,7 @@ SITE_FIELDS = frozenset(
         "limit",
         "min_rate",
         "connector_max_rate",
+        "session_default_rate",
         "phases",
         "voltage",
         "stack_level",
@@ -118,8 +134,19 @@ def charging_site_update(
 
 
 def charging_site_delete(*, site: ChargingSite, requester: Requester = SYSTEM) -> list[Command]:
-    """Delete a site and lift the limits it set on sessions still running."""
+    """Delete a site and lift the limits it set on sessions still running and the default it
+    set on its members."""
+    default = _default_profile(site)
     commands = [
+        charging_profile_clear(
+            charge_point=membership.charge_point,
+            charging_profile_id=default.charging_profile_id,
+            requester=requester,
+        )
+        for membership in site.memberships.select_related("charge_point")
+        if default is not None
+    ]
+    commands += [
         charging_profile_clear(
             charge_point=profile.transaction.charge_point,
             charging_profile_id=profile.charging_profile_id,
@@ -230,7 +257,15 @@ def charging_site_rebalance(*, site_id: int, generation: int | None = None) -> l
             return []  # debounced: the task of a newer request follows
         now = timezone.now()
         unit, electrical = RateUnit(site.limit_unit), site_electrical(site)
-        sessions = list(site_active_transactions(site=site))
+        running = list(site_active_transactions(site=site))
+        # A session whose share its charge point refused for good runs on the site's default;
+        # the others share what that leaves.
+        given_up = site_sessions_given_up(tenant_id=site.tenant_id, charging_site_id=site.pk)
+        sessions = [tx for tx in running if tx.pk not in given_up]
+        capacity = max(
+            Decimal(0), site.limit - _default_rate(site) * (len(running) - len(sessions))
+        )
+        commands = _push_defaults(site=site)
         own_limits: dict[int, Decimal | None] = {}
         for tx in sessions:
             if tx.charge_point_id not in own_limits:
@@ -242,14 +277,14 @@ def charging_site_rebalance(*, site_id: int, generation: int | None = None) -> l
                     at=now,
                 )
         shares = fair_shares(
-            capacity=site.limit,
+            capacity=capacity,
             min_rate=site.min_rate,
             requests=[
                 ShareRequest(tx.pk, tx.started_at, own_limits[tx.charge_point_id])
                 for tx in sessions
             ],
         )
-        commands = _retire_profiles(site=site, running=sessions)
+        commands += _retire_profiles(site=site, running=running)
         current = {
             profile.transaction_id: profile
             for profile in ChargingProfile.objects.filter(
@@ -279,11 +314,10 @@ def charging_site_rebalance(*, site_id: int, generation: int | None = None) -> l
 def _retire_profiles(*, site: ChargingSite, running: list[Transaction]) -> list[Command]:
     """Forget the profiles of ended sessions (the charge point discarded them) and clear the
     ones of sessions whose charge point left the site."""
-    ChargingProfile.objects.filter(
-        charging_site=site, transaction__stopped_at__isnull=False
-    ).delete()
-    ChargingProfile.objects.filter(charging_site=site, transaction__isnull=True).delete()
-    left = ChargingProfile.objects.filter(charging_site=site).exclude(transaction__in=running)
+    shares = ChargingProfile.objects.filter(charging_site=site, charging_profile_purpose=Purpose.TX)
+    shares.filter(transaction__stopped_at__isnull=False).delete()
+    shares.filter(transaction__isnull=True).delete()
+    left = shares.exclude(transaction__in=running)
     commands = [
         charging_profile_clear(
             charge_point=profile.transaction.charge_point,
@@ -295,6 +329,77 @@ def _retire_profiles(*, site: ChargingSite, running: list[Transaction]) -> list[
     ]
     left.delete()
     return commands
+
+
+def _default_rate(site: ChargingSite) -> Decimal:
+    return site.session_default_rate if site.session_default_rate is not None else site.min_rate
+
+
+def _default_profile(site: ChargingSite) -> ChargingProfile | None:
+    return ChargingProfile.objects.filter(
+        charging_site=site, charging_profile_purpose=Purpose.TX_DEFAULT
+    ).first()
+
+
+def _push_defaults(*, site: ChargingSite) -> list[Command]:
+    """Every member holds the site's TxDefaultProfile (connector 0: all its connectors): a
+    session starts capped at the default, not unlimited, until its share arrives."""
+    periods = [
+        {"start_period": 0, "limit": float(_default_rate(site)), "number_phases": site.phases}
+    ]
+    profile = _default_profile(site)
+    if profile is None:
+        profile = ChargingProfile(
+            tenant=site.tenant,
+            charging_site=site,
+            name=f"{site.name}: session default",
+            stack_level=site.stack_level,
+            charging_profile_purpose=Purpose.TX_DEFAULT,
+            # Relative: counted from each session's start, no end.
+            charging_profile_kind=Kind.RELATIVE,
+            charging_rate_unit=site.limit_unit,
+            periods=periods,
+        )
+        charging_profile_save_new(profile)
+    elif (profile.periods, profile.charging_rate_unit) != (periods, site.limit_unit):
+        profile.periods, profile.charging_rate_unit = periods, site.limit_unit
+        profile.save(update_fields=["periods", "charging_rate_unit", "updated_at"])
+    commands = []
+    for charge_point in ChargePoint.objects.filter(charging_site_membership__site=site):
+        command = _push(site=site, charge_point=charge_point, profile=profile, connector_id=0)
+        if command is not None:
+            commands.append(command)
+    return commands
+
+
+def _push(
+    *, site: ChargingSite, charge_point: ChargePoint, profile: ChargingProfile, connector_id: int
+) -> Command | None:
+    """Send ``profile`` at the site's stack level on this charge point, in the unit it takes,
+    unless it has it already (or it is on its way)."""
+    limits = charger_limits_read(charge_point=charge_point)
+    profile.stack_level = site_stack_level(site=site, limits=limits)
+    payload = set_charging_profile_payload(profile=profile, connector_id=connector_id)
+    payload["csChargingProfiles"], problems = profile_for_charge_point(
+        charge_point=charge_point,
+        connector_id=connector_id,
+        cs_profile=payload["csChargingProfiles"],
+        convert=True,
+    )
+    if problems:
+        logger.warning(
+            "site %s: %s cannot take profile %s: %s",
+            site.pk,
+            charge_point.identity,
+            profile.charging_profile_id,
+            "; ".join(map(str, problems)),
+        )
+        return None
+    if _already_sent(charge_point=charge_point, payload=payload):
+        return None
+    return Requester(job=f"charging-site:{site.pk}").dispatch(
+        charge_point=charge_point, action="SetChargingProfile", payload=payload
+    )
 
 
 def _push_share(
@@ -316,21 +421,18 @@ def _push_share(
         )
         profile.tenant = site.tenant
         charging_profile_save_new(profile)
-    elif (profile.periods, profile.stack_level, profile.charging_rate_unit) != (
-        periods,
-        site.stack_level,
-        site.limit_unit,
-    ):
+    elif (profile.periods, profile.charging_rate_unit) != (periods, site.limit_unit):
         profile.periods = periods
-        profile.stack_level = site.stack_level
         profile.charging_rate_unit = site.limit_unit
-        profile.save(update_fields=["periods", "stack_level", "charging_rate_unit", "updated_at"])
-    payload = set_charging_profile_payload(profile=profile, connector_id=tx.connector_id)
-    if _already_sent(charge_point=tx.charge_point, payload=payload):
-        return None
-    return Requester(job=f"charging-site:{site.pk}").dispatch(
-        charge_point=tx.charge_point, action="SetChargingProfile", payload=payload
+        profile.save(update_fields=["periods", "charging_rate_unit", "updated_at"])
+    command = _push(
+        site=site, charge_point=tx.charge_point, profile=profile, connector_id=tx.connector_id
     )
+    stack_level = profile.stack_level  # the level _push sent it at, on this charge point
+    ChargingProfile.objects.filter(pk=profile.pk).exclude(stack_level=stack_level).update(
+        stack_level=stack_level
+    )
+    return command
 
 
 def _already_sent(*, charge_point: ChargePoint, payload: dict[str, Any]) -> bool:

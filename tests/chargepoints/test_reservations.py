@@ -9,8 +9,8 @@ from django.db import connections
 from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
 
-from chargepoints.models import ChargePoint, Command, CommandStatus, Reservation
-from chargepoints.reservations.services import reservation_create
+from chargepoints.models import ChargePoint, Command, CommandStatus, ConfigurationKey, Reservation
+from chargepoints.reservations.services import reservation_conflict, reservation_create
 from chargepoints.tasks import expire_reservations
 from csms.tenancy.models import Tenant
 from tests.charge_point_calls import Answer, call_context
@@ -83,6 +83,10 @@ def test_post_sends_reserve_now_and_answers_202_until_the_charge_point_answers(
 def test_wait_without_an_answer_still_answers_202(
     api: APIClient, charge_point: ChargePoint, id_tag: str
 ) -> None:
+    # Connector 0 (the default) where the charge point reported it may be reserved.
+    ConfigurationKey.objects.create(
+        charge_point=charge_point, key="ReserveConnectorZeroSupported", value="true"
+    )
     response = api.post(
         f"{RESERVATIONS}?wait=0.2",
         {"charge_point": "CP-1", "id_tag": "TAG-1", "expiry_date": in_an_hour().isoformat()},
@@ -351,7 +355,11 @@ def test_a_late_start_transaction_that_began_before_expiry_still_uses_the_reserv
 ) -> None:
     expiry = datetime.now(UTC) - timedelta(minutes=10)
     swept = ReservationFactory(
-        charge_point=charge_point, status="expired", expiry_date=expiry, reservation_id=3
+        charge_point=charge_point,
+        status="expired",
+        expiry_date=expiry,
+        reservation_id=3,
+        id_tag="TAG-1",
     )
 
     start_with(charge_point, 3, at=expiry - timedelta(minutes=1))
@@ -429,3 +437,31 @@ def test_unanswered_reserve_now_command_reads_in_the_reservation(
     shown = api.get(f"{RESERVATIONS}{created['id']}/").json()
 
     assert (shown["status"], shown["reserve_command"]["status"]) == ("requested", "expired")
+
+
+# --- Connector 0 and single connectors (OCPP 1.6 §5.13) -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("connector_id", "reserved", "connectors", "conflicts"),
+    [
+        (1, [1], 2, True),  # the same connector twice
+        (2, [1], 2, False),
+        (0, [], 2, False),
+        (0, [1], 2, False),  # connector 2 stays free for the connector-0 reservation
+        (0, [1, 2], 2, True),  # nothing left to hold free
+        (2, [0, 1], 2, True),  # would take the connector the connector-0 one holds
+        (0, [0], 2, False),
+        (0, [0, 0], 2, True),
+        (1, [0], 0, True),  # count unknown: connector 0 and single ones exclude each other
+        (0, [1], 0, True),
+        (0, [0], 0, False),
+    ],
+)
+def test_connector_zero_reservations_keep_a_connector_free(
+    connector_id: int, reserved: list[int], connectors: int, conflicts: bool
+) -> None:
+    problem = reservation_conflict(
+        connector_id=connector_id, reserved=reserved, connectors=connectors
+    )
+    assert (problem is not None) == conflicts

@@ -73,7 +73,6 @@ CORE_COMMANDS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "idTag": "TAG-1",
             "chargingProfile": {
                 "chargingProfileId": 1,
-                "transactionId": 5,
                 "stackLevel": 0,
                 "chargingProfilePurpose": "TxProfile",
                 "chargingProfileKind": "Relative",

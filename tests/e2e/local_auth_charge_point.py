@@ -39,7 +39,8 @@ class LocalListStore:
 
 class LocalAuthChargePoint(RecordingClient):
     """Answers GetLocalListVersion/SendLocalList from its own list (unless an answer is
-    scripted in ``scripted``), ReserveNow/CancelReservation/GetConfiguration as scripted, and
+    scripted in ``scripted``), ReserveNow/CancelReservation/ClearCache/GetConfiguration as
+    scripted, and
     records every CALL frame the server sends, as it was on the wire."""
 
     def __init__(self, identity: str, connection: Any) -> None:
@@ -49,6 +50,7 @@ class LocalAuthChargePoint(RecordingClient):
         self.scripted: dict[str, list[dict[str, Any]]] = {}
         self.reserve_answer = "Accepted"
         self.cancel_answer = "Accepted"
+        self.clear_cache_answer = "Accepted"
         self.configuration: list[dict[str, Any]] = []
 
     def _scripted(self, action: str) -> dict[str, Any] | None:
@@ -73,6 +75,12 @@ class LocalAuthChargePoint(RecordingClient):
         status = self.local_list.apply(list_version, update_type, local_authorization_list or [])
         return call_result.SendLocalList(status=status)
 
+    @on(Action.clear_cache)
+    async def on_clear_cache(self, **_: Any) -> Any:
+        """OCPP 1.6 §5.4: Accepted once its Authorization Cache is empty (as scripted)."""
+        answer = self._scripted("ClearCache")
+        return call_result.ClearCache(**(answer or {"status": self.clear_cache_answer}))
+
     @on(Action.get_configuration)
     async def on_get_configuration(self, **_: Any) -> Any:
         return call_result.GetConfiguration(configuration_key=self.configuration)
@@ -84,6 +92,7 @@ class LocalAuthChargePoint(RecordingClient):
     @on(Action.cancel_reservation)
     async def on_cancel_reservation(self, **_: Any) -> Any:
         return call_result.CancelReservation(status=self.cancel_answer)
+
 
 
 def online_as(

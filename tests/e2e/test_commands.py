@@ -20,13 +20,14 @@ from ocpp.exceptions import NotSupportedError
 from ocpp.v16 import call
 from ocpp.v16.enums import RegistrationStatus
 
-from chargepoints.models import ChargePoint, Command, CommandStatus
+from chargepoints.models import ChargePoint, Command, CommandStatus, ConfigurationKey
 from chargepoints.models import RegistrationStatus as CpRegistration
 from chargepoints.services.charge_points import charge_point_registration_set
 from chargepoints.tasks import expire_commands, send_command
 from csms.celery import app as celery_app
 from csms.tenancy.models import Tenant
 from csms.tenancy.services import api_token_issue
+from smartcharging.charger_limits import LIMIT_KEYS
 from tests.async_orm import orm
 from tests.e2e.command_target import (
     ANSWERS,
@@ -63,12 +64,21 @@ def secured_charge_point(make_charge_point: Callable[..., ChargePoint]) -> Charg
 # --- Every action, end to end -------------------------------------------------------------------
 
 
+def limits_mirrored(identity: str) -> None:
+    charge_point = ChargePoint.objects.get(identity=identity)
+    for key in LIMIT_KEYS:
+        ConfigurationKey.objects.create(charge_point=charge_point, key=key, unknown=True)
+
+
 @pytest.mark.parametrize("action", [*sorted(CORE_COMMANDS), *sorted(SECURITY_COMMANDS)])
 async def test_every_action_reaches_the_charge_point_unchanged_and_its_answer_is_stored(
     url: str, http_api: HttpApi, action: str
 ) -> None:
     # The 19 core actions of OCPP 1.6 §5, then the security extension's (SPEC §4).
     payload, answer = (CORE_COMMANDS | SECURITY_COMMANDS)[action]
+    # Its smart-charging limits are known (reported unknown): a charging profile is not
+    # preceded by the GetConfiguration that would ask for them.
+    await orm(limits_mirrored, "CP-1")
     async with online(url, "CP-1") as cp:
         reply = await http_api.command("CP-1", action, payload)
 

@@ -66,24 +66,33 @@ async def test_full_then_differential_sync_with_a_removal(
             "tag-b": {"status": "Blocked"},
         }
 
-        # Changes through the API: one update, one removal, one addition.
+        # Blocking a listed tag goes out at once (issue 18 §1), as a Differential update.
         assert (await http_api.patch("/id-tags/TAG-A/", {"status": "Blocked"})).status == 200
-        assert (await http_api.delete("/id-tags/TAG-B/")).status == 204
-        created = await http_api.post("/id-tags/", {"id_tag": "TAG-C", "in_local_list": True})
-        assert created.status == 201
-        await http_api.post("/charge-points/CP-1/local-list/sync/")
-        state = await synced(http_api, version=2, last_result="Accepted")
-
+        await synced(http_api, version=2, last_result="Accepted")
         assert cp.payloads("SendLocalList")[1] == {
             "listVersion": 2,
             "updateType": "Differential",
             "localAuthorizationList": [
-                {"idTag": "TAG-B"},
                 {"idTag": "TAG-A", "idTagInfo": {"status": "Blocked", "parentIdTag": "FLEET"}},
+            ],
+        }
+
+        # The other changes through the API, one removal and one addition, at the next sync.
+        assert (await http_api.delete("/id-tags/TAG-B/")).status == 204
+        created = await http_api.post("/id-tags/", {"id_tag": "TAG-C", "in_local_list": True})
+        assert created.status == 201
+        await http_api.post("/charge-points/CP-1/local-list/sync/")
+        state = await synced(http_api, version=3, last_result="Accepted")
+
+        assert cp.payloads("SendLocalList")[2] == {
+            "listVersion": 3,
+            "updateType": "Differential",
+            "localAuthorizationList": [
+                {"idTag": "TAG-B"},
                 {"idTag": "TAG-C", "idTagInfo": {"status": "Accepted"}},
             ],
         }
-        assert cp.local_list.version == 2
+        assert cp.local_list.version == 3
         assert sorted(cp.local_list.entries) == ["tag-a", "tag-c"]
         assert (state["size"], state["last_synced_at"] is not None) == (2, True)
 

@@ -11,9 +11,14 @@ from ocpp.v16 import call
 from chargepoints.models import ChargePoint, IdTag, Reservation
 from chargepoints.tasks import expire_reservations
 from csms.tenancy.models import Tenant
+from csms.webhooks.models import Event
+from csms.webhooks.services.endpoints import webhook_endpoint_create
 from tests.async_orm import orm
 from tests.e2e.local_auth_charge_point import LocalAuthChargePoint, online
 from tests.http_clients import WAIT, HttpApi
+from tests.servers import celery_worker_running
+from tests.waiting import until
+from transactions.models import Transaction
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -34,6 +39,7 @@ async def reserve(
     connector_id: int = 1,
     expiry: datetime | None = None,
     wait: float = WAIT,
+    id_tag: str = "TAG-1",
 ) -> Any:
     expiry = expiry or datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
     return await http_api.post(
@@ -41,7 +47,7 @@ async def reserve(
         {
             "charge_point": "CP-1",
             "connector_id": connector_id,
-            "id_tag": "TAG-1",
+            "id_tag": id_tag,
             "expiry_date": wire(expiry),
         },
     )
@@ -186,3 +192,143 @@ async def test_another_tenants_reservation_is_not_found(
         assert refused.status == 400
     assert cp.actions() == ["ReserveNow"]
     assert (await http_api.get(f"/reservations/{mine['id']}/")).body["status"] == "accepted"
+
+
+# --- Reservations follow the connector (issue 18 §2) -----------------------------------------
+
+
+def reservation_events(status: str) -> list[dict[str, Any]]:
+    return [
+        event.data
+        for event in Event.objects.filter(type="reservation.changed").order_by("created_at")
+        if event.data.get("status") == status
+    ]
+
+
+@pytest.mark.parametrize("reported", ["Faulted", "Unavailable"])
+async def test_a_connector_that_faults_ends_its_reservation_and_can_be_reserved_again(
+    url: str, http_api: HttpApi, tenant: Tenant, settings: Any, reported: str
+) -> None:
+    settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
+    await orm(webhook_endpoint_create, tenant=tenant, url="http://127.0.0.1:9/hooks")
+    async with online(url, "CP-1") as cp:
+        await status_report(cp, 1, "Available")
+        first = (await reserve(http_api)).body
+        assert first["status"] == "accepted"
+
+        await status_report(cp, 1, reported)
+
+        ended = (await http_api.get(f"/reservations/{first['id']}/")).body
+        assert ended["status"] == reported.lower()
+        assert [e["reservation_id"] for e in await orm(reservation_events, reported.lower())] == [
+            first["reservation_id"]
+        ]
+        await status_report(cp, 1, "Available")
+        again = await reserve(http_api)
+    assert (again.status, again.body["status"]) == (201, "accepted")
+    assert len(cp.payloads("ReserveNow")) == 2
+
+
+async def start_naming(
+    cp: LocalAuthChargePoint, reservation_id: int, id_tag: str, connector_id: int = 1
+) -> Any:
+    return await cp.ask(
+        call.StartTransaction(
+            connector_id=connector_id,
+            id_tag=id_tag,
+            meter_start=0,
+            timestamp=wire(datetime.now(UTC)),
+            reservation_id=reservation_id,
+        )
+    )
+
+
+async def test_a_start_by_another_id_tag_leaves_the_reservation_and_is_flagged(
+    url: str, http_api: HttpApi, tenant: Tenant
+) -> None:
+    await orm(IdTag.objects.create, tenant=tenant, id_tag="TAG-STRANGER")
+    await orm(IdTag.objects.create, tenant=tenant, id_tag="TAG-COLLEAGUE", parent_id_tag="fleet")
+    async with online(url, "CP-1") as cp:
+        reservation = (await reserve(http_api)).body
+        stranger = await start_naming(cp, reservation["reservation_id"], "TAG-STRANGER")
+        kept = (await http_api.get(f"/reservations/{reservation['id']}/")).body
+        # One that shares the reserved tag's parent (case-insensitive) uses it.
+        colleague = await start_naming(
+            cp, reservation["reservation_id"], "TAG-COLLEAGUE", connector_id=2
+        )
+    assert kept["status"] == "accepted"
+    flagged = await orm(Transaction.objects.get, pk=stranger.transaction_id)
+    assert any(flag.startswith("reservation_not_used") for flag in flagged.flags)
+    used = (await http_api.get(f"/reservations/{reservation['id']}/")).body
+    assert (used["status"], used["transaction"]) == ("used", colleague.transaction_id)
+
+
+async def test_a_start_naming_a_reservation_not_yet_accepted_does_not_use_it(
+    url: str, http_api: HttpApi
+) -> None:
+    async with online(url, "CP-1") as cp:
+        cp.reserve_answer = "Occupied"
+        refused = (await reserve(http_api)).body
+        started = await start_naming(cp, refused["reservation_id"], "TAG-1")
+    assert (await http_api.get(f"/reservations/{refused['id']}/")).body["status"] == "occupied"
+    flagged = await orm(Transaction.objects.get, pk=started.transaction_id)
+    assert any(flag.startswith("reservation_not_used") for flag in flagged.flags)
+
+
+def zero_supported(value: str) -> list[dict[str, Any]]:
+    return [
+        {"key": "ReserveConnectorZeroSupported", "readonly": True, "value": value},
+        {"key": "NumberOfConnectors", "readonly": True, "value": "2"},
+    ]
+
+
+async def test_connector_zero_is_reserved_only_where_the_charge_point_supports_it(
+    url: str, http_api: HttpApi
+) -> None:
+    async with online(url, "CP-1") as cp:
+        cp.configuration = zero_supported("false")
+        unknown = await reserve(http_api, connector_id=0)
+        [asked] = await cp.calls_of("GetConfiguration", 1)
+
+        async def refused_for_good() -> Any:
+            answer = await reserve(http_api, connector_id=0)
+            return answer if answer.body.get("code") == "connector_zero_not_supported" else None
+
+        unsupported = await until(refused_for_good)
+        assert "ReserveNow" not in cp.actions()
+
+        cp.configuration = zero_supported("true")
+        await http_api.post(
+            f"/charge-points/CP-1/commands/?wait={WAIT}",
+            {"action": "GetConfiguration", "payload": {}},
+        )
+        anywhere = await reserve(http_api, connector_id=0)
+        # Two connectors, one held free by the connector-0 reservation: one single one fits.
+        single = await reserve(http_api, connector_id=1)
+        none_left = await reserve(http_api, connector_id=2)
+    assert (unknown.status, unknown.body["code"]) == (400, "connector_zero_unknown")
+    assert "ReserveConnectorZeroSupported" in asked["key"]
+    assert unsupported.status == 400
+    assert (anywhere.status, anywhere.body["status"]) == (201, "accepted")
+    assert (single.status, single.body["status"]) == (201, "accepted")
+    assert none_left.status == 409
+    assert [p["connectorId"] for p in cp.payloads("ReserveNow")] == [0, 1]
+
+
+async def test_a_reservation_ends_on_our_side_within_seconds_of_its_expiry(
+    url: str, http_api: HttpApi
+) -> None:
+    with celery_worker_running("--without-heartbeat", "--without-gossip", "--without-mingle"):
+        async with online(url, "CP-1") as cp:
+            # The charger never says it expired.
+            expiry = datetime.now(UTC) + timedelta(seconds=4)
+            created = (await reserve(http_api, expiry=expiry)).body
+            assert created["status"] == "accepted"
+
+            async def expired() -> bool:
+                shown = (await http_api.get(f"/reservations/{created['id']}/")).body
+                return bool(shown["status"] == "expired")
+
+            await until_past(expiry)
+            await until(expired, within=5, what=lambda: "still not expired 5 s after its expiry")
+    assert cp.actions() == ["ReserveNow"]

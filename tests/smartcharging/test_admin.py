@@ -77,7 +77,8 @@ def test_site_page_shows_allocations_and_rebalance_now_sends_them(
     )
     page = admin_client.get(reverse("admin:smartcharging_chargingsite_change", args=[site.pk]))
 
-    assert "1 command(s) queued" in response.content.decode()
+    # The session's share and the site's session default (a TxDefaultProfile on the member).
+    assert "2 command(s) queued" in response.content.decode()
     assert f"CP-1/1 tx {tx.pk}: 20.0 / - A" in page.content.decode()
 
 

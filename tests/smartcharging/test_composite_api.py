@@ -44,10 +44,13 @@ def test_the_composite_schedule_of_a_connector(api: APIClient, limited: ChargePo
     assert before <= start <= timezone.now()
 
 
-def test_connector_zero_shows_the_charge_point_limit(api: APIClient, limited: ChargePoint) -> None:
+def test_connector_zero_shows_the_charge_points_total_under_its_limit(
+    api: APIClient, limited: ChargePoint
+) -> None:
     response = api.get(URL, {"connector_id": 0})
 
-    assert response.json()["charging_schedule_period"][0]["limit"] == 32.0
+    # Its one connector's 16 A, under the ChargePointMaxProfile's 32 A (OCPP 1.6 §5.7).
+    assert response.json()["charging_schedule_period"][0]["limit"] == 16.0
     assert response.json()["duration"] == 3600
 
 

@@ -64,13 +64,13 @@ def _period_in_force(
     return found
 
 
-def _applies(p: Profile, tx: ActiveTransaction | None) -> bool:
+def _applies(p: Profile, tx: ActiveTransaction | None, connector: int = CONNECTOR) -> bool:
     if p.purpose == Purpose.CHARGE_POINT_MAX:
         return p.connector_id == 0
     if p.purpose == Purpose.TX_DEFAULT:
-        return p.connector_id in (0, CONNECTOR)
+        return p.connector_id in (0, connector)
     return (
-        p.connector_id == CONNECTOR
+        p.connector_id == connector
         and tx is not None
         and (p.transaction_id is None or p.transaction_id == tx.transaction_id)
     )
@@ -111,12 +111,14 @@ def oracle(
     start: datetime,
     unit: RateUnit,
     electrical: Electrical,
+    connector: int = CONNECTOR,
+    capped: bool = True,
 ) -> float | None:
-    candidates = [p for p in all_profiles if _applies(p, tx)]
+    candidates = [p for p in all_profiles if _applies(p, tx, connector)]
     tx_level = _top(candidates, Purpose.TX, t, tx, start) or _top(
         candidates, Purpose.TX_DEFAULT, t, tx, start
     )
-    cap = _top(candidates, Purpose.CHARGE_POINT_MAX, t, tx, start)
+    cap = _top(candidates, Purpose.CHARGE_POINT_MAX, t, tx, start) if capped else None
     values = [_in_unit(*pair, unit, electrical) for pair in (tx_level, cap) if pair is not None]
     return min(values) if values else None
 

@@ -384,12 +384,16 @@ async def test_a_site_shares_its_limit_as_sessions_start_and_stop(
         )
         await settle(everyone, {tx_b: 16.0, tx_c: 16.0}, site_limit=32)
 
-        # Every profile the site pushed was a TxProfile for the charger's own transaction.
+        # Every profile the site pushed was its session default (a TxDefaultProfile on
+        # connector 0) or a TxProfile for the charger's own transaction.
         for cp, tx in ((a, tx_a), (b, tx_b), (c, tx_c)):
             for payload in cp.payloads("SetChargingProfile"):
                 profile = payload["csChargingProfiles"]
-                assert profile["chargingProfilePurpose"] == "TxProfile"
-                assert profile["transactionId"] == tx
+                if profile["chargingProfilePurpose"] == "TxDefaultProfile":
+                    assert payload["connectorId"] == 0
+                else:
+                    assert profile["chargingProfilePurpose"] == "TxProfile"
+                    assert profile["transactionId"] == tx
 
         allocations = (await api_http("GET", f"/charging-sites/{site.body['id']}/")).body[
             "allocations"

@@ -131,7 +131,7 @@ def test_a_tx_profile_installed_on_a_busy_connector_names_its_transaction(
 
     assert response.status_code == 201, response.json()
     assert response.json()["transaction_id"] == tx.pk
-    command = Command.objects.get()
+    command = Command.objects.get(action="SetChargingProfile")
     assert command.payload["connectorId"] == 2
     assert command.payload["csChargingProfiles"]["transactionId"] == tx.pk
     assert "startSchedule" not in command.payload["csChargingProfiles"]["chargingSchedule"]
@@ -369,7 +369,7 @@ def test_an_invalid_change_is_refused_and_changes_nothing(api: APIClient, instal
 
     assert response.status_code == 400
     assert api.get(detail(installed)).json() == before
-    assert Command.objects.count() == 1
+    assert Command.objects.filter(action="SetChargingProfile").count() == 1
 
 
 def test_the_id_cannot_be_changed(api: APIClient, installed: int) -> None:

@@ -9,11 +9,13 @@ import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from chargepoints.models import ChargePoint, Command, CommandStatus
+from chargepoints.models import ChargePoint, Command, CommandStatus, ConfigurationKey
 from csms.tenancy.models import Tenant
+from smartcharging.charger_limits import LIMIT_KEYS
 from smartcharging.models import ChargingProfile, ChargingSite, ChargingSiteMembership
 from smartcharging.services.sites import charging_site_rebalance
 from smartcharging.tasks import rebalance_overdue_sites
+from tests.charge_point_calls import answer as answer_command
 from tests.factories import ChargePointFactory
 from tests.smartcharging.helpers import set_profile
 from transactions.models import Transaction
@@ -36,7 +38,57 @@ def site(tenant: Tenant, stations: list[ChargePoint]) -> ChargingSite:
     )
     for station in stations:
         ChargingSiteMembership.objects.create(site=site, charge_point=station)
+        # The members reported no smart-charging limits (nothing to ask them)...
+        for key in LIMIT_KEYS:
+            ConfigurationKey.objects.create(charge_point=station, key=key, unknown=True)
+    # ... and hold the site's session default already: these tests are about the shares (the
+    # default itself: test_every_member_holds_the_session_default).
+    charging_site_rebalance(site_id=site.pk)
+    for command in Command.objects.order_by("id"):
+        answer_command(command, {"status": "Accepted"})
+    Command.objects.all().delete()
     return site
+
+
+def shares() -> Any:
+    """The site's TxProfile commands (its sessions' shares)."""
+    return Command.objects.filter(
+        action="SetChargingProfile",
+        payload__csChargingProfiles__chargingProfilePurpose="TxProfile",
+    )
+
+
+def test_every_member_holds_the_session_default(
+    tenant: Tenant, stations: list[ChargePoint]
+) -> None:
+    site = ChargingSite.objects.create(
+        tenant=tenant,
+        name="Yard",
+        limit_unit="A",
+        limit=Decimal(32),
+        min_rate=Decimal(6),
+        session_default_rate=Decimal(8),
+    )
+    for station in stations[:2]:
+        ChargingSiteMembership.objects.create(site=site, charge_point=station)
+        ConfigurationKey.objects.create(
+            charge_point=station, key="ChargeProfileMaxStackLevel", value="4"
+        )
+
+    commands = charging_site_rebalance(site_id=site.pk)
+
+    assert [(c.charge_point.identity, c.payload["connectorId"]) for c in commands] == [
+        ("CP-A", 0),
+        ("CP-B", 0),
+    ]
+    profile = commands[0].payload["csChargingProfiles"]
+    assert (profile["chargingProfilePurpose"], profile["stackLevel"]) == ("TxDefaultProfile", 4)
+    assert profile["chargingSchedule"]["chargingSchedulePeriod"] == [
+        {"startPeriod": 0, "limit": 8.0, "numberPhases": 3}
+    ]
+    for command in commands:
+        answer_command(command, {"status": "Accepted"})
+    assert charging_site_rebalance(site_id=site.pk) == []  # installed: nothing again
 
 
 @pytest.fixture
@@ -90,9 +142,9 @@ def pushed() -> Iterator[Callable[[], list[tuple[str, int, float]]]]:
     seen: set[int] = set()
 
     def new() -> list[tuple[str, int, float]]:
-        commands = Command.objects.filter(
-            action="SetChargingProfile", requested_by_job__startswith="charging-site:"
-        ).exclude(pk__in=seen)
+        commands = (
+            shares().filter(requested_by_job__startswith="charging-site:").exclude(pk__in=seen)
+        )
         out = []
         for command in commands.order_by("id").select_related("charge_point"):
             seen.add(command.pk)
@@ -109,8 +161,8 @@ def test_a_session_at_a_site_gets_a_tx_profile_with_its_share(
 ) -> None:
     tx = start(stations[0], connector_id=2)
 
-    command = Command.objects.get()
-    profile = ChargingProfile.objects.get(charging_site=site)
+    command = shares().get()
+    profile = ChargingProfile.objects.get(charging_site=site, charging_profile_purpose="TxProfile")
     assert (command.charge_point, command.action) == (stations[0], "SetChargingProfile")
     assert command.requested_by == f"job:charging-site:{site.pk}"
     assert command.payload == {
@@ -218,7 +270,7 @@ def test_a_share_the_charge_point_did_not_take_is_sent_again(
     answer: Callable[..., Command],
 ) -> None:
     start(stations[0])
-    refused = answer(Command.objects.get(), {"status": "Rejected"})
+    refused = answer(shares().get(), {"status": "Rejected"})
 
     (again,) = charging_site_rebalance(site_id=site.pk)
 
@@ -232,11 +284,11 @@ def test_a_stale_request_is_debounced(
 ) -> None:
     start(stations[0])
     Command.objects.all().delete()
-    ChargingProfile.objects.all().delete()
+    ChargingProfile.objects.filter(charging_profile_purpose="TxProfile").delete()
     site.refresh_from_db()
 
     assert charging_site_rebalance(site_id=site.pk, generation=site.rebalance_generation - 1) == []
-    assert not ChargingProfile.objects.exists()
+    assert not ChargingProfile.objects.filter(charging_profile_purpose="TxProfile").exists()
     assert len(charging_site_rebalance(site_id=site.pk, generation=site.rebalance_generation)) == 1
     site.refresh_from_db()
     assert site.rebalanced_generation == site.rebalance_generation
@@ -257,10 +309,10 @@ def test_a_burst_of_starts_is_rebalanced_once_by_the_newest_request(
                 timestamp=(T0 + timedelta(minutes=minute)).isoformat(),
             )
 
-    assert Command.objects.count() == 3  # one per session, none superseded
+    assert shares().count() == 3  # one per session, none superseded
     assert sorted(
         c.payload["csChargingProfiles"]["chargingSchedule"]["chargingSchedulePeriod"][0]["limit"]
-        for c in Command.objects.all()
+        for c in shares()
     ) == [10.6, 10.7, 10.7]
 
 
@@ -299,8 +351,7 @@ def test_a_site_in_watts_shares_power(
 
     assert pushed()[-2:] == [("CP-A", a.pk, 11000.0), ("CP-B", b.pk, 11000.0)]
     assert (
-        Command.objects.last().payload["csChargingProfiles"]["chargingSchedule"]["chargingRateUnit"]
-        == "W"
+        shares().last().payload["csChargingProfiles"]["chargingSchedule"]["chargingRateUnit"] == "W"
     )
 
 
@@ -338,7 +389,7 @@ def test_overdue_requests_are_swept_up(
 ) -> None:
     start(stations[0])
     Command.objects.all().delete()
-    ChargingProfile.objects.all().delete()
+    ChargingProfile.objects.filter(charging_profile_purpose="TxProfile").delete()
     ChargingSite.objects.filter(pk=site.pk).update(
         rebalance_generation=site.rebalance_generation + 5,
         rebalance_requested_at=timezone.now() - timedelta(minutes=5),

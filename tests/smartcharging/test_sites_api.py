@@ -182,8 +182,20 @@ def test_rebalance_now_answers_the_commands_it_sent(
     second = api.post(f"{URL}{site_id}/rebalance/")
 
     assert first.status_code == 202
-    assert [c["action"] for c in first.json()] == ["SetChargingProfile"]
+    # Each member's session default (connector 0), then the session's share.
+    assert [
+        (c["charge_point"], c["payload"]["connectorId"], purpose(c["payload"]))
+        for c in first.json()
+    ] == [
+        ("CP-A", 0, "TxDefaultProfile"),
+        ("CP-B", 0, "TxDefaultProfile"),
+        ("CP-A", 1, "TxProfile"),
+    ]
     assert second.json() == []
+
+
+def purpose(payload: dict[str, Any]) -> str:
+    return str(payload["csChargingProfiles"]["chargingProfilePurpose"])
 
 
 def test_removing_a_member_through_the_api(api: APIClient, stations: list[ChargePoint]) -> None:
@@ -203,13 +215,18 @@ def test_deleting_a_site_lifts_the_limits_of_running_sessions(
     site_id = api.post(URL, body(), format="json").json()["id"]
     TransactionFactory(charge_point=stations[0])
     api.post(f"{URL}{site_id}/rebalance/")
-    profile_id = ChargingProfile.objects.get().charging_profile_id
+    share = ChargingProfile.objects.get(charging_profile_purpose="TxProfile")
+    default = ChargingProfile.objects.get(charging_profile_purpose="TxDefaultProfile")
 
     response = api.delete(f"{URL}{site_id}/")
 
     assert response.status_code == 204
-    clear = Command.objects.get(action="ClearChargingProfile")
-    assert (clear.charge_point, clear.payload) == (stations[0], {"id": profile_id})
+    clears = Command.objects.filter(action="ClearChargingProfile").order_by("id")
+    assert [(clear.charge_point, clear.payload) for clear in clears] == [
+        (stations[0], {"id": default.charging_profile_id}),
+        (stations[1], {"id": default.charging_profile_id}),
+        (stations[0], {"id": share.charging_profile_id}),
+    ]
     assert not ChargingSite.objects.exists()
     assert not ChargingProfile.objects.exists()
 

@@ -120,7 +120,8 @@ def test_a_start_on_another_connector_leaves_the_open_session_alone(
     start(cp, connector_id=2, id_tag="TAG-1")
 
     first, _ = stored(cp)
-    assert (first.stopped_at, first.flags) == (None, [])
+    # Open, and flagged for its unknown idTag only (issue 18 §1), not closed as stale.
+    assert (first.stopped_at, first.flags) == (None, ["id_tag_not_accepted: Invalid"])
 
 
 def test_the_real_stop_of_a_session_closed_as_stale_is_still_applied(

@@ -373,3 +373,16 @@ def test_replay_to_another_tenants_endpoint_is_refused(
 def test_the_api_needs_a_token(client: Any) -> None:
     assert client.get("/api/v1/webhooks/").status_code in (401, 403)
     assert client.get("/api/v1/events/").status_code in (401, 403)
+
+
+def test_the_openapi_description_names_every_event_type(client: Any) -> None:
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    described = {
+        value
+        for component in schema["components"]["schemas"].values()
+        for value in component.get("enum") or ()
+        if isinstance(value, str)
+    }
+    assert {"charging_profile.rejected", "reservation.changed"} <= described
+    assert set(EventType.values) <= described

@@ -21,6 +21,7 @@ from chargepoints.authorization.verdicts import (
     id_tag_verdict,
     with_concurrency,
 )
+from chargepoints.reservations.services import reservation_start_problem
 from csms.events import TransactionStarted, publish
 from csms.timestamps import parse_timestamp
 from transactions.models import (
@@ -114,6 +115,21 @@ def transaction_start(
         )
 
     flags = list(compat_flags)
+    if not verdict.accepted:
+        # Blocked or expired while the charger was offline (it started from its cache or
+        # local list): answered with the real status, so the charger stops the session if
+        # StopTransactionOnInvalidId says so (OCPP 1.6 §4.8, §9.1), and flagged here.
+        flags.append(f"id_tag_not_accepted: {verdict.status}")
+    if reservation_id is not None and started_at is not None:
+        problem = reservation_start_problem(
+            tenant_id=tenant_id,
+            charge_point_id=charge_point_id,
+            reservation_id=reservation_id,
+            id_tag=id_tag,
+            started_at=started_at,
+        )
+        if problem:
+            flags.append(f"reservation_not_used: {problem}")
     if meter_start < 0:
         flags.append("meter_start_negative")
     now = timezone.now()
