@@ -189,6 +189,19 @@ class ChargePointViewSet(
     )
     serializer_class = ChargePointSerializer
     filterset_class = ChargePointFilter
+    search_fields = ["identity", "name", "vendor", "model", "serial_number", "firmware_version"]
+    ordering_fields = [
+        "identity",
+        "name",
+        "connected",
+        "last_seen",
+        "registration_status",
+        "vendor",
+        "model",
+        "firmware_version",
+        "last_boot_at",
+        "created_at",
+    ]
     lookup_field = "identity"
     # Identities may hold spaces and other URL-encoded characters, just not "/".
     lookup_value_regex = "[^/]+"

@@ -11,13 +11,14 @@ from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chargepoints.commands.dispatch import CENTRAL_SYSTEM_ACTIONS, command_dispatch
-from chargepoints.models import ChargePoint, Command
+from chargepoints.models import ChargePoint, Command, CommandStatus
+from csms.api.lists import LIST_PARAMETERS, paginated_list
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
 from csms.api.waiting import WAIT_PARAMETER, answer_after_wait, wait_seconds
 from csms.tenancy.authentication import TenantClient
@@ -77,13 +78,28 @@ async def command_answer(command: Command, *, wait: float) -> Response:
     )
 
 
+COMMAND_SEARCH_FIELDS = ["action", "status", "charge_point__identity", "error_code"]
+COMMAND_ORDERING_FIELDS = ["id", "created_at", "sent_at", "completed_at", "status", "action"]
+
+
 class ChargePointCommandsView(TenantScopedMixin, AsyncAPIView):
     """``/charge-points/{identity}/commands/``: list this charge point's commands, or send one."""
+
+    filterset_fields = ["status", "action"]
+    search_fields = COMMAND_SEARCH_FIELDS
+    ordering_fields = COMMAND_ORDERING_FIELDS
 
     def charge_point(self, identity: str) -> ChargePoint:
         return get_object_or_404(ChargePoint, tenant=self.tenant, identity=identity)
 
-    @extend_schema(responses=CommandSerializer(many=True))
+    @extend_schema(
+        responses=CommandSerializer(many=True),
+        parameters=[
+            *LIST_PARAMETERS,
+            OpenApiParameter("status", str, enum=CommandStatus.values),
+            OpenApiParameter("action", str),
+        ],
+    )
     async def get(self, request: Request, identity: str) -> Response:
         return await sync_to_async(self._list)(request, identity)
 
@@ -91,9 +107,9 @@ class ChargePointCommandsView(TenantScopedMixin, AsyncAPIView):
         queryset = Command.objects.filter(charge_point=self.charge_point(identity)).select_related(
             "charge_point"
         )
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(CommandSerializer(page, many=True).data)
+        return paginated_list(
+            self, request, queryset, lambda page: CommandSerializer(page, many=True).data
+        )
 
     @extend_schema(
         request=CommandRequestSerializer,
@@ -117,12 +133,6 @@ class ChargePointCommandsView(TenantScopedMixin, AsyncAPIView):
                 requested_by_token=client.token,
             )
 
-    @property
-    def pagination_class(self) -> Any:
-        from rest_framework.settings import api_settings
-
-        return api_settings.DEFAULT_PAGINATION_CLASS
-
 
 class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
     """``/commands/`` and ``/commands/{id}/``: every command of the tenant."""
@@ -130,3 +140,5 @@ class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
     queryset = Command.objects.select_related("charge_point")
     serializer_class = CommandSerializer
     filterset_fields = ["status", "action"]
+    search_fields = COMMAND_SEARCH_FIELDS
+    ordering_fields = COMMAND_ORDERING_FIELDS

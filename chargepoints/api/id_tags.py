@@ -143,6 +143,8 @@ class IdTagViewSet(
     queryset = IdTag.objects.prefetch_related("allowed_charge_points", "allowed_groups")
     serializer_class = IdTagSerializer
     filterset_class = IdTagFilter
+    search_fields = ["id_tag", "parent_id_tag"]
+    ordering_fields = ["id_tag", "status", "expiry_date", "created_at", "updated_at"]
     lookup_field = "id_tag"
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]

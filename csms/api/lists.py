@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter
@@ -79,7 +79,10 @@ class StrictOrderingFilter(filters.OrderingFilter):
     def get_default_valid_fields(
         self, queryset: QuerySet[Any], view: APIView, context: dict[str, Any] | None = None
     ) -> list[tuple[str, str]]:
-        fields = super().get_default_valid_fields(queryset, view, context)
+        try:
+            fields = super().get_default_valid_fields(queryset, view, context)
+        except ImproperlyConfigured:  # a view with neither a serializer nor ordering_fields
+            return []
         return [(name, label) for name, label in fields if _model_field(queryset.model, name)]
 
     def remove_invalid_fields(

@@ -2,6 +2,7 @@
 delivery log and replays."""
 
 from django.db.models import Prefetch, QuerySet
+from rest_framework.generics import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -78,10 +79,13 @@ class WebhookEndpointViewSet(
         url_path="deliveries",
         url_name="deliveries",
         serializer_class=DeliverySerializer,
+        search_fields=["event__type", "last_error"],
+        ordering_fields=["created_at", "delivered_at", "status", "attempts", "next_attempt_at"],
     )
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """The delivery log of this endpoint, newest first, with every attempt."""
-        endpoint = self.get_object()
+        # Not get_object(): this action's search and ordering are the deliveries'.
+        endpoint = get_object_or_404(self.get_queryset(), pk=pk)
         deliveries: QuerySet[Delivery] = (
             Delivery.objects.filter(endpoint=endpoint)
             .select_related("event")
@@ -94,7 +98,7 @@ class WebhookEndpointViewSet(
             if wanted not in DeliveryStatus.values:
                 raise ValidationError({"status": [f"Not one of {', '.join(DeliveryStatus)}."]})
             deliveries = deliveries.filter(status=wanted)
-        page = self.paginate_queryset(deliveries)
+        page = self.paginate_queryset(self.filter_queryset(deliveries))
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
 
 
