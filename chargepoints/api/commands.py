@@ -16,12 +16,20 @@ from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from chargepoints.commands.dispatch import CENTRAL_SYSTEM_ACTIONS, command_dispatch
+from chargepoints.commands.dispatch import (
+    CENTRAL_SYSTEM_ACTIONS,
+    command_dispatch,
+    command_validate,
+)
+from chargepoints.configuration.mirror import configuration_key_change
 from chargepoints.models import ChargePoint, Command, CommandStatus
 from csms.api.lists import LIST_PARAMETERS, paginated_list
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
 from csms.api.waiting import WAIT_PARAMETER, answer_after_wait, wait_seconds
 from csms.tenancy.authentication import TenantClient
+
+
+CHANGE_CONFIGURATION = "ChangeConfiguration"
 
 
 class CommandErrorSerializer(serializers.Serializer):
@@ -45,6 +53,7 @@ class CommandSerializer(serializers.ModelSerializer):
             "response",
             "error",
             "requested_by",
+            "forced",
             "created_at",
             "sent_at",
             "completed_at",
@@ -66,6 +75,16 @@ class CommandSerializer(serializers.ModelSerializer):
 class CommandRequestSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=sorted(CENTRAL_SYSTEM_ACTIONS))
     payload = serializers.JSONField(default=dict)
+    force = serializers.BooleanField(
+        default=False,
+        help_text="ChangeConfiguration only: send the value as given, unchecked by the "
+        "catalogue and by what the charge point reported; recorded on the command.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["force"] and attrs["action"] != CHANGE_CONFIGURATION:
+            raise serializers.ValidationError({"force": "Only a ChangeConfiguration is forced."})
+        return attrs
 
 
 async def command_answer(command: Command, *, wait: float) -> Response:
@@ -124,12 +143,25 @@ class ChargePointCommandsView(TenantScopedMixin, AsyncAPIView):
     def _dispatch(self, request: Request, identity: str) -> Command:
         serializer = CommandRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        action, payload = serializer.validated_data["action"], serializer.validated_data["payload"]
         client: TenantClient = request.user
+        charge_point = self.charge_point(identity)
         with transaction.atomic():
+            if action == CHANGE_CONFIGURATION:
+                # What the charge point reported counts too (the configuration service), as on
+                # the configuration endpoint; the schema first, so the key and value are there.
+                command_validate(action=action, payload=payload, force=True)
+                return configuration_key_change(
+                    charge_point=charge_point,
+                    key=payload["key"],
+                    value=payload["value"],
+                    force=serializer.validated_data["force"],
+                    requested_by_token=client.token,
+                )
             return command_dispatch(
-                charge_point=self.charge_point(identity),
-                action=serializer.validated_data["action"],
-                payload=serializer.validated_data["payload"],
+                charge_point=charge_point,
+                action=action,
+                payload=payload,
                 requested_by_token=client.token,
             )
 

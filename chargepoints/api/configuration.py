@@ -183,6 +183,11 @@ def _row_data(row: ConfigurationRow) -> dict[str, Any]:
 class ConfigurationChangeSerializer(serializers.Serializer):
     key = serializers.CharField(max_length=50)  # CiString50
     value = serializers.CharField(max_length=500, allow_blank=True, trim_whitespace=False)
+    force = serializers.BooleanField(
+        default=False,
+        help_text="Send the value as given, unchecked by the catalogue and by what the charge "
+        "point reported (vendor values); recorded on the command with the token.",
+    )
 
 
 class ChargePointConfigurationView(TenantScopedMixin, AsyncAPIView):
@@ -219,6 +224,7 @@ class ChargePointConfigurationView(TenantScopedMixin, AsyncAPIView):
                 charge_point=self.charge_point(identity),
                 key=serializer.validated_data["key"],
                 value=serializer.validated_data["value"],
+                force=serializer.validated_data["force"],
                 requested_by_token=client.token,
             )
 

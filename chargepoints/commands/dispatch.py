@@ -43,7 +43,10 @@ class CommandRejectedError(DomainError):
     code = "invalid_command"
 
 
-def command_validate(*, action: str, payload: Any) -> None:
+def command_validate(*, action: str, payload: Any, force: bool = False) -> None:
+    """Refuse (CommandRejectedError) what must not be sent: an action the Central System does
+    not send, a payload the official schema refuses, or one an owning app's check refuses
+    (with ``force``, only the checks that cannot be overruled)."""
     if action not in CENTRAL_SYSTEM_ACTIONS:
         raise CommandRejectedError(
             f"{action!r} is not a Central-System-initiated OCPP 1.6 action", code="invalid_action"
@@ -56,7 +59,7 @@ def command_validate(*, action: str, payload: Any) -> None:
         raise CommandRejectedError(
             f"{exc.code}: {exc.description}", code="invalid_payload"
         ) from exc
-    for check in payload_checks_for(action):
+    for check in payload_checks_for(action, forced=force):
         problem = check(payload)
         if problem:
             raise CommandRejectedError(problem, code="invalid_payload")
@@ -71,9 +74,13 @@ def command_dispatch(
     requested_by_token: ApiToken | None = None,
     requested_by_job: str = "",
     ttl_seconds: int | None = None,
+    force: bool = False,
 ) -> Command:
-    """Queue ``action`` for ``charge_point``; delivered now if connected, else when it returns."""
-    command_validate(action=action, payload=payload)
+    """Queue ``action`` for ``charge_point``; delivered now if connected, else when it returns.
+
+    ``force`` sends what the forceable checks would refuse, recorded on the command (``forced``)
+    beside who asked for it."""
+    command_validate(action=action, payload=payload, force=force)
     ttl = ttl_seconds if ttl_seconds is not None else settings.OCPP_COMMAND_TTL_SECONDS
     command = Command.objects.create(
         tenant_id=charge_point.tenant_id,
@@ -83,6 +90,7 @@ def command_dispatch(
         requested_by_user=requested_by_user,
         requested_by_token=requested_by_token,
         requested_by_job=requested_by_job,
+        forced=force,
         expires_at=timezone.now() + timedelta(seconds=ttl),
     )
     charge_point_id = charge_point.pk

@@ -48,6 +48,9 @@ class Command(models.Model):
         "tenancy.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     requested_by_job = models.CharField(max_length=100, blank=True)
+    # Sent although a check that an operator may overrule refused it (a ChangeConfiguration
+    # with force: true), at the word of requested_by.
+    forced = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
