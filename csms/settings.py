@@ -250,6 +250,8 @@ SPECTACULAR_SETTINGS = {
         "csms.api.openapi.postprocess",
     ],
 }
+# Bulk creation (CSV import, JSON lists): at most this many rows per request.
+API_BULK_MAX_ROWS = env.int("API_BULK_MAX_ROWS", default=10000)
 # The largest ?page_size= a list accepts.
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
 # Idempotency-Key (csms.api.idempotency): how long a key's first answer is kept per token.

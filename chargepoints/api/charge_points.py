@@ -32,6 +32,8 @@ from chargepoints.services.charge_points import (
     charge_point_delete,
     charge_point_update,
 )
+from chargepoints.imports import ImportKind
+from csms.api.bulk import BulkImportMixin
 from csms.api.filters import StrictBooleanFilter
 from csms.api.viewsets import TenantScopedViewSet
 from csms.ocpp.compat import INT32_MAX
@@ -168,9 +170,19 @@ class ChargePointFilter(filters.FilterSet):
         fields = ["connected", "status"]
 
 
+CHARGE_POINT_IMPORT = ImportKind(
+    name="charge points",
+    serializer=ChargePointSerializer,
+    columns=("identity", "name", "password", "heartbeat_interval"),
+    required=("identity",),
+    unique="identity",
+)
+
+
 class ChargePointViewSet(
     # The scoped base comes first: its perform_create stamps the caller's tenant.
     TenantScopedViewSet,
+    BulkImportMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -202,6 +214,7 @@ class ChargePointViewSet(
         "last_boot_at",
         "created_at",
     ]
+    import_kind = CHARGE_POINT_IMPORT
     lookup_field = "identity"
     # Identities may hold spaces and other URL-encoded characters, just not "/".
     lookup_value_regex = "[^/]+"
