@@ -7,7 +7,7 @@ the API's 400 validation error naming every refused row (``attr`` = ``line.<n>.<
 from typing import Any, ClassVar
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiRequest, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import parsers, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -30,6 +30,10 @@ class CsvParser(parsers.BaseParser):
             return str(raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise ValidationError({"file": ["The CSV file must be UTF-8."]}) from None
+
+
+class CsvUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="UTF-8 CSV with a header row.")
 
 
 class ImportReportSerializer(serializers.Serializer):
@@ -62,12 +66,9 @@ class BulkImportMixin:
         return self.import_kind
 
     @extend_schema(
-        request=OpenApiRequest(
-            {"text/csv": OpenApiTypes.STR, "multipart/form-data": OpenApiTypes.BINARY}
-        ),
+        request={"text/csv": OpenApiTypes.STR, "multipart/form-data": CsvUploadSerializer},
         responses={201: ImportReportSerializer},
         summary="Import from a CSV file (all rows or none)",
-        examples=[OpenApiExample("CSV", value="", media_type="text/csv")],
     )
     @action(
         detail=False,
@@ -86,8 +87,9 @@ class BulkImportMixin:
         return Response(ImportReportSerializer(report.as_dict()).data, status.HTTP_201_CREATED)
 
     @extend_schema(
+        request={"application/json": {"type": "array", "items": {"type": "object"}}},
         responses={201: ImportReportSerializer},
-        summary="Create many at once from a JSON list (all or none)",
+        summary="Create many at once from a JSON list of the create's bodies (all or none)",
     )
     @action(detail=False, methods=["post"], url_path="bulk", filterset_class=None)
     def bulk(self, request: Request) -> Response:

@@ -88,6 +88,7 @@ class StrictOrderingFilter(filters.OrderingFilter):
     def remove_invalid_fields(
         self, queryset: QuerySet[Any], fields: list[str], view: APIView, request: Request
     ) -> list[str]:
+        fields = [term for term in fields if term]  # "a,,b" or a trailing comma
         valid = [name for name, _ in self.get_valid_fields(queryset, view, {"request": request})]
         unknown = [term for term in fields if term.removeprefix("-") not in valid]
         if unknown:

@@ -43,8 +43,10 @@ def schema_operations(api: APIClient) -> list[tuple[str, str]]:
 
 
 def concrete(path: str) -> str:
-    """A path of the schema with every parameter filled with something that exists nowhere."""
-    return re.sub(r"\{[^}]+\}", "999999", path)
+    """A path of the schema with every parameter filled with something that exists nowhere
+    (of the shape its route takes: events are named by UUID)."""
+    nowhere = "00000000-0000-0000-0000-000000000000" if "/events/" in path else "999999"
+    return re.sub(r"\{[^}]+\}", nowhere, path)
 
 
 # --- Every route ---------------------------------------------------------------------------------
