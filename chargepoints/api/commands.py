@@ -23,7 +23,7 @@ from chargepoints.commands.dispatch import (
 )
 from chargepoints.configuration.mirror import configuration_key_change
 from chargepoints.models import ChargePoint, Command, CommandStatus
-from csms.api.lists import LIST_PARAMETERS, paginated_list
+from csms.api.lists import LIST_PARAMETERS, StrictPageNumberPagination, paginated_list
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
 from csms.api.waiting import WAIT_PARAMETER, answer_after_wait, wait_seconds
 from csms.tenancy.authentication import TenantClient
@@ -104,6 +104,7 @@ COMMAND_ORDERING_FIELDS = ["id", "created_at", "sent_at", "completed_at", "statu
 class ChargePointCommandsView(TenantScopedMixin, AsyncAPIView):
     """``/charge-points/{identity}/commands/``: list this charge point's commands, or send one."""
 
+    pagination_class = StrictPageNumberPagination
     filterset_fields = ["status", "action"]
     search_fields = COMMAND_SEARCH_FIELDS
     ordering_fields = COMMAND_ORDERING_FIELDS

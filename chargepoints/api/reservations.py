@@ -22,7 +22,7 @@ from chargepoints.api.commands import CommandSerializer
 from chargepoints.api.groups import TenantChargePointField
 from chargepoints.models import Reservation, ReservationStatus
 from chargepoints.reservations.services import reservation_cancel, reservation_create
-from csms.api.lists import LIST_PARAMETERS, paginated_list
+from csms.api.lists import LIST_PARAMETERS, StrictPageNumberPagination, paginated_list
 from csms.api.viewsets import TenantScopedMixin
 from csms.api.waiting import WAIT_PARAMETER, answer_after_wait, wait_seconds
 from csms.ocpp.compat import INT32_MAX
@@ -109,6 +109,7 @@ class _ReservationView(TenantScopedMixin, AsyncAPIView):
 class ReservationListView(_ReservationView):
     """``/reservations/``: the tenant's reservations, or make one (sends ReserveNow)."""
 
+    pagination_class = StrictPageNumberPagination
     filterset_class = ReservationFilter
     search_fields = ["id_tag", "charge_point__identity", "status"]
     ordering_fields = ["id", "reservation_id", "created_at", "expiry_date", "status"]

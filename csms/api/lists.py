@@ -7,7 +7,8 @@ can, never silently ignored (an integrator who asked for ``ordering=-started_at`
 default order would page through the wrong data without knowing).
 
 Lists that are not generic views (the async views that also send commands) go through
-``paginated_list`` with the same backends, and name ``LIST_PARAMETERS`` in their schema.
+``paginated_list`` with the same backends, name ``LIST_PARAMETERS`` in their schema, and set
+``pagination_class`` so that the OpenAPI document shows their answer as a page.
 """
 
 from collections.abc import Callable, Iterable
@@ -163,6 +164,7 @@ def paginated_list(
     (``view.filterset_class``, ordering, search) and its pagination, like every other list."""
     for backend in api_settings.DEFAULT_FILTER_BACKENDS:
         queryset = backend().filter_queryset(request, queryset, view)
-    paginator = api_settings.DEFAULT_PAGINATION_CLASS()
+    paginator = getattr(view, "pagination_class", None) or api_settings.DEFAULT_PAGINATION_CLASS
+    paginator = paginator()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(represent(page))

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from chargepoints.api.commands import CommandSerializer
 from chargepoints.commands.waiting import command_wait
 from chargepoints.models import ChargePoint, Command
-from csms.api.lists import LIST_PARAMETERS, paginated_list
+from csms.api.lists import LIST_PARAMETERS, StrictPageNumberPagination, paginated_list
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
 from csms.tenancy.authentication import TenantClient
 from smartcharging.api.serializers import (
@@ -180,6 +180,7 @@ class ChargePointChargingProfilesView(TenantScopedMixin, AsyncAPIView):
     """``/charge-points/{identity}/charging-profiles/``: what the charge point has installed
     (what it accepted and has not cleared since)."""
 
+    pagination_class = StrictPageNumberPagination
     search_fields = ["charging_profile_purpose"]
     ordering_fields = [
         "connector_id",

@@ -1,0 +1,19 @@
+"""Reading the API's one error shape (csms.api.exceptions) in tests."""
+
+from typing import Any
+
+
+def error_fields(response: Any) -> dict[str, list[str]]:
+    """An error answer's messages by the field they are about (``attr``; the whole request's
+    under ``None``), in order."""
+    fields: dict[str, list[str]] = {}
+    for error in response.json()["errors"]:
+        fields.setdefault(error["attr"], []).append(error["detail"])
+    return fields
+
+
+def error_summary(response: Any) -> dict[str, str]:
+    """``detail`` and ``code`` of an error answer: what a domain error (a refused command, a
+    refused change) says."""
+    body = response.json()
+    return {"detail": body["detail"], "code": body["code"]}
