@@ -17,3 +17,9 @@ def error_summary(response: Any) -> dict[str, str]:
     refused change) says."""
     body = response.json()
     return {"detail": body["detail"], "code": body["code"]}
+
+
+def errored_fields(response: Any) -> set[str]:
+    """The top-level fields an error answer is about (``charging_schedule`` for an error at
+    ``charging_schedule.charging_schedule_period.0.limit``)."""
+    return {attr.split(".")[0] for attr in error_fields(response) if attr is not None}
