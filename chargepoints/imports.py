@@ -86,9 +86,7 @@ def csv_rows(text: str, *, kind: ImportKind) -> list[tuple[int, dict[str, str]]]
         if None in record:  # more cells than the header has
             rows.append((reader.line_num, {"__extra__": "x"}))
             continue
-        rows.append(
-            (reader.line_num, {k: v.strip() for k, v in record.items() if v and v.strip()})
-        )
+        rows.append((reader.line_num, {k: v.strip() for k, v in record.items() if v and v.strip()}))
     return rows
 
 

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers
 
 from chargepoints.api.local_list import LocalListStateSerializer
+from chargepoints.imports import ImportKind
 from chargepoints.models import (
     BOOT_REPORTED_FIELDS,
     ChargePoint,
@@ -32,7 +33,6 @@ from chargepoints.services.charge_points import (
     charge_point_delete,
     charge_point_update,
 )
-from chargepoints.imports import ImportKind
 from csms.api.bulk import BulkImportMixin
 from csms.api.filters import StrictBooleanFilter
 from csms.api.viewsets import TenantScopedViewSet

@@ -28,7 +28,6 @@ from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
 from csms.api.waiting import WAIT_PARAMETER, answer_after_wait, wait_seconds
 from csms.tenancy.authentication import TenantClient
 
-
 CHANGE_CONFIGURATION = "ChangeConfiguration"
 
 

@@ -89,8 +89,10 @@ class ConfigurationKeyCatalogueViewSet(
             field = term.removeprefix("-")
             if field not in CATALOGUE_ORDERING_FIELDS:
                 raise ValidationError(
-                    {"ordering": f"cannot order by {term}; use "
-                     f"{', '.join(CATALOGUE_ORDERING_FIELDS)} (prefix - to reverse)"}
+                    {
+                        "ordering": f"cannot order by {term}; use "
+                        f"{', '.join(CATALOGUE_ORDERING_FIELDS)} (prefix - to reverse)"
+                    }
                 )
             rows.sort(key=lambda row: str(row[field]), reverse=term.startswith("-"))
         return rows

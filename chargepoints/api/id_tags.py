@@ -20,8 +20,8 @@ from chargepoints.authorization.id_tags import (
     id_tag_update,
 )
 from chargepoints.authorization.verdicts import id_tag_status, id_tags_matching
-from chargepoints.models import IdTag, IdTagStatus
 from chargepoints.imports import ImportKind
+from chargepoints.models import IdTag, IdTagStatus
 from csms.api.bulk import BulkImportMixin
 from csms.api.filters import StrictBooleanFilter
 from csms.api.viewsets import TenantScopedViewSet

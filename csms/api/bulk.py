@@ -22,9 +22,7 @@ class CsvParser(parsers.BaseParser):
 
     media_type = "text/csv"
 
-    def parse(
-        self, stream: Any, media_type: str | None = None, parser_context: Any = None
-    ) -> str:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> str:
         raw = stream.read() if stream is not None else b""
         try:
             return str(raw.decode("utf-8"))

@@ -44,7 +44,9 @@ def error_body(
         "type": kind,
         "code": code,
         "detail": detail,
-        "errors": errors if errors is not None else [{"attr": None, "code": code, "detail": detail}],
+        "errors": errors
+        if errors is not None
+        else [{"attr": None, "code": code, "detail": detail}],
     }
 
 

@@ -30,7 +30,7 @@ from rest_framework.views import APIView
 _SEARCHABLE_FIELDS = (models.CharField, models.TextField, models.SlugField, models.EmailField)
 
 
-def _model_field(model: type[models.Model], path: str) -> models.Field[Any, Any] | None:
+def _model_field(model: type[models.Model], path: str) -> "models.Field[Any, Any] | None":
     """The concrete field ``path`` (``a__b``) reaches from ``model``, or None."""
     field: Any = None
     for part in path.split("__"):
@@ -146,8 +146,9 @@ class DefaultSearchFilter(filters.SearchFilter):
 
 
 LIST_PARAMETERS = [
-    OpenApiParameter("ordering", str, description="Fields to sort by, comma-separated; -field "
-                     "reverses."),
+    OpenApiParameter(
+        "ordering", str, description="Fields to sort by, comma-separated; -field reverses."
+    ),
     OpenApiParameter("search", str, description="Words that must all appear in the text fields."),
     OpenApiParameter("page", int, description="Page number (from 1)."),
     OpenApiParameter("page_size", int, description="Results per page (1 to the maximum)."),

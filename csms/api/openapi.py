@@ -59,7 +59,10 @@ IDEMPOTENCY_PARAMETER = {
     "schema": {"type": "string", "maxLength": 255},
 }
 _RETRY_AFTER_HEADER = {
-    "Retry-After": {"description": "Seconds until a request is allowed", "schema": {"type": "integer"}}
+    "Retry-After": {
+        "description": "Seconds until a request is allowed",
+        "schema": {"type": "integer"},
+    }
 }
 
 # Operations are grouped by the resource they act on: a nested collection under a charge point
@@ -116,9 +119,9 @@ def _inline(node: Any, definitions: dict[str, Any]) -> Any:
         if isinstance(ref, str) and ref.startswith("#/definitions/"):
             return _inline(definitions[ref.removeprefix("#/definitions/")], definitions)
         return {
-            key: _inline(value, definitions) if key != "properties" else _inline_properties(
-                value, definitions
-            )
+            key: _inline(value, definitions)
+            if key != "properties"
+            else _inline_properties(value, definitions)
             for key, value in node.items()
             if key not in _NOT_OPENAPI
         }
@@ -206,7 +209,10 @@ def _describe_commands(result: dict[str, Any], actions: list[str]) -> None:
     examples = {
         action: {
             "summary": action,
-            "value": {"action": action, "payload": ocpp_request_example(ocpp_request_schema(action))},
+            "value": {
+                "action": action,
+                "payload": ocpp_request_example(ocpp_request_schema(action)),
+            },
         }
         for action in actions
     }

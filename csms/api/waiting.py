@@ -52,8 +52,8 @@ async def answer_after_wait(
     done: int = status.HTTP_201_CREATED,
 ) -> Response:
     """Wait up to ``wait`` seconds for the charge point to answer the command of ``subject``
-    (not at all once it has, or while the charge point is offline), then answer ``subject`` as it is then: ``done`` if the command
-    finished, 202 while the charge point has not answered.
+    (not at all once it has, or while the charge point is offline), then answer ``subject`` as
+    it is then: ``done`` if the command finished, 202 while the charge point has not answered.
 
     After a wait, ``reread`` reads the subject again (the receivers of its answer ran in the
     transaction that finished the command); without one the subject is the command itself, as

@@ -125,8 +125,9 @@ def test_a_csv_file_may_be_uploaded_as_a_multipart_file(api: APIClient) -> None:
 
 
 def test_a_file_that_is_not_utf8_is_refused(api: APIClient) -> None:
-    response = api.generic("POST", ID_TAGS_CSV, "id_tag\nTAG-é\n".encode("latin-1"),
-                           content_type="text/csv")
+    response = api.generic(
+        "POST", ID_TAGS_CSV, "id_tag\nTAG-é\n".encode("latin-1"), content_type="text/csv"
+    )
 
     assert "UTF-8" in errors_by_attr(response)["file"]
 
@@ -154,9 +155,7 @@ def test_a_json_list_creates_many_id_tags_at_once_or_none(api: APIClient) -> Non
 
 def test_a_csv_of_charge_points_is_imported(api: APIClient, tenant: Tenant) -> None:
     text = (
-        "identity,name,password,heartbeat_interval\n"
-        f"CP-1,Depot 1,{PASSWORD},\n"
-        "CP-2,Depot 2,,120\n"
+        f"identity,name,password,heartbeat_interval\nCP-1,Depot 1,{PASSWORD},\nCP-2,Depot 2,,120\n"
     )
 
     response = post_csv(api, CHARGE_POINTS_CSV, text)
@@ -228,6 +227,7 @@ def test_the_admin_shows_every_refused_row_and_imports_nothing(
     html = response.content.decode()
     assert "Nothing was imported." in html and "import-problems" in html
     assert not ChargePoint.objects.exists()
-    assert reverse("admin:chargepoints_chargepoint_import_csv") in admin_client.get(
-        reverse("admin:chargepoints_chargepoint_changelist")
-    ).content.decode()
+    assert (
+        reverse("admin:chargepoints_chargepoint_import_csv")
+        in admin_client.get(reverse("admin:chargepoints_chargepoint_changelist")).content.decode()
+    )

@@ -3,11 +3,11 @@
 Read only: transactions are written by the charge points over OCPP, never through the API.
 """
 
-from rest_framework.generics import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 

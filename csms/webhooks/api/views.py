@@ -2,12 +2,12 @@
 delivery log and replays."""
 
 from django.db.models import Prefetch, QuerySet
-from rest_framework.generics import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -39,6 +39,10 @@ class WebhookEndpointViewSet(
     queryset = WebhookEndpoint.objects.all()
     serializer_class = WebhookEndpointSerializer
     filterset_class: type[filters.FilterSet] | None = None
+    # The endpoints' own: derived from the serializer (csms.api.lists); the deliveries action
+    # names its own.
+    search_fields: list[str] | None = None
+    ordering_fields: list[str] | None = None
     lookup_value_regex = "[0-9]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 

@@ -53,8 +53,8 @@ def list_paths(api: APIClient, charge_point: ChargePoint) -> list[str]:
 
 
 def _existing_id(path: str) -> int:
-    from transactions.models import Transaction
     from csms.webhooks.models import WebhookEndpoint
+    from transactions.models import Transaction
 
     if "/transactions/" in path:
         return Transaction.objects.get().pk
@@ -63,7 +63,7 @@ def _existing_id(path: str) -> int:
     return 1
 
 
-# --- One resource in detail ------------------------------------------------------------------------
+# --- One resource in detail ----------------------------------------------------------------------
 
 
 def test_ordering_sorts_by_the_fields_named(api: APIClient, fleet: list[ChargePoint]) -> None:
@@ -141,9 +141,7 @@ def test_search_ordering_and_filters_combine_on_transactions(
     assert [row["id_tag"] for row in active.json()["results"]] == ["FLEET-3", "FLEET-2"]
 
 
-def test_a_charge_points_commands_are_searched_and_ordered(
-    api: APIClient, tenant: Tenant
-) -> None:
+def test_a_charge_points_commands_are_searched_and_ordered(api: APIClient, tenant: Tenant) -> None:
     cp = ChargePointFactory(tenant=tenant, identity="CP-1")
     reset = CommandFactory(charge_point=cp, action="Reset", payload={"type": "Soft"})
     clear = CommandFactory(charge_point=cp, action="ClearCache", payload={})
