@@ -23,3 +23,12 @@ def errored_fields(response: Any) -> set[str]:
     """The top-level fields an error answer is about (``charging_schedule`` for an error at
     ``charging_schedule.charging_schedule_period.0.limit``)."""
     return {attr.split(".")[0] for attr in error_fields(response) if attr is not None}
+
+
+def is_about(response: Any, field: str) -> bool:
+    """Whether an error answer names ``field`` (a dotted path), or a field inside it."""
+    return any(
+        attr == field or attr.startswith(f"{field}.")
+        for attr in error_fields(response)
+        if attr is not None
+    )

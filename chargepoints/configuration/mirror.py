@@ -7,11 +7,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from chargepoints.commands.dispatch import (
-    CommandRejectedError,
-    command_dispatch,
-    command_validate,
-)
+from chargepoints.commands.dispatch import CommandRejectedError, command_dispatch
 from chargepoints.commands.payload_checks import command_payload_check
 from chargepoints.configuration.catalogue import configuration_change_problem
 from chargepoints.models import ChargePoint, Command, ConfigurationKey
@@ -91,14 +87,12 @@ def configuration_key_change(
     judge (issue 20 §6): only the official schema and the AuthorizationKey password rule still
     apply; the command records that it was forced and by whom. What the charge point answers
     (Rejected, NotSupported) is kept in the mirror like any answer."""
-    payload = {"key": key, "value": value}
-    command_validate(action="ChangeConfiguration", payload=payload, force=force)
     if not force:
         configuration_change_check(charge_point=charge_point, key=key, value=value)
     return command_dispatch(
         charge_point=charge_point,
         action="ChangeConfiguration",
-        payload=payload,
+        payload={"key": key, "value": value},
         requested_by_token=requested_by_token,
         requested_by_user=requested_by_user,
         force=force,

@@ -269,7 +269,7 @@ def test_invalid_filter_value_is_400(api: APIClient, query: dict[str, str]) -> N
     response = api.get(CHARGE_POINTS, query)
 
     assert response.status_code == 400
-    assert set(response.json()) == set(query)
+    assert errored_fields(response) == set(query)
 
 
 # --- Charge points: update ---------------------------------------------------------------------

@@ -336,7 +336,8 @@ def test_commands_api_refuses_invalid_changes_and_sends_nothing(
     response = post_command(api, payload)
 
     assert response.status_code == 400
-    assert error_summary(response) == {"detail": detail, "code": "invalid_payload"}
+    # The configuration service's refusal, as on PATCH …/configuration/ (issue 20 §6).
+    assert error_summary(response) == {"detail": detail, "code": "invalid_configuration"}
     assert not Command.objects.exists()
 
 

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from chargepoints.models import ChargePoint, Command
 from csms.tenancy.models import Tenant
 from smartcharging.models import ChargingProfile, ChargingSite, InstalledChargingProfile
-from tests.api_errors import error_fields, errored_fields
+from tests.api_errors import error_fields, errored_fields, is_about
 from tests.factories import ChargePointFactory, TransactionFactory
 from transactions.models import Transaction
 
@@ -211,7 +211,7 @@ def test_invalid_profiles_are_refused_with_the_field_and_nothing_is_stored(
     response = api.post(URL, body(**overrides), format="json")
 
     assert response.status_code == 400
-    assert field in errored_fields(response), response.json()
+    assert is_about(response, field), response.json()
     assert snapshot() == before
 
 
