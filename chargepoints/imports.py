@@ -120,7 +120,7 @@ def bulk_create(
             for attr, messages in _messages(serializer.errors):
                 report.add_error(line, attr, messages)
             continue
-        value = str(serializer.validated_data[kind.unique])  # type: ignore[index]
+        value = str(serializer.validated_data[kind.unique])
         unique = value.casefold() if kind.unique_casefold else value
         if unique in seen:
             report.add_error(line, kind.unique, f"{value} is also on line {seen[unique]}.")
@@ -132,7 +132,7 @@ def bulk_create(
     with transaction.atomic():
         for serializer in accepted:
             serializer.save(tenant=tenant)
-            report.created.append(str(serializer.validated_data[kind.unique]))  # type: ignore[index]
+            report.created.append(str(serializer.validated_data[kind.unique]))
     return report
 
 

@@ -11,7 +11,7 @@ Lists that are not generic views (the async views that also send commands) go th
 ``pagination_class`` so that the OpenAPI document shows their answer as a page.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -42,7 +42,8 @@ def _model_field(model: type[models.Model], path: str) -> "models.Field[Any, Any
             return None
         if field.is_relation:
             model = field.related_model
-    return field
+    found: models.Field[Any, Any] | None = field
+    return found
 
 
 class StrictPageNumberPagination(pagination.PageNumberPagination):
@@ -78,7 +79,7 @@ class StrictOrderingFilter(filters.OrderingFilter):
     """
 
     def get_default_valid_fields(
-        self, queryset: QuerySet[Any], view: APIView, context: dict[str, Any] | None = None
+        self, queryset: QuerySet[Any], view: APIView, context: Mapping[str, Any] | None = None
     ) -> list[tuple[str, str]]:
         try:
             fields = super().get_default_valid_fields(queryset, view, context)
@@ -87,11 +88,11 @@ class StrictOrderingFilter(filters.OrderingFilter):
         return [(name, label) for name, label in fields if _model_field(queryset.model, name)]
 
     def remove_invalid_fields(
-        self, queryset: QuerySet[Any], fields: list[str], view: APIView, request: Request
+        self, queryset: QuerySet[Any], fields: Iterable[str], view: APIView, request: Request
     ) -> list[str]:
-        fields = [term for term in fields if term]  # "a,,b" or a trailing comma
+        terms = [term for term in fields if term]  # "a,,b" or a trailing comma
         valid = [name for name, _ in self.get_valid_fields(queryset, view, {"request": request})]
-        unknown = [term for term in fields if term.removeprefix("-") not in valid]
+        unknown = [term for term in terms if term.removeprefix("-") not in valid]
         if unknown:
             raise ValidationError(
                 {
@@ -99,7 +100,7 @@ class StrictOrderingFilter(filters.OrderingFilter):
                     f"use {', '.join(sorted(valid)) or 'nothing here'} (prefix - to reverse)"
                 }
             )
-        return fields
+        return terms
 
     def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: APIView) -> Any:
         ordering = self.get_ordering(request, queryset, view)
@@ -118,8 +119,8 @@ class DefaultSearchFilter(filters.SearchFilter):
     fields; a list with nothing to search answers ``?search=`` with a 400.
     """
 
-    def get_search_fields(self, view: APIView, request: Request) -> Iterable[str] | None:
-        named = getattr(view, "search_fields", None)
+    def get_search_fields(self, view: APIView, request: Request) -> Sequence[str] | None:
+        named: Sequence[str] | None = getattr(view, "search_fields", None)
         if named is not None:
             return named
         queryset = getattr(view, "queryset", None)
@@ -163,9 +164,13 @@ def paginated_list(
 ) -> Response:
     """A list answered by a view that is not a generic view: the API's filter backends
     (``view.filterset_class``, ordering, search) and its pagination, like every other list."""
-    for backend in api_settings.DEFAULT_FILTER_BACKENDS:
+    backends: Any = api_settings.DEFAULT_FILTER_BACKENDS  # classes, once imported by DRF
+    for backend in backends:
         queryset = backend().filter_queryset(request, queryset, view)
-    paginator = getattr(view, "pagination_class", None) or api_settings.DEFAULT_PAGINATION_CLASS
-    paginator = paginator()
+    pagination_class: Any = (
+        getattr(view, "pagination_class", None) or api_settings.DEFAULT_PAGINATION_CLASS
+    )
+    paginator: pagination.BasePagination = pagination_class()
     page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(represent(page))
+    response: Response = paginator.get_paginated_response(represent(page or []))
+    return response
