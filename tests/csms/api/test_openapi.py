@@ -67,3 +67,9 @@ def test_operations_are_grouped_by_resource(document: dict) -> None:
     for operations in document["paths"].values():
         for operation in operations.values():
             assert len(operation["tags"]) == 1
+
+
+def test_the_document_is_valid_openapi_3(document: dict) -> None:
+    from drf_spectacular.validation import validate_schema
+
+    validate_schema(document)  # raises on anything the OpenAPI 3 schema refuses
