@@ -72,3 +72,10 @@ def idempotency_key_complete(
         )
     else:
         IdempotencyKey.objects.filter(pk=record.pk, status_code__isnull=True).delete()
+
+
+def idempotency_keys_purge() -> int:
+    """Delete every expired key (beat, hourly: a token that never posts again leaves its keys
+    behind, which its next claim would otherwise delete)."""
+    deleted, _ = IdempotencyKey.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

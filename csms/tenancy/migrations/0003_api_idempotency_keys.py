@@ -1,11 +1,34 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+PURGE_TASK_NAME = "Purge expired API idempotency keys"
+
+
+def create_purge_schedule(apps, schema_editor):
+    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
+    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
+    hourly, _ = IntervalSchedule.objects.get_or_create(every=1, period="hours")
+    PeriodicTask.objects.get_or_create(
+        name=PURGE_TASK_NAME,
+        defaults={
+            "task": "tenancy.purge_idempotency_keys",
+            "interval": hourly,
+            "description": "Deletes Idempotency-Key answers past API_IDEMPOTENCY_KEY_TTL_SECONDS.",
+        },
+    )
+
+
+def delete_purge_schedule(apps, schema_editor):
+    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(
+        name=PURGE_TASK_NAME
+    ).delete()
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('tenancy', '0002_tenant_compat_defaults'),
+        ('django_celery_beat', '0019_alter_periodictasks_options'),
     ]
 
     operations = [
@@ -26,4 +49,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('token', 'key'), name='idempotency_key_per_token')],
             },
         ),
+        migrations.RunPython(create_purge_schedule, delete_purge_schedule),
     ]

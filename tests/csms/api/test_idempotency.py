@@ -162,3 +162,22 @@ def test_the_openapi_document_names_the_header_on_every_post(api: APIClient) -> 
     for path, operation in posts:
         names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
         assert "Idempotency-Key" in names, path
+
+
+def test_expired_keys_are_purged_by_a_beat_task(
+    api: APIClient, tenant: Tenant, api_client_for: Callable[[Tenant], APIClient]
+) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    from csms.tenancy.tasks import purge_idempotency_keys
+
+    post(api, ID_TAGS, {"id_tag": "TAG-1"}, key="old")
+    post(api_client_for(tenant), ID_TAGS, {"id_tag": "TAG-2"}, key="new")
+    IdempotencyKey.objects.filter(key="old").update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    assert purge_idempotency_keys.delay().get() == 1
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
+    task = PeriodicTask.objects.get(task="tenancy.purge_idempotency_keys")
+    assert (task.enabled, task.interval.every, task.interval.period) == (True, 1, "hours")
