@@ -41,3 +41,8 @@ def local_list_state_of(charge_point: ChargePoint) -> LocalListState:
         return charge_point.local_list_state
     except LocalListState.DoesNotExist:
         return LocalListState(charge_point=charge_point)
+
+
+def charge_point_is_connected(*, charge_point_id: int) -> bool:
+    """Whether a daphne process holds the charge point's socket now (its presence row)."""
+    return ChargePoint.objects.filter(pk=charge_point_id, connected=True).exists()

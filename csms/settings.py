@@ -93,6 +93,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Idempotency-Key on the API's POSTs: a retried request gets the first answer.
+    "csms.api.idempotency.IdempotencyMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -168,6 +170,20 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Cache ------------------------------------------------------------------------------------
+# The API's rate limits count in the cache: on Redis in production so that every daphne
+# process counts against the same limit; in the process's memory in the embedded default.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CHANNEL_PREFIX,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Celery -----------------------------------------------------------------------------------
 # JSON only; tasks take ids and stay short. Results are not kept: the database rows are the
 # outcome of every job. Beat reads its schedule from the database so staff can edit it.
@@ -224,9 +240,17 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["csms.tenancy.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["csms.tenancy.permissions.IsTenantClient"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # Every list filters, searches, orders and pages the same way (csms.api.lists).
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "csms.api.lists.DefaultSearchFilter",
+        "csms.api.lists.StrictOrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "csms.api.lists.StrictPageNumberPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
+    # Per token (csms.api.throttling); over it: 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["csms.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_LIMIT", default="600/min")},
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "csms.api.exceptions.api_exception_handler",
@@ -244,7 +268,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The error shape, Idempotency-Key, tags and the command payloads (csms.api.openapi).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "csms.api.openapi.postprocess",
+    ],
 }
+# Bulk creation (CSV import, JSON lists): at most this many rows per request.
+API_BULK_MAX_ROWS = env.int("API_BULK_MAX_ROWS", default=10000)
+# The largest ?page_size= a list accepts.
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
+# Idempotency-Key (csms.api.idempotency): how long a key's first answer is kept per token.
+API_IDEMPOTENCY_KEY_TTL_SECONDS = env.int("API_IDEMPOTENCY_KEY_TTL_SECONDS", default=86400)
 # API tokens: how often ``last_used_at`` may be written for one token (a write per request
 # would make every API call a database write).
 API_TOKEN_LAST_USED_RESOLUTION_SECONDS = 60

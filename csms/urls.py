@@ -20,3 +20,7 @@ urlpatterns = [
 admin.site.site_header = "CSMS — Central System administration"
 admin.site.site_title = "CSMS admin"
 admin.site.index_title = "Operations"
+
+# Unknown /api/ paths and crashes outside DRF views answer in the API's one error shape.
+handler404 = "csms.api.exceptions.not_found"
+handler500 = "csms.api.exceptions.server_error"

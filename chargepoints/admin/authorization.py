@@ -10,6 +10,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
+from chargepoints.admin.imports import CsvImportAdminMixin
+from chargepoints.api.id_tags import ID_TAG_IMPORT
 from chargepoints.authorization.groups import charge_point_group_update
 from chargepoints.authorization.id_tags import id_tag_delete, id_tag_limits_set, id_tag_update
 from chargepoints.authorization.local_list_sync import local_list_sync
@@ -91,9 +93,11 @@ class IdTagAdminForm(forms.ModelForm):
 
 
 @admin.register(IdTag)
-class IdTagAdmin(TenantPickersAdminMixin, admin.ModelAdmin):
+class IdTagAdmin(CsvImportAdminMixin, TenantPickersAdminMixin, admin.ModelAdmin):
     """The limits go through the idTag service's rule (restricted when any remains), and a
     change reaches the local lists."""
+
+    import_kind = ID_TAG_IMPORT
 
     form = IdTagAdminForm
     list_display = [

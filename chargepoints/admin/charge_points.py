@@ -21,6 +21,8 @@ from chargepoints.admin.charge_point_list import (
 from chargepoints.admin.commands import ChargePointCommandsAdminMixin, CommandInline
 from chargepoints.admin.configuration import ChargePointConfigurationAdminMixin
 from chargepoints.admin.console import ChargePointConsoleAdminMixin
+from chargepoints.admin.imports import CsvImportAdminMixin
+from chargepoints.api.charge_points import CHARGE_POINT_IMPORT
 from chargepoints.models import (
     BOOT_REPORTED_FIELDS,
     ChargePoint,
@@ -119,12 +121,14 @@ class OcppMessageInline(ReadOnlyInline):
 
 @admin.register(ChargePoint)
 class ChargePointAdmin(
+    CsvImportAdminMixin,
     ChargePointConsoleAdminMixin,
     ChargePointConfigurationAdminMixin,
     ChargePointCommandsAdminMixin,
     admin.ModelAdmin,
 ):
     form = ChargePointAdminForm
+    import_kind = CHARGE_POINT_IMPORT
     list_display = [
         "identity",
         "tenant",

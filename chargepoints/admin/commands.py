@@ -19,7 +19,7 @@ from chargepoints.commands.dispatch import (
     CommandRejectedError,
     command_dispatch,
 )
-from chargepoints.configuration.mirror import configuration_change_check
+from chargepoints.configuration.mirror import configuration_key_change
 from chargepoints.models import ChargePoint, Command
 from csms.admin import LimitedInlineFormSet, ReadOnlyAdminMixin
 
@@ -56,6 +56,12 @@ class SendCommandForm(forms.Form):
     requested_message = forms.ChoiceField(choices=[(m, m) for m in TRIGGERABLE], required=False)
     key = forms.CharField(max_length=50, required=False, help_text="Configuration key")
     value = forms.CharField(max_length=500, required=False, help_text="New value")
+    force = forms.BooleanField(
+        required=False,
+        label="Force",
+        help_text="Change configuration: send the value as given, unchecked by the catalogue "
+        "and by what the charge point reported (vendor values); recorded with your name",
+    )
     other_action = forms.ChoiceField(
         choices=[("", "—"), *((a, a) for a in sorted(CENTRAL_SYSTEM_ACTIONS))], required=False
     )
@@ -99,7 +105,16 @@ class SendCommandForm(forms.Form):
 class CommandInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Command
     formset = LimitedInlineFormSet
-    fields = ["action", "status", "payload", "response", "error_code", "created_at", "completed_at"]
+    fields = [
+        "action",
+        "status",
+        "payload",
+        "forced",
+        "response",
+        "error_code",
+        "created_at",
+        "completed_at",
+    ]
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -130,15 +145,21 @@ class ChargePointCommandsAdminMixin:
         if request.method == "POST" and form.is_valid():
             try:
                 action, payload = form.action_and_payload()
-                if action == "ChangeConfiguration":  # what the charge point reported counts too
-                    configuration_change_check(charge_point=charge_point, **payload)
                 with transaction.atomic():
-                    command = command_dispatch(
-                        charge_point=charge_point,
-                        action=action,
-                        payload=payload,
-                        requested_by_user=request.user,
-                    )
+                    if action == "ChangeConfiguration":  # what the charge point reported too
+                        command = configuration_key_change(
+                            charge_point=charge_point,
+                            **payload,
+                            force=form.cleaned_data.get("force") or False,
+                            requested_by_user=request.user,
+                        )
+                    else:
+                        command = command_dispatch(
+                            charge_point=charge_point,
+                            action=action,
+                            payload=payload,
+                            requested_by_user=request.user,
+                        )
             except (CommandRejectedError, forms.ValidationError) as exc:
                 form.add_error(None, getattr(exc, "message", None) or str(exc))
             else:
@@ -203,8 +224,16 @@ class ChargePointCommandsAdminMixin:
 
 @admin.register(Command)
 class CommandAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["id", "charge_point", "action", "status", "created_at", "completed_at"]
-    list_filter = ["status", "action", "charge_point__tenant"]
+    list_display = [
+        "id",
+        "charge_point",
+        "action",
+        "status",
+        "forced",
+        "created_at",
+        "completed_at",
+    ]
+    list_filter = ["status", "action", "forced", "charge_point__tenant"]
     search_fields = ["charge_point__identity", "action", "message_id"]
     list_select_related = ["charge_point"]
     readonly_fields = [
@@ -221,6 +250,7 @@ class CommandAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "requested_by_user",
         "requested_by_token",
         "requested_by_job",
+        "forced",
         "created_at",
         "sent_at",
         "completed_at",

@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, serializers
 
 from chargepoints.api.local_list import LocalListStateSerializer
+from chargepoints.imports import ImportKind
 from chargepoints.models import (
     BOOT_REPORTED_FIELDS,
     ChargePoint,
@@ -32,6 +33,7 @@ from chargepoints.services.charge_points import (
     charge_point_delete,
     charge_point_update,
 )
+from csms.api.bulk import BulkImportMixin
 from csms.api.filters import StrictBooleanFilter
 from csms.api.viewsets import TenantScopedViewSet
 from csms.ocpp.compat import INT32_MAX
@@ -168,9 +170,19 @@ class ChargePointFilter(filters.FilterSet):
         fields = ["connected", "status"]
 
 
+CHARGE_POINT_IMPORT = ImportKind(
+    name="charge points",
+    serializer=ChargePointSerializer,
+    columns=("identity", "name", "password", "heartbeat_interval"),
+    required=("identity",),
+    unique="identity",
+)
+
+
 class ChargePointViewSet(
     # The scoped base comes first: its perform_create stamps the caller's tenant.
     TenantScopedViewSet,
+    BulkImportMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -189,6 +201,20 @@ class ChargePointViewSet(
     )
     serializer_class = ChargePointSerializer
     filterset_class = ChargePointFilter
+    search_fields = ["identity", "name", "vendor", "model", "serial_number", "firmware_version"]
+    ordering_fields = [
+        "identity",
+        "name",
+        "connected",
+        "last_seen",
+        "registration_status",
+        "vendor",
+        "model",
+        "firmware_version",
+        "last_boot_at",
+        "created_at",
+    ]
+    import_kind = CHARGE_POINT_IMPORT
     lookup_field = "identity"
     # Identities may hold spaces and other URL-encoded characters, just not "/".
     lookup_value_regex = "[^/]+"

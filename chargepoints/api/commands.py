@@ -11,16 +11,24 @@ from adrf.views import APIView as AsyncAPIView
 from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from chargepoints.commands.dispatch import CENTRAL_SYSTEM_ACTIONS, command_dispatch
-from chargepoints.models import ChargePoint, Command
+from chargepoints.commands.dispatch import (
+    CENTRAL_SYSTEM_ACTIONS,
+    command_dispatch,
+    command_validate,
+)
+from chargepoints.configuration.mirror import configuration_key_change
+from chargepoints.models import ChargePoint, Command, CommandStatus
+from csms.api.lists import LIST_PARAMETERS, StrictPageNumberPagination, paginated_list
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
 from csms.api.waiting import WAIT_PARAMETER, answer_after_wait, wait_seconds
 from csms.tenancy.authentication import TenantClient
+
+CHANGE_CONFIGURATION = "ChangeConfiguration"
 
 
 class CommandErrorSerializer(serializers.Serializer):
@@ -44,6 +52,7 @@ class CommandSerializer(serializers.ModelSerializer):
             "response",
             "error",
             "requested_by",
+            "forced",
             "created_at",
             "sent_at",
             "completed_at",
@@ -65,6 +74,16 @@ class CommandSerializer(serializers.ModelSerializer):
 class CommandRequestSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=sorted(CENTRAL_SYSTEM_ACTIONS))
     payload = serializers.JSONField(default=dict)
+    force = serializers.BooleanField(
+        default=False,
+        help_text="ChangeConfiguration only: send the value as given, unchecked by the "
+        "catalogue and by what the charge point reported; recorded on the command.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["force"] and attrs["action"] != CHANGE_CONFIGURATION:
+            raise serializers.ValidationError({"force": "Only a ChangeConfiguration is forced."})
+        return attrs
 
 
 async def command_answer(command: Command, *, wait: float) -> Response:
@@ -77,13 +96,29 @@ async def command_answer(command: Command, *, wait: float) -> Response:
     )
 
 
+COMMAND_SEARCH_FIELDS = ["action", "status", "charge_point__identity", "error_code"]
+COMMAND_ORDERING_FIELDS = ["id", "created_at", "sent_at", "completed_at", "status", "action"]
+
+
 class ChargePointCommandsView(TenantScopedMixin, AsyncAPIView):
     """``/charge-points/{identity}/commands/``: list this charge point's commands, or send one."""
+
+    pagination_class = StrictPageNumberPagination
+    filterset_fields = ["status", "action"]
+    search_fields = COMMAND_SEARCH_FIELDS
+    ordering_fields = COMMAND_ORDERING_FIELDS
 
     def charge_point(self, identity: str) -> ChargePoint:
         return get_object_or_404(ChargePoint, tenant=self.tenant, identity=identity)
 
-    @extend_schema(responses=CommandSerializer(many=True))
+    @extend_schema(
+        responses=CommandSerializer(many=True),
+        parameters=[
+            *LIST_PARAMETERS,
+            OpenApiParameter("status", str, enum=CommandStatus.values),
+            OpenApiParameter("action", str),
+        ],
+    )
     async def get(self, request: Request, identity: str) -> Response:
         return await sync_to_async(self._list)(request, identity)
 
@@ -91,9 +126,9 @@ class ChargePointCommandsView(TenantScopedMixin, AsyncAPIView):
         queryset = Command.objects.filter(charge_point=self.charge_point(identity)).select_related(
             "charge_point"
         )
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(CommandSerializer(page, many=True).data)
+        return paginated_list(
+            self, request, queryset, lambda page: CommandSerializer(page, many=True).data
+        )
 
     @extend_schema(
         request=CommandRequestSerializer,
@@ -108,20 +143,27 @@ class ChargePointCommandsView(TenantScopedMixin, AsyncAPIView):
     def _dispatch(self, request: Request, identity: str) -> Command:
         serializer = CommandRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        action, payload = serializer.validated_data["action"], serializer.validated_data["payload"]
         client: TenantClient = request.user
+        charge_point = self.charge_point(identity)
         with transaction.atomic():
+            if action == CHANGE_CONFIGURATION:
+                # What the charge point reported counts too (the configuration service), as on
+                # the configuration endpoint; the schema first, so the key and value are there.
+                command_validate(action=action, payload=payload, force=True)
+                return configuration_key_change(
+                    charge_point=charge_point,
+                    key=payload["key"],
+                    value=payload["value"],
+                    force=serializer.validated_data["force"],
+                    requested_by_token=client.token,
+                )
             return command_dispatch(
-                charge_point=self.charge_point(identity),
-                action=serializer.validated_data["action"],
-                payload=serializer.validated_data["payload"],
+                charge_point=charge_point,
+                action=action,
+                payload=payload,
                 requested_by_token=client.token,
             )
-
-    @property
-    def pagination_class(self) -> Any:
-        from rest_framework.settings import api_settings
-
-        return api_settings.DEFAULT_PAGINATION_CLASS
 
 
 class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
@@ -130,3 +172,5 @@ class CommandViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantSco
     queryset = Command.objects.select_related("charge_point")
     serializer_class = CommandSerializer
     filterset_fields = ["status", "action"]
+    search_fields = COMMAND_SEARCH_FIELDS
+    ordering_fields = COMMAND_ORDERING_FIELDS

@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -28,6 +29,7 @@ from chargepoints.configuration.drift import ApplyStatus, DriftStatus
 from chargepoints.configuration.mirror import configuration_key_change
 from chargepoints.configuration.overview import ConfigurationRow, configuration_overview
 from chargepoints.models import ChargePoint, Command, ConfigurationBaseline
+from csms.api.lists import LIST_PARAMETERS
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
 from csms.api.waiting import WAIT_PARAMETER, wait_seconds
 from csms.tenancy.authentication import TenantClient
@@ -57,6 +59,9 @@ class CatalogueKeySerializer(serializers.Serializer):
     )
 
 
+CATALOGUE_ORDERING_FIELDS = ("key", "profile", "type", "access")
+
+
 class ConfigurationKeyCatalogueViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -69,8 +74,28 @@ class ConfigurationKeyCatalogueViewSet(
 
     def get_queryset(self) -> list[dict[str, Any]]:  # type: ignore[override]
         specs = CATALOGUE.values()
-        profile = self.request.query_params.get("profile")
-        return [spec.describe() for spec in specs if not profile or spec.profile == profile]
+        params = self.request.query_params
+        profile = params.get("profile")
+        rows = [spec.describe() for spec in specs if not profile or spec.profile == profile]
+        # A list in memory, not a queryset: the API's search and ordering done here.
+        words = params.get("search", "").lower().split()
+        if words:
+            rows = [
+                row
+                for row in rows
+                if all(word in f"{row['key']} {row['meaning']}".lower() for word in words)
+            ]
+        for term in reversed([t.strip() for t in params.get("ordering", "").split(",") if t]):
+            field = term.removeprefix("-")
+            if field not in CATALOGUE_ORDERING_FIELDS:
+                raise ValidationError(
+                    {
+                        "ordering": f"cannot order by {term}; use "
+                        f"{', '.join(CATALOGUE_ORDERING_FIELDS)} (prefix - to reverse)"
+                    }
+                )
+            rows.sort(key=lambda row: str(row[field]), reverse=term.startswith("-"))
+        return rows
 
     def get_object(self) -> dict[str, Any]:
         spec = catalogue_key(self.kwargs["key"])
@@ -78,7 +103,12 @@ class ConfigurationKeyCatalogueViewSet(
             raise Http404
         return spec.describe()
 
-    @extend_schema(parameters=[OpenApiParameter("profile", str, enum=[p.value for p in Profile])])
+    @extend_schema(
+        parameters=[
+            *LIST_PARAMETERS,
+            OpenApiParameter("profile", str, enum=[p.value for p in Profile]),
+        ]
+    )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
@@ -155,6 +185,11 @@ def _row_data(row: ConfigurationRow) -> dict[str, Any]:
 class ConfigurationChangeSerializer(serializers.Serializer):
     key = serializers.CharField(max_length=50)  # CiString50
     value = serializers.CharField(max_length=500, allow_blank=True, trim_whitespace=False)
+    force = serializers.BooleanField(
+        default=False,
+        help_text="Send the value as given, unchecked by the catalogue and by what the charge "
+        "point reported (vendor values); recorded on the command with the token.",
+    )
 
 
 class ChargePointConfigurationView(TenantScopedMixin, AsyncAPIView):
@@ -191,6 +226,7 @@ class ChargePointConfigurationView(TenantScopedMixin, AsyncAPIView):
                 charge_point=self.charge_point(identity),
                 key=serializer.validated_data["key"],
                 value=serializer.validated_data["value"],
+                force=serializer.validated_data["force"],
                 requested_by_token=client.token,
             )
 

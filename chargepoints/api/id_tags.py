@@ -21,7 +21,9 @@ from chargepoints.authorization.id_tags import (
 )
 from chargepoints.authorization.revocations import id_tag_revocations_pending
 from chargepoints.authorization.verdicts import id_tag_status, id_tags_matching
+from chargepoints.imports import ImportKind
 from chargepoints.models import IdTag, IdTagStatus
+from csms.api.bulk import BulkImportMixin
 from csms.api.filters import StrictBooleanFilter
 from csms.api.viewsets import TenantScopedViewSet
 from csms.ocpp.compat import INT32_MAX
@@ -144,8 +146,26 @@ class IdTagFilter(filters.FilterSet):
         fields = ["status", "in_local_list"]
 
 
+ID_TAG_IMPORT = ImportKind(
+    name="idTags",
+    serializer=IdTagSerializer,
+    columns=(
+        "id_tag",
+        "status",
+        "expiry_date",
+        "parent_id_tag",
+        "in_local_list",
+        "max_active_transactions",
+    ),
+    required=("id_tag",),
+    unique="id_tag",
+    unique_casefold=True,
+)
+
+
 class IdTagViewSet(
     TenantScopedViewSet,
+    BulkImportMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -157,8 +177,11 @@ class IdTagViewSet(
     queryset = IdTag.objects.prefetch_related("allowed_charge_points", "allowed_groups")
     serializer_class = IdTagSerializer
     filterset_class = IdTagFilter
+    search_fields = ["id_tag", "parent_id_tag"]
+    ordering_fields = ["id_tag", "status", "expiry_date", "created_at", "updated_at"]
     lookup_field = "id_tag"
     lookup_value_regex = "[^/]+"
+    import_kind = ID_TAG_IMPORT
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def perform_destroy(self, instance: IdTag) -> None:

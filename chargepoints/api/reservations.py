@@ -15,15 +15,14 @@ from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from chargepoints.api.commands import CommandSerializer
 from chargepoints.api.groups import TenantChargePointField
 from chargepoints.models import Reservation, ReservationStatus
 from chargepoints.reservations.services import reservation_cancel, reservation_create
+from csms.api.lists import LIST_PARAMETERS, StrictPageNumberPagination, paginated_list
 from csms.api.viewsets import TenantScopedMixin
 from csms.api.waiting import WAIT_PARAMETER, answer_after_wait, wait_seconds
 from csms.ocpp.compat import INT32_MAX
@@ -110,9 +109,15 @@ class _ReservationView(TenantScopedMixin, AsyncAPIView):
 class ReservationListView(_ReservationView):
     """``/reservations/``: the tenant's reservations, or make one (sends ReserveNow)."""
 
+    pagination_class = StrictPageNumberPagination
+    filterset_class = ReservationFilter
+    search_fields = ["id_tag", "charge_point__identity", "status"]
+    ordering_fields = ["id", "reservation_id", "created_at", "expiry_date", "status"]
+
     @extend_schema(
         responses=ReservationSerializer(many=True),
         parameters=[
+            *LIST_PARAMETERS,
             OpenApiParameter("status", str, enum=ReservationStatus.values),
             OpenApiParameter("charge_point", str, description="Charge point identity."),
         ],
@@ -121,14 +126,12 @@ class ReservationListView(_ReservationView):
         return await sync_to_async(self._list)(request)
 
     def _list(self, request: Request) -> Response:
-        filterset = ReservationFilter(
-            request.query_params, queryset=_reservations().filter(tenant=self.tenant)
+        return paginated_list(
+            self,
+            request,
+            _reservations().filter(tenant=self.tenant),
+            lambda page: ReservationSerializer(page, many=True).data,
         )
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
-        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
-        page = paginator.paginate_queryset(filterset.qs, request, view=self)
-        return paginator.get_paginated_response(ReservationSerializer(page, many=True).data)
 
     @extend_schema(
         request=ReservationRequestSerializer,

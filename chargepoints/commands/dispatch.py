@@ -43,7 +43,10 @@ class CommandRejectedError(DomainError):
     code = "invalid_command"
 
 
-def command_validate(*, action: str, payload: Any) -> None:
+def command_validate(*, action: str, payload: Any, force: bool = False) -> None:
+    """Refuse (CommandRejectedError) what must not be sent: an action the Central System does
+    not send, a payload the official schema refuses, or one an owning app's check refuses
+    (with ``force``, only the checks that cannot be overruled)."""
     if action not in CENTRAL_SYSTEM_ACTIONS:
         raise CommandRejectedError(
             f"{action!r} is not a Central-System-initiated OCPP 1.6 action", code="invalid_action"
@@ -56,7 +59,7 @@ def command_validate(*, action: str, payload: Any) -> None:
         raise CommandRejectedError(
             f"{exc.code}: {exc.description}", code="invalid_payload"
         ) from exc
-    for check in payload_checks_for(action):
+    for check in payload_checks_for(action, forced=force):
         problem = check(payload)
         if problem:
             raise CommandRejectedError(problem, code="invalid_payload")
@@ -72,13 +75,15 @@ def command_dispatch(
     requested_by_job: str = "",
     ttl_seconds: int | None = None,
     job_key: str = "",
+    force: bool = False,
 ) -> Command:
     """Queue ``action`` for ``charge_point``; delivered now if connected, else when it returns.
 
     ``job_key`` names the job run asking (its Celery task id): the same run asking again —
     redelivered after its worker died (acks late) — gets the command it queued the first
-    time, never a second one."""
-    command_validate(action=action, payload=payload)
+    time, never a second one. ``force`` sends what the forceable checks would refuse,
+    recorded on the command (``forced``) beside who asked for it."""
+    command_validate(action=action, payload=payload, force=force)
     if job_key:
         queued_before = Command.objects.filter(job_key=job_key).first()
         if queued_before is not None:
@@ -99,6 +104,7 @@ def command_dispatch(
                 requested_by_token=requested_by_token,
                 requested_by_job=requested_by_job,
                 job_key=job_key,
+                forced=force,
                 expires_at=timezone.now() + timedelta(seconds=ttl),
             )
     except IntegrityError:

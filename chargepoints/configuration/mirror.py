@@ -34,7 +34,7 @@ def authorization_key_is_a_valid_password(payload: dict[str, Any]) -> str | None
     return f"AuthorizationKey {problem}" if problem else None
 
 
-@command_payload_check("ChangeConfiguration")
+@command_payload_check("ChangeConfiguration", forceable=True)
 def change_is_valid_by_the_catalogue(payload: dict[str, Any]) -> str | None:
     # Every entry point (API, admin, commands API, jobs): standard keys checked, vendor-specific
     # ones passed through.
@@ -53,9 +53,18 @@ def configuration_mirror_by_key(*, charge_point_id: int) -> dict[str, Configurat
 
 def configuration_change_check(*, charge_point: ChargePoint, key: str, value: str) -> None:
     """Refuse (ConfigurationChangeError) a change the catalogue or what the charge point
-    reported says cannot work: a read-only key, a list longer than its MaxLength key allows."""
+    reported says cannot work: a key it reported as unknown, a read-only key, a list longer than
+    its MaxLength key allows."""
     mirror = configuration_mirror_by_key(charge_point_id=charge_point.pk)
     row = mirror.get(key.lower())
+    if row is not None and row.unknown:
+        # It said so itself (GetConfiguration unknownKey, or ChangeConfiguration NotSupported):
+        # sending it again would only get NotSupported back.
+        raise ConfigurationChangeError(
+            f"{row.key} is unknown to this charge point (it reported so); "
+            "send it with force to try anyway.",
+            code="unknown_configuration_key",
+        )
     if row is not None and row.readonly:
         raise ConfigurationChangeError(f"{row.key} is read-only on this charge point.")
     reported = {lower: row.value for lower, row in mirror.items() if not row.unknown}
@@ -70,15 +79,23 @@ def configuration_key_change(
     value: str,
     requested_by_token: ApiToken | None = None,
     requested_by_user: User | None = None,
+    force: bool = False,
 ) -> Command:
-    """Checked, then queued in the outbox like any command (the caller's transaction)."""
-    configuration_change_check(charge_point=charge_point, key=key, value=value)
+    """Checked, then queued in the outbox like any command (the caller's transaction).
+
+    ``force`` sends the value as given, for vendor values the catalogue and the mirror cannot
+    judge (issue 20 §6): only the official schema and the AuthorizationKey password rule still
+    apply; the command records that it was forced and by whom. What the charge point answers
+    (Rejected, NotSupported) is kept in the mirror like any answer."""
+    if not force:
+        configuration_change_check(charge_point=charge_point, key=key, value=value)
     return command_dispatch(
         charge_point=charge_point,
         action="ChangeConfiguration",
         payload={"key": key, "value": value},
         requested_by_token=requested_by_token,
         requested_by_user=requested_by_user,
+        force=force,
     )
 
 

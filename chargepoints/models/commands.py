@@ -51,6 +51,9 @@ class Command(models.Model):
     # The run of a job that queued it (its Celery task id): a job run again after its worker
     # died finds the command it made instead of queueing a second one (issue 16 §3).
     job_key = models.CharField(max_length=64, blank=True, default="")
+    # Sent although a check that an operator may overrule refused it (a ChangeConfiguration
+    # with force: true), at the word of requested_by.
+    forced = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -18,6 +18,7 @@ from chargepoints.api.groups import ChargePointGroupViewSet
 from chargepoints.api.id_tags import IdTagViewSet
 from chargepoints.api.local_list import LocalListSyncView
 from chargepoints.api.reservations import ReservationDetailView, ReservationListView
+from chargepoints.api.typed_commands import TYPED_COMMAND_VIEWS
 from csms.alerts.api.views import AlertViewSet
 from csms.api.views import CurrentTenantView
 from csms.webhooks.api.views import EventViewSet, WebhookEndpointViewSet
@@ -112,6 +113,14 @@ urlpatterns = [
         name="transaction-meter-values-export",
     ),
     path("reports/energy/", EnergyReportView.as_view(), name="energy-report"),
+    *(
+        path(
+            f"charge-points/<str:identity>/{name}/",
+            view.as_view(),
+            name=f"charge-point-{name}",
+        )
+        for name, view in TYPED_COMMAND_VIEWS.items()
+    ),
     path("reservations/", ReservationListView.as_view(), name="reservation-list"),
     path("reservations/<int:pk>/", ReservationDetailView.as_view(), name="reservation-detail"),
     path("", include(router.urls)),

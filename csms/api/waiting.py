@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from chargepoints.commands.waiting import command_wait
 from chargepoints.models import Command
+from chargepoints.selectors import charge_point_is_connected
 
 MAX_WAIT_SECONDS = 60
 
@@ -51,15 +52,21 @@ async def answer_after_wait(
     done: int = status.HTTP_201_CREATED,
 ) -> Response:
     """Wait up to ``wait`` seconds for the charge point to answer the command of ``subject``
-    (not at all once it has), then answer ``subject`` as it is then: ``done`` if the command
-    finished, 202 while the charge point has not answered.
+    (not at all once it has, or while the charge point is offline), then answer ``subject`` as
+    it is then: ``done`` if the command finished, 202 while the charge point has not answered.
 
     After a wait, ``reread`` reads the subject again (the receivers of its answer ran in the
     transaction that finished the command); without one the subject is the command itself, as
     the wait last read it. ``represent`` and ``reread`` run in a thread.
     """
     command = command_of(subject)
-    if wait and command is not None and not command.finished:
+    if (
+        wait
+        and command is not None
+        and not command.finished
+        # An offline charge point cannot answer within the wait: 202 now, not after it.
+        and await sync_to_async(charge_point_is_connected)(charge_point_id=command.charge_point_id)
+    ):
         waited = await command_wait(command_id=command.pk, timeout=wait)
         subject = await sync_to_async(reread)() if reread else cast(Subject, waited)
         command = command_of(subject)

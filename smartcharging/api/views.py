@@ -14,11 +14,11 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 
 from chargepoints.api.commands import CommandSerializer
 from chargepoints.commands.waiting import command_wait
 from chargepoints.models import ChargePoint, Command
+from csms.api.lists import LIST_PARAMETERS, StrictPageNumberPagination, paginated_list
 from csms.api.viewsets import TenantScopedMixin, TenantScopedViewSet
 from csms.tenancy.authentication import TenantClient
 from smartcharging.api.serializers import (
@@ -180,17 +180,30 @@ class ChargePointChargingProfilesView(TenantScopedMixin, AsyncAPIView):
     """``/charge-points/{identity}/charging-profiles/``: what the charge point has installed
     (what it accepted and has not cleared since)."""
 
-    @extend_schema(responses=InstalledChargingProfileSerializer(many=True))
+    pagination_class = StrictPageNumberPagination
+    search_fields = ["charging_profile_purpose"]
+    ordering_fields = [
+        "connector_id",
+        "charging_profile_id",
+        "charging_profile_purpose",
+        "stack_level",
+        "installed_at",
+    ]
+
+    @extend_schema(
+        responses=InstalledChargingProfileSerializer(many=True), parameters=LIST_PARAMETERS
+    )
     async def get(self, request: Request, identity: str) -> Response:
         return await sync_to_async(self._get)(request, identity)
 
     def _get(self, request: Request, identity: str) -> Response:
         charge_point = get_object_or_404(ChargePoint, tenant=self.tenant, identity=identity)
         installed = InstalledChargingProfile.objects.filter(charge_point=charge_point)
-        paginator = api_settings.DEFAULT_PAGINATION_CLASS()
-        page = paginator.paginate_queryset(installed, request, view=self)
-        return paginator.get_paginated_response(
-            InstalledChargingProfileSerializer(page, many=True).data
+        return paginated_list(
+            self,
+            request,
+            installed,
+            lambda page: InstalledChargingProfileSerializer(page, many=True).data,
         )
 
 

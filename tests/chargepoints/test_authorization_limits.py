@@ -15,6 +15,7 @@ from chargepoints.handlers import authorize
 from chargepoints.models import ChargePoint, ChargePointGroup, IdTag
 from chargepoints.services.charge_points import charge_point_delete
 from csms.tenancy.models import Tenant
+from tests.api_errors import errored_fields
 from tests.api_queries import list_queries
 from tests.charge_point_calls import call_context
 from tests.factories import ChargePointFactory, ChargePointGroupFactory
@@ -214,7 +215,7 @@ def test_another_tenants_charge_point_or_group_cannot_be_named(
     response = api.post(ID_TAGS, {"id_tag": "TAG-1", field: value}, format="json")
 
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in errored_fields(response)
     assert not IdTag.objects.exists()
     assert theirs.allowed_id_tags.count() == 0
 

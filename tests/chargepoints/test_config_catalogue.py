@@ -18,6 +18,7 @@ from chargepoints.configuration.catalogue import (
 from chargepoints.configuration.types import measurands
 from chargepoints.models import ChargePoint, Command, ConfigurationKey
 from csms.tenancy.models import Tenant
+from tests.api_errors import error_summary
 from tests.factories import ChargePointFactory
 
 # The specification's chapter 9, key by key: (required, accessibility, type). Written out
@@ -335,7 +336,8 @@ def test_commands_api_refuses_invalid_changes_and_sends_nothing(
     response = post_command(api, payload)
 
     assert response.status_code == 400
-    assert response.json() == {"detail": detail, "code": "invalid_payload"}
+    # The configuration service's refusal, as on PATCH …/configuration/ (issue 20 §6).
+    assert error_summary(response) == {"detail": detail, "code": "invalid_configuration"}
     assert not Command.objects.exists()
 
 

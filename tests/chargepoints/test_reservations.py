@@ -13,6 +13,7 @@ from chargepoints.models import ChargePoint, Command, CommandStatus, Configurati
 from chargepoints.reservations.services import reservation_conflict, reservation_create
 from chargepoints.tasks import expire_reservations
 from csms.tenancy.models import Tenant
+from tests.api_errors import errored_fields
 from tests.charge_point_calls import Answer, call_context
 from tests.factories import (
     ChargePointFactory,
@@ -232,7 +233,7 @@ def test_another_tenants_charge_point_cannot_be_reserved(
     response = reserve(api, charge_point="THEIRS")
 
     assert response.status_code == 400
-    assert "charge_point" in response.json()
+    assert "charge_point" in errored_fields(response)
     assert not Reservation.objects.exists()
 
 

@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from chargepoints.models import ChargePoint, Command
 from csms.tenancy.models import Tenant
 from smartcharging.models import ChargingProfile, ChargingSite, InstalledChargingProfile
+from tests.api_errors import error_fields, errored_fields, is_about
 from tests.factories import ChargePointFactory, TransactionFactory
 from transactions.models import Transaction
 
@@ -210,7 +211,7 @@ def test_invalid_profiles_are_refused_with_the_field_and_nothing_is_stored(
     response = api.post(URL, body(**overrides), format="json")
 
     assert response.status_code == 400
-    assert field in response.json(), response.json()
+    assert is_about(response, field), response.json()
     assert snapshot() == before
 
 
@@ -258,7 +259,7 @@ def test_a_tx_profile_for_an_ended_transaction_is_refused(api: APIClient, cp: Ch
     )
 
     assert response.status_code == 400
-    assert "has ended" in str(response.json()["transaction_id"])
+    assert "has ended" in str(error_fields(response)["transaction_id"])
 
 
 def test_a_duplicate_id_is_refused(api: APIClient) -> None:
@@ -267,7 +268,7 @@ def test_a_duplicate_id_is_refused(api: APIClient) -> None:
     response = api.post(URL, body(charging_profile_id=5), format="json")
 
     assert response.status_code == 400
-    assert "charging_profile_id" in response.json()
+    assert "charging_profile_id" in errored_fields(response)
 
 
 def test_the_same_id_is_free_in_another_tenant(api: APIClient, other_api: APIClient) -> None:
@@ -324,9 +325,9 @@ def test_another_tenants_charge_point_or_transaction_is_unknown(
     )
 
     assert install.status_code == 400
-    assert "charge_point" in install.json()["install"]
+    assert "install.charge_point" in error_fields(install)
     assert named.status_code == 400
-    assert named.json()["transaction_id"] == ["No such transaction."]
+    assert error_fields(named)["transaction_id"] == ["No such transaction."]
     assert snapshot() == (0, 0)
 
 

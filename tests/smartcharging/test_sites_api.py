@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 from chargepoints.models import ChargePoint, Command
 from csms.tenancy.models import Tenant
 from smartcharging.models import ChargingProfile, ChargingSite, ChargingSiteMembership
+from tests.api_errors import error_fields, errored_fields
 from tests.factories import ChargePointFactory, TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +79,7 @@ def test_invalid_sites_are_refused(
     response = api.post(URL, body(**overrides), format="json")
 
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in errored_fields(response)
     assert ChargingSite.objects.count() == 0
 
 
@@ -90,7 +91,7 @@ def test_a_charge_point_belongs_to_one_site_only(
     response = api.post(URL, body(name="Annex"), format="json")
 
     assert response.status_code == 400
-    assert "CP-A (Depot)" in str(response.json()["charge_points"])
+    assert "CP-A (Depot)" in str(error_fields(response)["charge_points"])
     assert ChargingSite.objects.count() == 1
 
 

@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from csms.tenancy.models import Tenant
+from tests.api_errors import errored_fields
 from tests.api_queries import list_queries
 from tests.factories import ChargePointFactory, MeterValueFactory, TransactionFactory
 from transactions.models import Transaction
@@ -199,7 +200,7 @@ def test_invalid_filter_value_is_400(api: APIClient, query: dict[str, str]) -> N
     response = api.get(TRANSACTIONS, query)
 
     assert response.status_code == 400
-    assert set(response.json()) == set(query)
+    assert errored_fields(response) == set(query)
 
 
 # --- Meter values --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from csms.webhooks.models import DeliveryAttempt, DeliveryStatus, WebhookEndpoin
 from csms.webhooks.services.deliveries import Outcome, delivery_attempt
 from csms.webhooks.services.endpoints import webhook_endpoint_create
 from csms.webhooks.services.events import event_emit
+from tests.api_errors import error_fields
 from tests.webhooks.conftest import delivery_of
 
 PUBLIC = "93.184.215.14"  # a global unicast address; never contacted by these tests
@@ -127,7 +128,7 @@ def test_api_refuses_to_create_an_endpoint_on_a_private_address(api: APIClient, 
     response = api.post("/api/v1/webhooks/", {"url": url}, format="json")
 
     assert response.status_code == 400
-    assert "non-public" in response.json()["url"][0]
+    assert "non-public" in error_fields(response)["url"][0]
     assert not WebhookEndpoint.objects.exists()
 
 

@@ -11,6 +11,7 @@ from csms.tenancy.models import Tenant
 from csms.webhooks.event_types import EventType
 from csms.webhooks.models import Delivery, DeliveryStatus, Event, WebhookEndpoint
 from csms.webhooks.services.events import event_emit
+from tests.api_errors import errored_fields
 from tests.webhooks.conftest import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -86,7 +87,7 @@ def test_unknown_or_unsubscribable_event_types_are_refused(
     )
 
     assert response.status_code == 400
-    assert "event_types" in response.json()
+    assert "event_types" in errored_fields(response)
     assert not WebhookEndpoint.objects.exists()
 
 

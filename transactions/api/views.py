@@ -8,6 +8,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -130,6 +131,16 @@ class TransactionViewSet(TenantScopedReadOnlyViewSet):
     queryset = Transaction.objects.select_related("charge_point")
     serializer_class = TransactionSerializer
     filterset_class = TransactionFilter
+    search_fields = ["id_tag", "charge_point__identity", "stop_reason"]
+    ordering_fields = [
+        "id",
+        "started_at",
+        "stopped_at",
+        "connector_id",
+        "id_tag",
+        "meter_start",
+        "meter_stop",
+    ]
     lookup_value_regex = "[0-9]+"
 
     @extend_schema(responses=MeterValueSerializer(many=True))
@@ -139,10 +150,17 @@ class TransactionViewSet(TenantScopedReadOnlyViewSet):
         url_path="meter-values",
         serializer_class=MeterValueSerializer,
         filterset_class=None,
+        search_fields=["measurand", "phase", "location", "unit", "context"],
+        ordering_fields=["timestamp", "measurand", "phase", "location"],
     )
     def meter_values(self, request: Request, pk: str | None = None) -> Response:
         """Every sampled value of the transaction, oldest first."""
-        page = self.paginate_queryset(transaction_meter_values(transaction=self.get_object()))
+        # Not get_object(): this action's search and ordering are the meter values', not the
+        # transactions'.
+        transaction = get_object_or_404(self.get_queryset(), pk=pk)
+        self.check_object_permissions(request, transaction)
+        values = transaction_meter_values(transaction=transaction)
+        page = self.paginate_queryset(self.filter_queryset(values))
         return self.get_paginated_response(MeterValueSerializer(page, many=True).data)
 
     @extend_schema(request=TransactionCloseSerializer, responses=TransactionSerializer)

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -38,6 +39,10 @@ class WebhookEndpointViewSet(
     queryset = WebhookEndpoint.objects.all()
     serializer_class = WebhookEndpointSerializer
     filterset_class: type[filters.FilterSet] | None = None
+    # The endpoints' own: derived from the serializer (csms.api.lists); the deliveries action
+    # names its own.
+    search_fields: list[str] | None = None
+    ordering_fields: list[str] | None = None
     lookup_value_regex = "[0-9]+"
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -78,10 +83,13 @@ class WebhookEndpointViewSet(
         url_path="deliveries",
         url_name="deliveries",
         serializer_class=DeliverySerializer,
+        search_fields=["event__type", "last_error"],
+        ordering_fields=["created_at", "delivered_at", "status", "attempts", "next_attempt_at"],
     )
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         """The delivery log of this endpoint, newest first, with every attempt."""
-        endpoint = self.get_object()
+        # Not get_object(): this action's search and ordering are the deliveries'.
+        endpoint = get_object_or_404(self.get_queryset(), pk=pk)
         deliveries: QuerySet[Delivery] = (
             Delivery.objects.filter(endpoint=endpoint)
             .select_related("event")
@@ -94,7 +102,7 @@ class WebhookEndpointViewSet(
             if wanted not in DeliveryStatus.values:
                 raise ValidationError({"status": [f"Not one of {', '.join(DeliveryStatus)}."]})
             deliveries = deliveries.filter(status=wanted)
-        page = self.paginate_queryset(deliveries)
+        page = self.paginate_queryset(self.filter_queryset(deliveries))
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
 
 
