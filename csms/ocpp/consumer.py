@@ -19,6 +19,18 @@ from csms.ocpp.outbound import Outbound
 from csms.ocpp.pipeline import frame_receive, registration_recheck
 
 
+async def handshake_refuse(send: Any, status: int, reason: str) -> None:
+    """Deny the handshake with an HTTP status (ASGI websocket.http.response extension)."""
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": reason.encode()})
+
+
 class OcppConsumer(AsyncWebsocketConsumer):
     session: ChargePointSession | None = None
 
@@ -50,15 +62,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.outbound.open(session, channel_name=self.channel_name)
 
     async def refuse(self, status: int, reason: str) -> None:
-        """Deny the handshake with an HTTP status (ASGI websocket.http.response extension)."""
-        await self.base_send(
-            {
-                "type": "websocket.http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-            }
-        )
-        await self.base_send({"type": "websocket.http.response.body", "body": reason.encode()})
+        await handshake_refuse(self.base_send, status, reason)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         await frame_receive(self, text_data)
@@ -88,3 +92,14 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def ocpp_outbox(self, event: dict[str, Any]) -> None:
         """A command was queued for this charge point: only a wake-up, the row is the truth."""
         self.outbound.wake()
+
+
+class UnknownPathConsumer(AsyncWebsocketConsumer):
+    """Every other WebSocket path (``/ocpp/``, ``/ocpp/acme``, ``/ocpp/acme/CP-1/extra``): refused
+    with 404 at the handshake, as an unknown charge point is (OCPP-J §3.2), instead of the 500
+    and traceback of Channels' router finding no route."""
+
+    async def connect(self) -> None:
+        await handshake_refuse(
+            self.base_send, 404, "No OCPP endpoint here: use /ocpp/<tenant>/<charge point identity>"
+        )
