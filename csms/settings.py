@@ -292,11 +292,31 @@ PKI_ENCRYPTION_KEY_FALLBACKS = env.list("PKI_ENCRYPTION_KEY_FALLBACKS", default=
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# plain: one readable line each; json: one JSON object per line (python-json-logger) with the
+# fields time, level, logger, message and, on every line of an OCPP connection's work,
+# tenant, charge_point and message_id (csms.log_context).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"ocpp_context": {"()": "csms.log_context.OcppContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["ocpp_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Refused handshakes, bad credentials: kept apart so operators can ship them elsewhere.
@@ -304,6 +324,9 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
     },
 }
+# With JSON logs, Celery workers and beat log through the handler above instead of setting up
+# their own plain one (so that their lines are JSON too).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 
 # --- Server process ---------------------------------------------------------------------------
 # Garbage collector of daphne processes (csms.runtime): thresholds (gen0, gen1, gen2; empty:

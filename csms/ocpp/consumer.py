@@ -11,6 +11,7 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from csms import log_context
 from csms.ocpp.backend import ConnectionRefusedError, OcppBackend
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.execution.hops import db_hop
@@ -50,6 +51,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
     # --- The socket -------------------------------------------------------------------------------
 
     async def connect(self) -> None:
+        kwargs = self.scope["url_route"]["kwargs"]
+        # Every line this connection's work logs names its charge point (LOG_FORMAT=json).
+        log_context.connection_bind(tenant=kwargs["tenant_slug"], charge_point=kwargs["identity"])
         try:
             session, subprotocol = await handshake_open(
                 self.scope, backend=self.backend, channel_name=self.channel_name

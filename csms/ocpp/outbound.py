@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from csms import log_context
 from csms.ocpp.backend import OcppBackend, OutboundCall
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.execution.hops import db_hop
@@ -68,7 +69,8 @@ class Outbound:
         for a wake-up or the poller: a reconnect storm need not ask for nothing thousands of
         times)."""
         if self.task is None:
-            self.task = asyncio.create_task(self._run())
+            # Started while a frame (a boot) is handled: its lines name no message but its own.
+            self.task = asyncio.create_task(self._run(), context=log_context.connection_context())
         if wake:
             self.wakeup.set()
 
@@ -135,6 +137,10 @@ class Outbound:
 
     async def _send(self, session: ChargePointSession, call: OutboundCall) -> bool:
         """Send ``call`` and store its outcome; False if the socket was already gone."""
+        with log_context.message_bind(call.message_id):
+            return await self._send_bound(session, call)
+
+    async def _send_bound(self, session: ChargePointSession, call: OutboundCall) -> bool:
         answer: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self.pending_call = (call, answer)
         frame = call_frame(call.message_id, call.action, call.payload)
@@ -217,7 +223,9 @@ def _poller_ensure(channel_name: str, backend: OcppBackend) -> None:
     global _poller
     if _poller is None or _poller.done():
         prefix = channel_name.split("!", 1)[0] + "!"
-        _poller = asyncio.get_running_loop().create_task(_outboxes_poll(prefix, backend))
+        _poller = asyncio.get_running_loop().create_task(
+            _outboxes_poll(prefix, backend), context=log_context.process_context()
+        )
 
 
 async def _outboxes_poll(channel_prefix: str, backend: OcppBackend) -> None:

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.utils import timezone
 
+from csms import log_context
 from csms.ocpp import compat, schemas, storable
 from csms.ocpp.backend import OcppBackend
 from csms.ocpp.context import CallContext, ChargePointSession
@@ -84,12 +85,14 @@ async def frame_receive(connection: Connection, text: str | None) -> None:
         frame = frame_parse(text)
     except OcppError as refusal:
         logged = raw if len(raw) <= settings.OCPP_MAX_FRAME_SIZE else raw[:1000]
-        await error_answer(connection, session, received_at, logged, refusal)
+        with log_context.message_bind(refusal.message_id or UNKNOWN_MESSAGE_ID):
+            await error_answer(connection, session, received_at, logged, refusal)
         return
-    if isinstance(frame, Call):
-        await call_receive(connection, session, frame, raw, received_at)
-    else:
-        await answer_receive(connection, session, frame, raw, received_at)
+    with log_context.message_bind(frame.message_id):
+        if isinstance(frame, Call):
+            await call_receive(connection, session, frame, raw, received_at)
+        else:
+            await answer_receive(connection, session, frame, raw, received_at)
 
 
 def frame_parse(text: str | None) -> Frame:
@@ -272,11 +275,16 @@ def handler_run(call: InboundCall, backend: OcppBackend, log_rows: list[Any] | N
     work, its answer, and the call recorded beside them; ``log_rows`` collects the batch's
     message-log rows for one insert (None: written now)."""
     ctx = call.ctx
-    result = call.route.handler(ctx, call.payload)
-    answer = answer_frame(ctx.message_id, ctx.action, result)
-    backend.call_record(
-        ctx=ctx, raw_frame=call.raw_frame, answer=answer, answered_ok=True, log_rows=log_rows
-    )
+    session = ctx.session
+    # A batch's thread runs the calls of several charge points: each logs under its own.
+    with log_context.call_bind(
+        tenant=session.tenant_slug, charge_point=session.identity, message_id=ctx.message_id
+    ):
+        result = call.route.handler(ctx, call.payload)
+        answer = answer_frame(ctx.message_id, ctx.action, result)
+        backend.call_record(
+            ctx=ctx, raw_frame=call.raw_frame, answer=answer, answered_ok=True, log_rows=log_rows
+        )
     return answer
 
 
