@@ -13,6 +13,7 @@ Two ways to run, one code base (SPEC §1):
 import contextlib
 import ipaddress
 import secrets
+import socket
 from pathlib import Path
 
 import environ
@@ -322,6 +323,9 @@ LOGGING = {
         # Refused handshakes, bad credentials: kept apart so operators can ship them elsewhere.
         "csms.security": {"level": "INFO"},
         "django.channels.server": {"level": "WARNING"},
+        # daphne's start-up chatter ("Starting server at", "HTTP/2 support not enabled",
+        # endpoints): `manage.py serve` says where it serves itself, once it does.
+        "daphne": {"level": "WARNING"},
     },
 }
 # With JSON logs, Celery workers and beat log through the handler above instead of setting up
@@ -383,8 +387,23 @@ OCPP_ADMISSION_RETRY_MAX_SECONDS = env.int("OCPP_ADMISSION_RETRY_MAX_SECONDS", d
 
 # --- Firmware campaigns and diagnostics (firmware app) ----------------------------------------
 # The address charge points reach this platform at: GetDiagnostics is sent an upload location
-# under it (the built-in upload receiver, /uploads/diagnostics/<token>/).
-CSMS_PUBLIC_URL = env.str("CSMS_PUBLIC_URL", default="http://127.0.0.1:8000")
+# under it (the built-in upload receiver, /uploads/diagnostics/<token>/). By default the address
+# this process really serves: HOST and PORT, which `manage.py serve` (make run) passes on to
+# every process it starts; a wildcard HOST (0.0.0.0, ::) names this machine instead. Behind a
+# proxy, or wherever chargers see another name, set it.
+HOST = env.str("HOST", default="127.0.0.1")
+PORT = env.int("PORT", default=8000)
+
+
+def _served_url(host: str, port: int) -> str:
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - naming the wildcard, not binding it
+        host = socket.gethostname()  # no DNS lookup at start-up
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
+
+
+CSMS_PUBLIC_URL = env.str("CSMS_PUBLIC_URL", default="") or _served_url(HOST, PORT)
 # Largest diagnostics file the upload receiver accepts (bigger bodies are answered 413).
 DIAGNOSTICS_UPLOAD_MAX_BYTES = env.int("DIAGNOSTICS_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
 # Diagnostics requests: after this long without news, TriggerMessage(DiagnosticsStatus-

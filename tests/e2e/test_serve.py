@@ -1,0 +1,75 @@
+"""``manage.py serve`` (what ``make run`` runs): it says where it serves once daphne listens,
+without daphne's own start-up chatter; the upload address it gives chargers follows the port it
+really serves (``CSMS_PUBLIC_URL`` unset)."""
+
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connections
+
+from chargepoints.models import ChargePoint
+from csms.tenancy.models import Tenant
+from tests.http_clients import HttpApi
+from tests.servers import ServerProcess, free_port, running, server_env
+from tests.waiting import eventually
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def serve(
+    tmp_path_factory: pytest.TempPathFactory,
+    django_db_setup: None,
+    django_db_blocker: Any,
+) -> Iterator[ServerProcess]:
+    """``manage.py serve --no-celery --port P``, nothing saying where it serves but that."""
+    port = free_port()
+    with django_db_blocker.unblock():
+        env = server_env(LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
+        connections.close_all()
+    for name in ("CSMS_PUBLIC_URL", "HOST", "PORT"):
+        env.pop(name, None)
+    command = [sys.executable, "manage.py", "serve", "--no-celery", "--port", str(port)]
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with running(command, env=env, ports=[port], log=log) as server:
+        yield server
+    assert "Traceback" not in log.read_text(), log.read_text()[-5000:]
+
+
+async def test_serving_on_is_printed_once_daphne_listens_without_daphnes_start_up_lines(
+    serve: ServerProcess,
+) -> None:
+    announcement = f"Serving on http://127.0.0.1:{serve.port}/"
+
+    async def announced() -> bool:
+        return announcement in serve.log_since(0)
+
+    assert await eventually(announced), serve.log_since(0)
+    output = serve.log_since(0)
+    assert "Starting server at" not in output
+    assert "HTTP/2 support not enabled" not in output
+
+
+@pytest.fixture
+def api(
+    serve: ServerProcess,
+    make_charge_point: Callable[..., ChargePoint],
+    tenant: Tenant,
+    api_for: Callable[..., HttpApi],
+) -> HttpApi:
+    """The tenant API of the served process; charge point CP-1 registered."""
+    make_charge_point("CP-1")
+    return api_for(tenant, server=serve.ws_url)
+
+
+async def test_chargers_are_told_to_upload_to_the_port_really_served(
+    serve: ServerProcess, api: HttpApi
+) -> None:
+    created = await api.post("/diagnostics-requests/", {"charge_point": "CP-1"})
+    assert created.status == 201, created.body
+    command = await api.get(f"/commands/{created.body['command']}/")
+    assert command.body["action"] == "GetDiagnostics"
+    location = command.body["payload"]["location"]
+    assert location.startswith(f"http://127.0.0.1:{serve.port}/uploads/diagnostics/"), location
