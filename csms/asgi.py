@@ -13,6 +13,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from csms import server_patches  # noqa: E402
+from csms.metrics import processes, sampler  # noqa: E402
 from csms.ocpp import schemas  # noqa: E402
 from csms.routing import websocket_urlpatterns  # noqa: E402
 from csms.runtime import tune_garbage_collector  # noqa: E402
@@ -20,10 +21,13 @@ from csms.runtime import tune_garbage_collector  # noqa: E402
 server_patches.install()  # daphne's handshake denials, autobahn's debug output
 schemas.warm_up()
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": URLRouter(websocket_urlpatterns),
-    }
+processes.exit_register()  # several daphne processes: this one's connections leave the sum
+application = sampler.sampled(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": URLRouter(websocket_urlpatterns),
+        }
+    )
 )
 tune_garbage_collector()  # last: the start-up heap is complete

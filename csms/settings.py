@@ -332,6 +332,25 @@ LOGGING = {
 # their own plain one (so that their lines are JSON too).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 
+# --- Metrics (csms.metrics, /metrics) ----------------------------------------------------------
+# Who may scrape: a client presenting this bearer token, or one connecting from these networks
+# (judged on the TCP peer). Empty token: networks only. Several daphne processes are summed
+# through prometheus-client's multiprocess directory, PROMETHEUS_MULTIPROC_DIR (manage.py
+# serve sets it to var/metrics/ unless given, and empties it on start).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1"])
+try:
+    for _network in METRICS_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network, strict=False)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_error}") from None
+# Each process writes its database pool and work-under-way gauges this often.
+METRICS_SAMPLE_SECONDS = env.float("METRICS_SAMPLE_SECONDS", default=5.0)
+# prometheus-client reads PROMETHEUS_MULTIPROC_DIR itself, and writes there from the first
+# metric on: the directory must exist by then.
+if _metrics_dir := env.str("PROMETHEUS_MULTIPROC_DIR", default=""):
+    Path(_metrics_dir).mkdir(parents=True, exist_ok=True)
+
 # --- Server process ---------------------------------------------------------------------------
 # Garbage collector of daphne processes (csms.runtime): thresholds (gen0, gen1, gen2; empty:
 # Python's defaults), whether to freeze the start-up heap and what survives each full collection

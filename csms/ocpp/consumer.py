@@ -12,6 +12,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from csms import log_context
+from csms.metrics import ocpp as metrics
 from csms.ocpp.backend import ConnectionRefusedError, OcppBackend
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.execution.hops import db_hop
@@ -22,6 +23,7 @@ from csms.ocpp.pipeline import frame_receive, registration_recheck
 
 async def handshake_refuse(send: Any, status: int, reason: str) -> None:
     """Deny the handshake with an HTTP status (ASGI websocket.http.response extension)."""
+    metrics.handshake_refused(status)
     await send(
         {
             "type": "websocket.http.response.start",
@@ -34,6 +36,8 @@ async def handshake_refuse(send: Any, status: int, reason: str) -> None:
 
 class OcppConsumer(AsyncWebsocketConsumer):
     session: ChargePointSession | None = None
+    # The tenant this connection is counted under in csms_ocpp_connections (once accepted).
+    counted_tenant: str | None = None
 
     def __init__(self, *, backend: OcppBackend) -> None:
         super().__init__()
@@ -63,6 +67,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         self.session = session
         await self.accept(subprotocol)
+        self.counted_tenant = session.tenant_slug
+        metrics.connection_opened(session.tenant_slug)
         self.outbound.open(session, channel_name=self.channel_name)
 
     async def refuse(self, status: int, reason: str) -> None:
@@ -72,6 +78,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
         await frame_receive(self, text_data)
 
     async def disconnect(self, code: int) -> None:
+        if self.counted_tenant is not None:
+            metrics.connection_closed(self.counted_tenant)
+            self.counted_tenant = None
         await self.outbound.close("The connection closed before the charge point answered")
         if self.session is not None:
             await db_hop(self.backend.session_close)(

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from csms import log_context
+from csms.metrics import ocpp as metrics
 from csms.ocpp.backend import OcppBackend, OutboundCall
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.execution.hops import db_hop
@@ -28,6 +29,15 @@ from csms.runtime import heap_settler
 logger = logging.getLogger(__name__)
 
 Answer = CallResult | CallError
+CONNECTION_CLOSED = "ConnectionClosed"
+
+
+def _failure_outcome(*, status: str, code: str) -> str:
+    """How a failed command is counted: the socket gone first, no answer in time, or the
+    charge point's CALLERROR."""
+    if code == CONNECTION_CLOSED:
+        return "closed"
+    return "timeout" if status == "timeout" else "callerror"
 
 
 class Outbound:
@@ -74,14 +84,15 @@ class Outbound:
         if wake:
             self.wakeup.set()
 
-    def answer_resolve(self, answer: Answer) -> bool:
-        """The charge point answered: resolve our outstanding CALL if the answer is to it."""
+    def answer_resolve(self, answer: Answer) -> str | None:
+        """The charge point answered: resolve our outstanding CALL if the answer is to it; the
+        action of that call (None: no call of ours waits for this answer)."""
         pending = self.pending_call
         if pending is None or pending[0].message_id != answer.message_id:
-            return False
+            return None
         if not pending[1].done():
             pending[1].set_result(answer)
-        return True
+        return pending[0].action
 
     async def _stop(self, reason: str) -> None:
         task, self.task = self.task, None
@@ -92,7 +103,7 @@ class Outbound:
         if self.pending_call is not None:
             call, _ = self.pending_call
             self.pending_call = None
-            await self._fail(call, status="failed", code="ConnectionClosed", description=reason)
+            await self._fail(call, status="failed", code=CONNECTION_CLOSED, description=reason)
 
     async def _run(self) -> None:
         """Send queued commands in order, never a second CALL before the first is answered."""
@@ -155,10 +166,11 @@ class Outbound:
             await self._fail(
                 call,
                 status="failed",
-                code="ConnectionClosed",
+                code=CONNECTION_CLOSED,
                 description="The connection closed before the call could be sent",
             )
             return False
+        metrics.call_sent(call.action)
         # The message log never keeps a secret (a new AuthorizationKey) in clear.
         logged = call_frame(
             call.message_id, call.action, redacted_payload(call.action, call.payload)
@@ -179,6 +191,7 @@ class Outbound:
             return True
         self.pending_call = None
         if isinstance(result, CallResult):
+            metrics.command_finished(call.action, "completed")
             await db_hop(self.backend.outbox_complete)(
                 command_id=call.command_id, response=result.payload
             )
@@ -201,6 +214,8 @@ class Outbound:
         description: str,
         details: dict[str, Any] | None = None,
     ) -> None:
+        # Counted as the charge point's CALLERROR, no answer in time, or the socket gone first.
+        metrics.command_finished(call.action, _failure_outcome(status=status, code=code))
         await db_hop(self.backend.outbox_fail)(
             command_id=call.command_id,
             status=status,

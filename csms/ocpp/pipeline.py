@@ -23,6 +23,7 @@ sent without waiting are answered in order.
 
 import copy
 import logging
+import time
 from datetime import datetime
 from functools import cache, partial
 from typing import Any, Protocol
@@ -31,6 +32,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from csms import log_context
+from csms.metrics import ocpp as metrics
 from csms.ocpp import compat, schemas, storable
 from csms.ocpp.backend import OcppBackend
 from csms.ocpp.context import CallContext, ChargePointSession
@@ -80,17 +82,18 @@ async def frame_receive(connection: Connection, text: str | None) -> None:
     if session is None:
         return  # the handshake was refused or the connection is closing
     received_at = timezone.now()
+    started = time.perf_counter()
     raw = "<binary frame>" if text is None else text
     try:
         frame = frame_parse(text)
     except OcppError as refusal:
         logged = raw if len(raw) <= settings.OCPP_MAX_FRAME_SIZE else raw[:1000]
         with log_context.message_bind(refusal.message_id or UNKNOWN_MESSAGE_ID):
-            await error_answer(connection, session, received_at, logged, refusal)
+            await error_answer(connection, session, received_at, logged, refusal, started=started)
         return
     with log_context.message_bind(frame.message_id):
         if isinstance(frame, Call):
-            await call_receive(connection, session, frame, raw, received_at)
+            await call_receive(connection, session, frame, raw, received_at, started=started)
         else:
             await answer_receive(connection, session, frame, raw, received_at)
 
@@ -120,7 +123,11 @@ async def answer_receive(
     received_at: datetime,
 ) -> None:
     """An answer to our outstanding CALL resolves it; anything else is only logged."""
-    if not connection.outbound.answer_resolve(answer):
+    action = connection.outbound.answer_resolve(answer)
+    metrics.answer_received(
+        action, answer.code if isinstance(answer, CallError) else metrics.RESULT
+    )
+    if action is None:
         logger.info("%s: answer to unknown or expired call %s", session.identity, answer.message_id)
     await frames_log(connection.backend, session, [("in", raw)], received_at)
 
@@ -134,8 +141,11 @@ async def call_receive(
     call: Call,
     raw: str,
     received_at: datetime,
+    *,
+    started: float,
 ) -> None:
-    """A CALL admitted, validated, executed durably and answered; after a boot, the outbox."""
+    """A CALL admitted, validated, executed durably and answered; after a boot, the outbox.
+    ``started``: when the frame arrived (``time.perf_counter``), for its latency."""
     try:
         if not session.accepted and call.action not in ALLOWED_BEFORE_ACCEPTANCE:
             # Staff may have accepted it since it connected.
@@ -144,12 +154,17 @@ async def call_receive(
         payload, quirks = request_validate(call.action, call.payload, session.switches, raw=raw)
     except OcppError as refusal:
         refusal.message_id = call.message_id
-        await error_answer(connection, session, received_at, raw, refusal, action=call.action)
+        await error_answer(
+            connection, session, received_at, raw, refusal, action=call.action, started=started
+        )
         return
     ctx = CallContext(session, call.message_id, call.action, received_at, quirks)
     was_accepted = session.accepted
     answer = await call_execute(connection.backend, InboundCall(route, ctx, payload, raw))
     await connection.send(text_data=answer)
+    metrics.call_answered(
+        call.action, metrics.answer_outcome(answer), time.perf_counter() - started
+    )
     if call.action == "BootNotification" and connection.session is not None:
         # Accepted or Pending: its queued calls may go now (an accepted charge point's
         # outbox already runs since it connected).
@@ -240,6 +255,7 @@ async def call_execute(backend: OcppBackend, call: InboundCall) -> str:
     if call.route.action == "BootNotification":
         retry_in = admission().boot_deferral()
         if retry_in is not None:
+            metrics.boot_deferred()
             return await boot_defer(backend, call, retry_in)
     return await _group_commit(backend).submit(call)
 
@@ -276,6 +292,7 @@ def handler_run(call: InboundCall, backend: OcppBackend, log_rows: list[Any] | N
     message-log rows for one insert (None: written now)."""
     ctx = call.ctx
     session = ctx.session
+    started = time.perf_counter()
     # A batch's thread runs the calls of several charge points: each logs under its own.
     with log_context.call_bind(
         tenant=session.tenant_slug, charge_point=session.identity, message_id=ctx.message_id
@@ -285,6 +302,7 @@ def handler_run(call: InboundCall, backend: OcppBackend, log_rows: list[Any] | N
         backend.call_record(
             ctx=ctx, raw_frame=call.raw_frame, answer=answer, answered_ok=True, log_rows=log_rows
         )
+    metrics.handler_ran(ctx.action, time.perf_counter() - started)
     return answer
 
 
@@ -316,8 +334,10 @@ async def error_answer(
     refusal: OcppError,
     *,
     action: str = "",
+    started: float | None = None,
 ) -> None:
-    """A frame refused before any handler ran: its CALLERROR sent, both frames logged."""
+    """A frame refused before any handler ran: its CALLERROR sent, both frames logged (and
+    counted, with its latency from ``started`` when given)."""
     answer = error_frame(
         refusal.message_id or UNKNOWN_MESSAGE_ID,
         refusal.code,
@@ -332,6 +352,8 @@ async def error_answer(
         refusal.description,
     )
     await connection.send(text_data=answer)
+    if started is not None:
+        metrics.call_answered(action, refusal.code, time.perf_counter() - started)
     await frames_log(connection.backend, session, [("in", raw), ("out", answer)], received_at)
 
 

@@ -6,10 +6,12 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from csms.management.commands.serve import child_environment
+from csms.metrics.processes import ENVIRONMENT_VARIABLE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,9 +51,17 @@ def test_a_given_public_url_wins() -> None:
     )
 
 
-def test_serve_tells_every_child_where_it_serves() -> None:
+def test_serve_tells_every_child_where_it_serves_and_empties_the_metrics_directory(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "counter_123.db").write_bytes(b"old")
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, str(metrics))
     env = child_environment(host="0.0.0.0", port=9194)  # noqa: S104
     assert (env["HOST"], env["PORT"]) == ("0.0.0.0", "9194")  # noqa: S104
+    assert env[ENVIRONMENT_VARIABLE] == str(metrics)
+    assert list(metrics.iterdir()) == []
 
 
 @pytest.mark.parametrize("value", ["yaml", "JSON "])

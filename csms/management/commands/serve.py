@@ -6,8 +6,9 @@ stopped too, so nothing is left running behind the operator's back. With ``TLS_C
 (``csms.tls``), beside plain HTTP.
 
 The children are told where they serve (``HOST``, ``PORT``: the default ``CSMS_PUBLIC_URL``
-follows them). "Serving on ..." is printed once daphne listens, after the start-up lines of the
-others.
+follows them) and share a fresh metrics directory (``PROMETHEUS_MULTIPROC_DIR``,
+``csms.metrics.processes``). "Serving on ..." is printed once daphne listens, after the
+start-up lines of the others.
 """
 
 import logging
@@ -25,6 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from csms.metrics import processes
 from csms.tls.endpoint import endpoint_description
 
 logger = logging.getLogger(__name__)
@@ -75,8 +77,18 @@ def daphne_command(*, host: str, port: int, backlog: int) -> list[str]:
 
 
 def child_environment(*, host: str, port: int) -> dict[str, str]:
-    """The environment of every child: this one, with where daphne serves."""
-    return {**os.environ, "HOST": host, "PORT": str(port)}
+    """The environment of every child: this one, with where daphne serves and an emptied
+    metrics directory shared by all of them (one given in the environment is kept, emptied)."""
+    metrics_dir = Path(
+        os.environ.get(processes.ENVIRONMENT_VARIABLE) or Path(settings.VAR_DIR) / "metrics"
+    )
+    processes.directory_prepare(metrics_dir)
+    return {
+        **os.environ,
+        "HOST": host,
+        "PORT": str(port),
+        processes.ENVIRONMENT_VARIABLE: str(metrics_dir),
+    }
 
 
 def listening(host: str, port: int) -> bool:

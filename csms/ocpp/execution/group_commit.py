@@ -24,6 +24,7 @@ from typing import Any
 from django.db import transaction
 
 from csms import log_context
+from csms.metrics import ocpp as metrics
 from csms.ocpp.backend import OcppBackend
 from csms.ocpp.context import CallContext
 from csms.ocpp.errors import ErrorCode, OcppError
@@ -81,6 +82,7 @@ class GroupCommit:
 
     def _start(self) -> None:
         batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
+        metrics.batch_committed(len(batch))
         self.running += 1
         # The batch is several charge points' work: none of their log contexts is its own
         # (each call binds its own in the database thread).
