@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from csms import server_patches  # noqa: E402
 from csms.forwarded import ForwardedClientMiddleware  # noqa: E402
+from csms.metrics import processes, sampler  # noqa: E402
 from csms.ocpp import schemas  # noqa: E402
 from csms.routing import websocket_urlpatterns  # noqa: E402
 from csms.runtime import tune_garbage_collector  # noqa: E402
@@ -21,13 +22,16 @@ from csms.runtime import tune_garbage_collector  # noqa: E402
 server_patches.install()  # daphne's handshake denials, autobahn's debug output
 schemas.warm_up()
 
+processes.exit_register()  # several daphne processes: this one's connections leave the sum
 # X-Forwarded-For is believed from TRUSTED_PROXIES only (daphne runs without --proxy-headers).
-application = ForwardedClientMiddleware(
-    ProtocolTypeRouter(
-        {
-            "http": django_asgi_app,
-            "websocket": URLRouter(websocket_urlpatterns),
-        }
+application = sampler.sampled(
+    ForwardedClientMiddleware(
+        ProtocolTypeRouter(
+            {
+                "http": django_asgi_app,
+                "websocket": URLRouter(websocket_urlpatterns),
+            }
+        )
     )
 )
 tune_garbage_collector()  # last: the start-up heap is complete

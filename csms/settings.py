@@ -13,6 +13,7 @@ Two ways to run, one code base (SPEC §1):
 import contextlib
 import ipaddress
 import secrets
+import socket
 from pathlib import Path
 
 import environ
@@ -351,18 +352,63 @@ PKI_ENCRYPTION_KEY_FALLBACKS = env.list("PKI_ENCRYPTION_KEY_FALLBACKS", default=
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# plain: one readable line each; json: one JSON object per line (python-json-logger) with the
+# fields time, level, logger, message and, on every line of an OCPP connection's work,
+# tenant, charge_point and message_id (csms.log_context).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"ocpp_context": {"()": "csms.log_context.OcppContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["ocpp_context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         # Refused handshakes, bad credentials: kept apart so operators can ship them elsewhere.
         "csms.security": {"level": "INFO"},
         "django.channels.server": {"level": "WARNING"},
+        # daphne's start-up chatter ("Starting server at", "HTTP/2 support not enabled",
+        # endpoints): `manage.py serve` says where it serves itself, once it does.
+        "daphne": {"level": "WARNING"},
     },
 }
+# With JSON logs, Celery workers and beat log through the handler above instead of setting up
+# their own plain one (so that their lines are JSON too).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
+# --- Metrics (csms.metrics, /metrics) ----------------------------------------------------------
+# Who may scrape: a client presenting this bearer token, or one connecting from these networks
+# (judged on the TCP peer). Empty token: networks only. Several daphne processes are summed
+# through prometheus-client's multiprocess directory, PROMETHEUS_MULTIPROC_DIR (manage.py
+# serve sets it to var/metrics/ unless given, and empties it on start).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1"])
+try:
+    for _network in METRICS_ALLOWED_NETWORKS:
+        ipaddress.ip_network(_network, strict=False)
+except ValueError as _error:
+    raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_error}") from None
+# Each process writes its database pool and work-under-way gauges this often.
+METRICS_SAMPLE_SECONDS = env.float("METRICS_SAMPLE_SECONDS", default=5.0)
+# prometheus-client reads PROMETHEUS_MULTIPROC_DIR itself, and writes there from the first
+# metric on: the directory must exist by then.
+if _metrics_dir := env.str("PROMETHEUS_MULTIPROC_DIR", default=""):
+    Path(_metrics_dir).mkdir(parents=True, exist_ok=True)
 
 # --- Server process ---------------------------------------------------------------------------
 # Garbage collector of daphne processes (csms.runtime): thresholds (gen0, gen1, gen2; empty:
@@ -430,8 +476,23 @@ OCPP_ADMISSION_RETRY_MAX_SECONDS = env.int("OCPP_ADMISSION_RETRY_MAX_SECONDS", d
 
 # --- Firmware campaigns and diagnostics (firmware app) ----------------------------------------
 # The address charge points reach this platform at: GetDiagnostics is sent an upload location
-# under it (the built-in upload receiver, /uploads/diagnostics/<token>/).
-CSMS_PUBLIC_URL = env.str("CSMS_PUBLIC_URL", default="http://127.0.0.1:8000")
+# under it (the built-in upload receiver, /uploads/diagnostics/<token>/). By default the address
+# this process really serves: HOST and PORT, which `manage.py serve` (make run) passes on to
+# every process it starts; a wildcard HOST (0.0.0.0, ::) names this machine instead. Behind a
+# proxy, or wherever chargers see another name, set it.
+HOST = env.str("HOST", default="127.0.0.1")
+PORT = env.int("PORT", default=8000)
+
+
+def _served_url(host: str, port: int) -> str:
+    if host in ("", "0.0.0.0", "::", "[::]"):  # noqa: S104 - naming the wildcard, not binding it
+        host = socket.gethostname()  # no DNS lookup at start-up
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
+
+
+CSMS_PUBLIC_URL = env.str("CSMS_PUBLIC_URL", default="") or _served_url(HOST, PORT)
 # Largest diagnostics file the upload receiver accepts (bigger bodies are answered 413).
 DIAGNOSTICS_UPLOAD_MAX_BYTES = env.int("DIAGNOSTICS_UPLOAD_MAX_BYTES", default=50 * 1024 * 1024)
 # Diagnostics requests: after this long without news, TriggerMessage(DiagnosticsStatus-

@@ -44,10 +44,12 @@ class Supervisor:
         commands: dict[str, list[str]],
         *,
         log: Callable[[str], None],
+        env: dict[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.children = [Child(name, command) for name, command in commands.items()]
         self.log = log
+        self.env = env
         self.clock = clock
 
     def start(self) -> None:
@@ -55,7 +57,7 @@ class Supervisor:
             self._spawn(child)
 
     def _spawn(self, child: Child) -> None:
-        child.process = subprocess.Popen(child.command)  # noqa: S603 - our own commands
+        child.process = subprocess.Popen(child.command, env=self.env)  # noqa: S603 - ours
         child.started_at = self.clock()
         child.restart_at = None
 

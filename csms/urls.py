@@ -3,10 +3,13 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from csms import health
+from csms.metrics import views as metrics_views
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Prometheus (restricted: csms.metrics.access).
+    path("metrics", metrics_views.metrics, name="metrics"),
     # The console's fragments and data (tiles, charts, pickers): before the admin's catch-all.
     path("admin/console/", include("csms.console.urls")),
     path("admin/", admin.site.urls),

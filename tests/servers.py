@@ -168,7 +168,7 @@ def daphne_start(log_dir: Path, **env: str) -> ServerProcess:
     port = free_port()
     return server_start(
         daphne_command(port),
-        env=server_env(LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", **env),
+        env=server_env(**({"LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"} | env)),
         ports=[port],
         log=log_dir / f"daphne-{port}.log",
     )

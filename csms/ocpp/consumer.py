@@ -17,6 +17,8 @@ from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 from django.conf import settings
 
+from csms import log_context
+from csms.metrics import ocpp as metrics
 from csms.ocpp.backend import ConnectionRefusedError, OcppBackend
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.execution.hops import db_hop
@@ -29,8 +31,23 @@ from csms.ocpp.rate_limit import FrameRateLimit
 logger = logging.getLogger(__name__)
 
 
+async def handshake_refuse(send: Any, status: int, reason: str) -> None:
+    """Deny the handshake with an HTTP status (ASGI websocket.http.response extension)."""
+    metrics.handshake_refused(status)
+    await send(
+        {
+            "type": "websocket.http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+        }
+    )
+    await send({"type": "websocket.http.response.body", "body": reason.encode()})
+
+
 class OcppConsumer(AsyncWebsocketConsumer):
     session: ChargePointSession | None = None
+    # The tenant this connection is counted under in csms_ocpp_connections (once accepted).
+    counted_tenant: str | None = None
 
     def __init__(self, *, backend: OcppBackend) -> None:
         super().__init__()
@@ -90,6 +107,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
     # --- The socket -------------------------------------------------------------------------------
 
     async def connect(self) -> None:
+        kwargs = self.scope["url_route"]["kwargs"]
+        # Every line this connection's work logs names its charge point (LOG_FORMAT=json).
+        log_context.connection_bind(tenant=kwargs["tenant_slug"], charge_point=kwargs["identity"])
         try:
             session, subprotocol = await handshake_open(
                 self.scope, backend=self.backend, channel_name=self.channel_name
@@ -99,18 +119,12 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         self.session = session
         await self.accept(subprotocol)
+        self.counted_tenant = session.tenant_slug
+        metrics.connection_opened(session.tenant_slug)
         self.outbound.open(session, channel_name=self.channel_name)
 
     async def refuse(self, status: int, reason: str) -> None:
-        """Deny the handshake with an HTTP status (ASGI websocket.http.response extension)."""
-        await self.base_send(
-            {
-                "type": "websocket.http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-            }
-        )
-        await self.base_send({"type": "websocket.http.response.body", "body": reason.encode()})
+        await handshake_refuse(self.base_send, status, reason)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         await frame_receive(self, text_data)
@@ -122,6 +136,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def clean_up(self) -> None:
         """Stop the outbox, fail its outstanding call, clear presence; once, however the
         connection ended."""
+        if self.counted_tenant is not None:
+            metrics.connection_closed(self.counted_tenant)
+            self.counted_tenant = None
         await self.outbound.close("The connection closed before the charge point answered")
         session, self.session = self.session, None
         if session is not None:
@@ -154,3 +171,14 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def ocpp_outbox(self, event: dict[str, Any]) -> None:
         """A command was queued for this charge point: only a wake-up, the row is the truth."""
         self.outbound.wake()
+
+
+class UnknownPathConsumer(AsyncWebsocketConsumer):
+    """Every other WebSocket path (``/ocpp/``, ``/ocpp/acme``, ``/ocpp/acme/CP-1/extra``): refused
+    with 404 at the handshake, as an unknown charge point is (OCPP-J §3.2), instead of the 500
+    and traceback of Channels' router finding no route."""
+
+    async def connect(self) -> None:
+        await handshake_refuse(
+            self.base_send, 404, "No OCPP endpoint here: use /ocpp/<tenant>/<charge point identity>"
+        )

@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from csms import log_context
+from csms.metrics import ocpp as metrics
 from csms.ocpp.backend import OcppBackend, OutboundCall
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.execution.hops import db_hop
@@ -58,6 +60,17 @@ async def database_retried(
 # How long after its TriggerMessage.conf the triggered message is expected (one per connector
 # for a StatusNotification without connectorId).
 TRIGGERED_MESSAGE_WINDOW_SECONDS = 60.0
+
+
+CONNECTION_CLOSED = "ConnectionClosed"
+
+
+def _failure_outcome(*, status: str, code: str) -> str:
+    """How a failed command is counted: the socket gone first, no answer in time, or the
+    charge point's CALLERROR."""
+    if code == CONNECTION_CLOSED:
+        return "closed"
+    return "timeout" if status == "timeout" else "callerror"
 
 
 class Outbound:
@@ -110,13 +123,14 @@ class Outbound:
         for a wake-up or the poller: a reconnect storm need not ask for nothing thousands of
         times)."""
         if self.task is None:
-            self.task = asyncio.create_task(self._run())
+            # Started while a frame (a boot) is handled: its lines name no message but its own.
+            self.task = asyncio.create_task(self._run(), context=log_context.connection_context())
             _outbox_tasks.add(self.task)
             self.task.add_done_callback(_outbox_tasks.discard)
         if wake:
             self.wakeup.set()
 
-    async def answer_take(self, answer: Answer) -> bool:
+    async def answer_take(self, answer: Answer) -> str | None:
         """The charge point answered: if the answer is to our outstanding CALL, record it now,
         before anything else of this connection happens (issue 16 §6).
 
@@ -124,10 +138,11 @@ class Outbound:
         change. The consumer handles one event at a time, so recording the answer here, in the
         event that brought it, puts it in the database before the close's clean-up can run:
         an answer received is never lost, and a call whose answer is in is never failed as
-        "closed before the charge point answered" (nor are its result hooks skipped)."""
+        "closed before the charge point answered" (nor are its result hooks skipped).
+        Returns the action of the call answered (None: no call of ours waits for this answer)."""
         pending = self.pending_call
         if pending is None or pending[0].message_id != answer.message_id:
-            return False
+            return None
         call, answered = pending
         self._trigger_note(call, answer)
         self.pending_call = None  # no longer outstanding: a time-out or a close leaves it be
@@ -142,7 +157,7 @@ class Outbound:
                 # the next call must not be taken (and sent into the closing socket, then
                 # failed) before that close is handled. Continue after the events queued.
                 self.after_events({"type": "ocpp.answered"})
-        return True
+        return call.action
 
     def answered_continue(self) -> None:
         """The events that came with the last answer were handled: the next call may go."""
@@ -155,12 +170,14 @@ class Outbound:
         retried until it is back: the charger did what it was told, so the command must not
         end ``timeout`` (issue 16 §5)."""
         if isinstance(answer, CallResult):
+            metrics.command_finished(call.action, "completed")
             write = partial(
                 db_hop(self.backend.outbox_complete),
                 command_id=call.command_id,
                 response=answer.payload,
             )
         else:
+            metrics.command_finished(call.action, "callerror")
             write = partial(
                 db_hop(self.backend.outbox_fail),
                 command_id=call.command_id,
@@ -194,7 +211,7 @@ class Outbound:
             call, _ = self.pending_call
             self.pending_call = None
             try:
-                await self._fail(call, status="failed", code="ConnectionClosed", description=reason)
+                await self._fail(call, status="failed", code=CONNECTION_CLOSED, description=reason)
             except Exception:
                 # The closing connection must finish closing; the orphan sweep ends the row.
                 logger.exception(
@@ -246,6 +263,10 @@ class Outbound:
 
     async def _send(self, session: ChargePointSession, call: OutboundCall) -> bool:
         """Send ``call`` and store its outcome; False if the socket was already gone."""
+        with log_context.message_bind(call.message_id):
+            return await self._send_bound(session, call)
+
+    async def _send_bound(self, session: ChargePointSession, call: OutboundCall) -> bool:
         answer: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self.pending_call = (call, answer)
         frame = call_frame(call.message_id, call.action, call.payload)
@@ -260,10 +281,11 @@ class Outbound:
             await self._fail(
                 call,
                 status="failed",
-                code="ConnectionClosed",
+                code=CONNECTION_CLOSED,
                 description="The connection closed before the call could be sent",
             )
             return False
+        metrics.call_sent(call.action)
         # The message log never keeps a secret (a new AuthorizationKey) in clear.
         logged = call_frame(
             call.message_id, call.action, redacted_payload(call.action, call.payload)
@@ -305,6 +327,8 @@ class Outbound:
         description: str,
         details: dict[str, Any] | None = None,
     ) -> None:
+        # Counted as the charge point's CALLERROR, no answer in time, or the socket gone first.
+        metrics.command_finished(call.action, _failure_outcome(status=status, code=code))
         await db_hop(self.backend.outbox_fail)(
             command_id=call.command_id,
             status=status,
@@ -336,7 +360,9 @@ def _poller_ensure(channel_name: str, backend: OcppBackend) -> None:
     global _poller
     if _poller is None or _poller.done():
         prefix = channel_name.split("!", 1)[0] + "!"
-        _poller = asyncio.get_running_loop().create_task(_outboxes_poll(prefix, backend))
+        _poller = asyncio.get_running_loop().create_task(
+            _outboxes_poll(prefix, backend), context=log_context.process_context()
+        )
 
 
 async def _outboxes_poll(channel_prefix: str, backend: OcppBackend) -> None:

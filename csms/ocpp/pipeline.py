@@ -32,6 +32,8 @@ from typing import Any, Protocol
 from django.conf import settings
 from django.utils import timezone
 
+from csms import log_context
+from csms.metrics import ocpp as metrics
 from csms.ocpp import compat, schemas, storable
 from csms.ocpp.backend import OcppBackend
 from csms.ocpp.context import CallContext, ChargePointSession
@@ -93,29 +95,32 @@ async def frame_receive(connection: Connection, text: str | None) -> None:
         await frame_refuse_flood(connection, session, text, verdict)
         return
     received_at = timezone.now()
+    started = time.perf_counter()
     raw = "<binary frame>" if text is None else text
     try:
         frame = frame_parse(text)
     except OcppError as refusal:
         logged = raw if len(raw) <= settings.OCPP_MAX_FRAME_SIZE else raw[:1000]
-        await error_answer(connection, session, received_at, logged, refusal)
+        with log_context.message_bind(refusal.message_id or UNKNOWN_MESSAGE_ID):
+            await error_answer(connection, session, received_at, logged, refusal, started=started)
         return
-    try:
-        if isinstance(frame, Call):
-            await call_receive(connection, session, frame, raw, received_at)
-        else:
-            await answer_receive(connection, session, frame, raw, received_at)
-    except Exception:
-        # The database away (a restart, a fail-over) or a bug of ours: the charge point gets
-        # an InternalError for its CALL and retries, the connection stays (issue 16 §7: a
-        # dropped socket is an outage to a charger; it would reconnect in a storm).
-        logger.exception("%s: frame not handled", session.identity)
-        if isinstance(frame, Call):
-            await connection.send(
-                text_data=error_frame(
-                    frame.message_id, ErrorCode.INTERNAL_ERROR, "An internal error occurred", {}
+    with log_context.message_bind(frame.message_id):
+        try:
+            if isinstance(frame, Call):
+                await call_receive(connection, session, frame, raw, received_at, started=started)
+            else:
+                await answer_receive(connection, session, frame, raw, received_at)
+        except Exception:
+            # The database away (a restart, a fail-over) or a bug of ours: the charge point gets
+            # an InternalError for its CALL and retries, the connection stays (issue 16 §7: a
+            # dropped socket is an outage to a charger; it would reconnect in a storm).
+            logger.exception("%s: frame not handled", session.identity)
+            if isinstance(frame, Call):
+                await connection.send(
+                    text_data=error_frame(
+                        frame.message_id, ErrorCode.INTERNAL_ERROR, "An internal error occurred", {}
+                    )
                 )
-            )
 
 
 async def frame_refuse_flood(
@@ -173,7 +178,11 @@ async def answer_receive(
 ) -> None:
     """An answer to our outstanding CALL is recorded at once (whatever the socket does next);
     anything else is only logged."""
-    if not await connection.outbound.answer_take(answer):
+    action = await connection.outbound.answer_take(answer)
+    metrics.answer_received(
+        action, answer.code if isinstance(answer, CallError) else metrics.RESULT
+    )
+    if action is None:
         logger.info("%s: answer to unknown or expired call %s", session.identity, answer.message_id)
     await frames_log(connection.backend, session, [("in", raw)], received_at)
 
@@ -187,8 +196,11 @@ async def call_receive(
     call: Call,
     raw: str,
     received_at: datetime,
+    *,
+    started: float,
 ) -> None:
-    """A CALL admitted, validated, executed durably and answered; after a boot, the outbox."""
+    """A CALL admitted, validated, executed durably and answered; after a boot, the outbox.
+    ``started``: when the frame arrived (``time.perf_counter``), for its latency."""
     try:
         if not session.accepted and not allowed_before_acceptance(call.action, session):
             # Staff may have accepted it since it connected.
@@ -197,12 +209,17 @@ async def call_receive(
         payload, quirks = request_validate(call.action, call.payload, session.switches, raw=raw)
     except OcppError as refusal:
         refusal.message_id = call.message_id
-        await error_answer(connection, session, received_at, raw, refusal, action=call.action)
+        await error_answer(
+            connection, session, received_at, raw, refusal, action=call.action, started=started
+        )
         return
     ctx = CallContext(session, call.message_id, call.action, received_at, quirks)
     was_accepted = session.accepted
     answer = await call_execute(connection.backend, InboundCall(route, ctx, payload, raw))
     await connection.send(text_data=answer)
+    metrics.call_answered(
+        call.action, metrics.answer_outcome(answer), time.perf_counter() - started
+    )
     if call.action == "BootNotification" and connection.session is not None:
         # Accepted or Pending: its queued calls may go now (an accepted charge point's
         # outbox already runs since it connected).
@@ -300,6 +317,7 @@ async def call_execute(backend: OcppBackend, call: InboundCall) -> str:
     if call.route.action == "BootNotification":
         retry_in = admission().boot_deferral()
         if retry_in is not None:
+            metrics.boot_deferred()
             return await boot_defer(backend, call, retry_in)
         call.ctx.session.boot_deferred = False
     return await _group_commit(backend).submit(call)
@@ -338,11 +356,18 @@ def handler_run(call: InboundCall, backend: OcppBackend, log_rows: list[Any] | N
     work, its answer, and the call recorded beside them; ``log_rows`` collects the batch's
     message-log rows for one insert (None: written now)."""
     ctx = call.ctx
-    result = call.route.handler(ctx, call.payload)
-    answer = answer_frame(ctx.message_id, ctx.action, result)
-    backend.call_record(
-        ctx=ctx, raw_frame=call.raw_frame, answer=answer, answered_ok=True, log_rows=log_rows
-    )
+    session = ctx.session
+    started = time.perf_counter()
+    # A batch's thread runs the calls of several charge points: each logs under its own.
+    with log_context.call_bind(
+        tenant=session.tenant_slug, charge_point=session.identity, message_id=ctx.message_id
+    ):
+        result = call.route.handler(ctx, call.payload)
+        answer = answer_frame(ctx.message_id, ctx.action, result)
+        backend.call_record(
+            ctx=ctx, raw_frame=call.raw_frame, answer=answer, answered_ok=True, log_rows=log_rows
+        )
+    metrics.handler_ran(ctx.action, time.perf_counter() - started)
     return answer
 
 
@@ -374,8 +399,10 @@ async def error_answer(
     refusal: OcppError,
     *,
     action: str = "",
+    started: float | None = None,
 ) -> None:
-    """A frame refused before any handler ran: its CALLERROR sent, both frames logged."""
+    """A frame refused before any handler ran: its CALLERROR sent, both frames logged (and
+    counted, with its latency from ``started`` when given)."""
     answer = error_frame(
         refusal.message_id or UNKNOWN_MESSAGE_ID,
         refusal.code,
@@ -390,6 +417,8 @@ async def error_answer(
         refusal.description,
     )
     await connection.send(text_data=answer)
+    if started is not None:
+        metrics.call_answered(action, refusal.code, time.perf_counter() - started)
     await frames_log(connection.backend, session, [("in", raw), ("out", answer)], received_at)
 
 

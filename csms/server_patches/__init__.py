@@ -11,6 +11,8 @@ idempotent. Delete a module when the upstream server does the right thing itself
 * :mod:`~csms.server_patches.autobahn_lazy_debug` — autobahn pretty-prints its options for a
   debug line in every handshake whether or not debug logging is on: a sixth of the event
   loop's CPU in a ramp of 5,000 charge points. It formats only when the line is printed.
+* :mod:`~csms.server_patches.daphne_access_log` — with ``LOG_FORMAT=json``, daphne's access
+  log (written straight to stdout) goes through the logging module as JSON like every line.
 * :mod:`~csms.server_patches.daphne_tls` — daphne puts nothing about TLS in the scope: it adds
   the ASGI TLS extension and the real TCP peer (issue 19). Installed by its own callers (the
   TLS scope echo of the e2e tests), not by :func:`install` yet.
@@ -24,7 +26,13 @@ idempotent. Delete a module when the upstream server does the right thing itself
 :func:`install` is what ``csms.asgi`` runs: all but the TLS one.
 """
 
-from csms.server_patches import autobahn_lazy_debug, daphne_denial, db_pool, headers_deadline
+from csms.server_patches import (
+    autobahn_lazy_debug,
+    daphne_access_log,
+    daphne_denial,
+    db_pool,
+    headers_deadline,
+)
 
 
 def install() -> None:
@@ -33,3 +41,4 @@ def install() -> None:
     autobahn_lazy_debug.install()
     db_pool.install()
     headers_deadline.install()
+    daphne_access_log.install()

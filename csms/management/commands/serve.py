@@ -5,9 +5,17 @@ while the others go on serving; SIGINT/SIGTERM stop them all, so nothing is left
 behind the operator's back. With ``TLS_CERT_FILE`` and
 ``TLS_KEY_FILE`` set, the same daphne also serves https:// and wss:// on ``TLS_PORT``
 (``csms.tls``), beside plain HTTP.
+
+The children are told where they serve (``HOST``, ``PORT``: the default ``CSMS_PUBLIC_URL``
+follows them) and share a fresh metrics directory (``PROMETHEUS_MULTIPROC_DIR``,
+``csms.metrics.processes``). "Serving on ..." is printed once daphne listens, after the
+start-up lines of the others.
 """
 
+import logging
+import os
 import signal
+import socket
 import sys
 import time
 from argparse import ArgumentParser
@@ -19,7 +27,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from csms.supervisor import Supervisor
+from csms.metrics import processes
 from csms.tls.endpoint import endpoint_description
+
+logger = logging.getLogger(__name__)
 
 BIN = Path(sys.executable).parent
 
@@ -65,30 +76,49 @@ def daphne_command(*, host: str, port: int, backlog: int) -> list[str]:
     ]
 
 
+def child_environment(*, host: str, port: int) -> dict[str, str]:
+    """The environment of every child: this one, with where daphne serves and an emptied
+    metrics directory shared by all of them (one given in the environment is kept, emptied)."""
+    metrics_dir = Path(
+        os.environ.get(processes.ENVIRONMENT_VARIABLE) or Path(settings.VAR_DIR) / "metrics"
+    )
+    processes.directory_prepare(metrics_dir)
+    return {
+        **os.environ,
+        "HOST": host,
+        "PORT": str(port),
+        processes.ENVIRONMENT_VARIABLE: str(metrics_dir),
+    }
+
+
+def listening(host: str, port: int) -> bool:
+    probe = "127.0.0.1" if host in ("0.0.0.0", "") else "::1" if host == "::" else host  # noqa: S104
+    try:
+        with socket.create_connection((probe, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 class Command(BaseCommand):
     help = "Serve HTTP + OCPP WebSockets (daphne) with a Celery worker and beat beside it."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--host", default=settings.HOST, help="HOST (127.0.0.1)")
+        parser.add_argument("--port", type=int, default=settings.PORT, help="PORT (8000)")
         parser.add_argument("--backlog", type=int, default=2048)
         parser.add_argument("--no-celery", action="store_true", help="daphne only")
 
     def handle(self, *args: Any, host: str, port: int, backlog: int, **options: Any) -> None:
-        celery = [str(BIN / "celery"), "-A", "csms"]
+        # --quiet: no banners; the worker's and beat's log lines still follow.
+        celery = [str(BIN / "celery"), "-A", "csms", "--quiet"]
         commands = {"daphne": daphne_command(host=host, port=port, backlog=backlog)}
         if not options["no_celery"]:
             commands["worker"] = [*celery, "worker", "-l", "INFO", "--concurrency", "2"]
             commands["beat"] = [*celery, "beat", "-l", "INFO"]
-        supervisor = Supervisor(commands, log=lambda line: self.stderr.write(line))
+        env = child_environment(host=host, port=port)
+        supervisor = Supervisor(commands, env=env, log=lambda line: self.stderr.write(line))
         supervisor.start()
-        self.stdout.write(f"Serving on http://{host}:{port}/ (admin: /admin/, API: /api/docs/)")
-        if settings.TLS_CERT_FILE:
-            client = " with client certificates" if settings.TLS_CLIENT_CA_FILE else ""
-            self.stdout.write(
-                f"Serving TLS on https://{host}:{settings.TLS_PORT}/ "
-                f"(wss://{host}:{settings.TLS_PORT}/ocpp/...){client}"
-            )
 
         stopping = False
 
@@ -98,7 +128,30 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
+        announced = False
         while not stopping:
+            if not announced and listening(host, port):
+                self.announce(host=host, port=port)
+                announced = True
             supervisor.tend()
             time.sleep(0.5)
         supervisor.stop()
+
+    def announce(self, *, host: str, port: int) -> None:
+        """Where it serves, once daphne listens: on stdout, or as a log line in a JSON log."""
+        lines = [
+            f"Serving on http://{host}:{port}/ (admin: /admin/, API: /api/docs/, "
+            f"OCPP: ws://{host}:{port}/ocpp/<tenant>/<identity>)"
+        ]
+        if settings.TLS_CERT_FILE:
+            client = " with client certificates" if settings.TLS_CLIENT_CA_FILE else ""
+            lines.append(
+                f"Serving TLS on https://{host}:{settings.TLS_PORT}/ "
+                f"(wss://{host}:{settings.TLS_PORT}/ocpp/...){client}"
+            )
+        for line in lines:
+            if settings.LOG_FORMAT == "json":
+                logger.info(line)
+            else:
+                self.stdout.write(self.style.SUCCESS(line))
+        self.stdout.flush()

@@ -23,6 +23,8 @@ from typing import Any
 
 from django.db import InterfaceError, OperationalError, transaction
 
+from csms import log_context
+from csms.metrics import ocpp as metrics
 from csms.ocpp.backend import OcppBackend
 from csms.ocpp.context import CallContext
 from csms.ocpp.errors import ErrorCode, OcppError
@@ -95,8 +97,11 @@ class GroupCommit:
 
     def _start(self) -> None:
         batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
+        metrics.batch_committed(len(batch))
         self.running += 1
-        task = asyncio.create_task(self._run(batch))
+        # The batch is several charge points' work: none of their log contexts is its own
+        # (each call binds its own in the database thread).
+        task = asyncio.create_task(self._run(batch), context=log_context.process_context())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -149,6 +154,15 @@ def calls_commit(calls: list[InboundCall], *, backend: OcppBackend, run: CallRun
 
 def call_commit(call: InboundCall, *, backend: OcppBackend, run: CallRun) -> str:
     """One call in a transaction of its own; its answer frame, a CALLERROR if it failed."""
+    session = call.ctx.session
+    # This thread may be running a batch of several charge points' calls: log under this one's.
+    with log_context.call_bind(
+        tenant=session.tenant_slug, charge_point=session.identity, message_id=call.ctx.message_id
+    ):
+        return _call_commit(call, backend=backend, run=run)
+
+
+def _call_commit(call: InboundCall, *, backend: OcppBackend, run: CallRun) -> str:
     ctx = call.ctx
     seen = ctx.session.last_seen_written
     try:
