@@ -26,8 +26,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from csms.supervisor import Supervisor
 from csms.metrics import processes
+from csms.supervisor import Supervisor
 from csms.tls.endpoint import endpoint_description
 
 logger = logging.getLogger(__name__)
