@@ -21,6 +21,7 @@ from chargepoints.admin.charge_point_list import (
 from chargepoints.admin.commands import ChargePointCommandsAdminMixin, CommandInline
 from chargepoints.admin.configuration import ChargePointConfigurationAdminMixin
 from chargepoints.admin.console import ChargePointConsoleAdminMixin
+from chargepoints.admin.security import ChargePointSecurityActionsMixin
 from chargepoints.models import (
     BOOT_REPORTED_FIELDS,
     ChargePoint,
@@ -62,6 +63,7 @@ class ChargePointAdminForm(forms.ModelForm):
             "registration_status",
             "heartbeat_interval",
             "compat_overrides",
+            "security_profile",
         ]
 
     def clean_password(self) -> str:
@@ -122,6 +124,7 @@ class ChargePointAdmin(
     ChargePointConsoleAdminMixin,
     ChargePointConfigurationAdminMixin,
     ChargePointCommandsAdminMixin,
+    ChargePointSecurityActionsMixin,
     admin.ModelAdmin,
 ):
     form = ChargePointAdminForm
@@ -146,10 +149,12 @@ class ChargePointAdmin(
         "reject_registration",
         *ChargePointCommandsAdminMixin.command_actions,
         sync_local_list,
+        *ChargePointSecurityActionsMixin.security_actions,
     ]
     inlines = [ConnectorInline, CommandInline, OcppMessageInline]
     readonly_fields = [
         "has_password",
+        "security_profile_pending",
         "message_log",
         "connected",
         "connected_at",
@@ -160,7 +165,10 @@ class ChargePointAdmin(
         "updated_at",
     ]
     _main = ["tenant", "identity", "name", "registration_status", "heartbeat_interval"]
-    _security = ["password", "remove_password"]
+    # The profile set here is what the charger already uses (registering a profile-3 charger
+    # with a factory certificate, say); raising it on a live charger is the "raise security
+    # profile" command, which checks the prerequisites and waits for the reconnect.
+    _security = ["security_profile", "password", "remove_password"]
 
     class Media:
         css = {"all": ["console/console.css"]}  # the list's status colours
@@ -212,7 +220,10 @@ class ChargePointAdmin(
             ]
         return [
             (None, {"fields": self._main}),
-            ("Security", {"fields": ["has_password", *self._security]}),
+            (
+                "Security",
+                {"fields": ["has_password", "security_profile_pending", *self._security]},
+            ),
             ("Compatibility", {"fields": ["compat_overrides"]}),
             (
                 "Presence",

@@ -18,6 +18,12 @@ from chargepoints.api.groups import ChargePointGroupViewSet
 from chargepoints.api.id_tags import IdTagViewSet
 from chargepoints.api.local_list import LocalListSyncView
 from chargepoints.api.reservations import ReservationDetailView, ReservationListView
+from chargepoints.api.security import (
+    CertificateAuthorityViewSet,
+    ChargePointCertificatesView,
+    SecurityEventViewSet,
+    SecurityProfileUpgradeView,
+)
 from csms.alerts.api.views import AlertViewSet
 from csms.api.views import CurrentTenantView
 from csms.webhooks.api.views import EventViewSet, WebhookEndpointViewSet
@@ -60,6 +66,10 @@ router.register("charging-sites", ChargingSiteViewSet, basename="charging-site")
 router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 router.register("events", EventViewSet, basename="event")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("security-events", SecurityEventViewSet, basename="security-event")
+router.register(
+    "certificate-authorities", CertificateAuthorityViewSet, basename="certificate-authority"
+)
 router.register(
     "configuration-baselines", ConfigurationBaselineViewSet, basename="configuration-baseline"
 )
@@ -98,6 +108,16 @@ urlpatterns = [
         "charge-points/<str:identity>/local-list/sync/",
         LocalListSyncView.as_view(),
         name="charge-point-local-list-sync",
+    ),
+    path(
+        "charge-points/<str:identity>/security-profile/",
+        SecurityProfileUpgradeView.as_view(),
+        name="charge-point-security-profile",
+    ),
+    path(
+        "charge-points/<str:identity>/certificates/",
+        ChargePointCertificatesView.as_view(),
+        name="charge-point-certificates",
     ),
     path("reservations/", ReservationListView.as_view(), name="reservation-list"),
     path("reservations/<int:pk>/", ReservationDetailView.as_view(), name="reservation-detail"),

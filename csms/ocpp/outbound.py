@@ -72,14 +72,15 @@ class Outbound:
         if wake:
             self.wakeup.set()
 
-    def answer_resolve(self, answer: Answer) -> bool:
-        """The charge point answered: resolve our outstanding CALL if the answer is to it."""
+    def answer_resolve(self, answer: Answer) -> str | None:
+        """The charge point answered: resolve our outstanding CALL if the answer is to it; the
+        action it answered (None: not our outstanding call)."""
         pending = self.pending_call
         if pending is None or pending[0].message_id != answer.message_id:
-            return False
+            return None
         if not pending[1].done():
             pending[1].set_result(answer)
-        return True
+        return pending[0].action
 
     async def _stop(self, reason: str) -> None:
         task, self.task = self.task, None

@@ -12,16 +12,17 @@ idempotent. Delete a module when the upstream server does the right thing itself
   debug line in every handshake whether or not debug logging is on: a sixth of the event
   loop's CPU in a ramp of 5,000 charge points. It formats only when the line is printed.
 * :mod:`~csms.server_patches.daphne_tls` — daphne puts nothing about TLS in the scope: it adds
-  the ASGI TLS extension and the real TCP peer (issue 19). Installed by its own callers (the
-  TLS scope echo of the e2e tests), not by :func:`install` yet.
+  the ASGI TLS extension and the real TCP peer (issue 19), which the handshake's security
+  profile check reads (``csms.tls.scope``).
 
-:func:`install` is what ``csms.asgi`` runs: the first two.
+:func:`install` is what ``csms.asgi`` runs: all three.
 """
 
-from csms.server_patches import autobahn_lazy_debug, daphne_denial
+from csms.server_patches import autobahn_lazy_debug, daphne_denial, daphne_tls
 
 
 def install() -> None:
     """Install the patches every daphne process of ours runs with (idempotent)."""
     daphne_denial.install()
     autobahn_lazy_debug.install()
+    daphne_tls.install()

@@ -13,9 +13,10 @@ class TenantAdmin(admin.ModelAdmin):
         "name",
         "unknown_charge_point_policy",
         "heartbeat_interval",
+        "minimum_security_profile",
         "created_at",
     ]
-    list_filter = ["unknown_charge_point_policy"]
+    list_filter = ["unknown_charge_point_policy", "minimum_security_profile"]
     search_fields = ["slug", "name"]
     readonly_fields = ["created_at", "updated_at"]
     prepopulated_fields = {"slug": ("name",)}
