@@ -101,7 +101,7 @@ def _handshake_read(*, tenant_slug: str, identity: str, source: str) -> _Handsha
     lockout holds its identity or the source address: one plain statement. A reconnect storm
     runs thousands at once; building the ORM queries this replaces was a fifth of the storm's
     CPU. None for an unknown tenant."""
-    params = [
+    params: list[str | datetime] = [
         CommandStatus.QUEUED,
         FailureScope.IDENTITY,
         identity_key(tenant_slug, identity),

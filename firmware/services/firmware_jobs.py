@@ -7,6 +7,7 @@ frame handled at the same moment never both move one job.
 """
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -161,8 +162,8 @@ def firmware_status_record(
     charge_point_id: int,
     status: str,
     now: datetime,
-    progress: dict[str, str] = PROGRESS,
-    failure: dict[str, str] = FAILURE,
+    progress: Mapping[str, str] = PROGRESS,
+    failure: Mapping[str, str] = FAILURE,
     job_id: int | None = None,
 ) -> None:
     """FirmwareStatusNotification (OCPP 1.6 §4.5) moves the charge point's current job (or,
