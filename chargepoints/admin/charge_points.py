@@ -66,6 +66,16 @@ class ChargePointAdminForm(forms.ModelForm):
             "security_profile",
         ]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "security_profile" in self.fields:
+            # Optional on the form (a charge point made without one starts at 0).
+            self.fields["security_profile"].required = False
+
+    def clean_security_profile(self) -> int:
+        value = self.cleaned_data.get("security_profile")
+        return int(value) if value not in (None, "") else 0
+
     def clean_password(self) -> str:
         raw: str = self.cleaned_data.get("password") or ""
         if raw and (problem := password_problem(raw)):

@@ -239,6 +239,13 @@ class IssuedCertificateSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ChargePointCertificatesSerializer(serializers.Serializer):
+    security_profile = serializers.IntegerField()
+    security_profile_pending = serializers.IntegerField(allow_null=True)
+    installed = InstalledCertificateSerializer(many=True)
+    issued = IssuedCertificateSerializer(many=True)
+
+
 class CertificateActionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(
         choices=["sign", "install", "delete", "read"],
@@ -263,6 +270,7 @@ class ChargePointCertificatesView(TenantScopedMixin, APIView):
             ChargePoint.objects.select_related("tenant"), tenant=self.tenant, identity=identity
         )
 
+    @extend_schema(responses=ChargePointCertificatesSerializer)
     def get(self, request: Request, identity: str) -> Response:
         charge_point = self._charge_point(identity)
         return Response(
