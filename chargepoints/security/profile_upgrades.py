@@ -2,8 +2,9 @@
 §1): the credentials first, then ChangeConfiguration(SecurityProfile).
 
 Before the raise is sent its prerequisites must hold — a password for profiles 1 and 2 (set it,
-or rotate it with AuthorizationKey, first), a TLS endpoint for 2 and 3, the tenant's Charge
-Point CA and a certificate of ours the charger accepted for 3 — whichever entry point sends it
+or rotate it with AuthorizationKey, first), a TLS endpoint and a Central System root on the
+charger for 2 and 3, the tenant's Charge Point CA and a certificate of ours the charger accepted
+for 3 — whichever entry point sends it
 (the upgrade API, the admin, the raw commands API). The raise is then kept pending: the required
 profile moves up only when the charger first connects with the new one (a charger that cannot
 falls back to its old profile), so the old profile keeps working until then.
@@ -20,11 +21,15 @@ from chargepoints.models import (
     CertificateAuthority,
     ChargePoint,
     ChargePointCertificate,
+    Command,
+    CommandStatus,
+    InstalledCertificate,
     RotationStatus,
 )
 from chargepoints.security.security_log import CentralSystemEvent, security_event_log
 
 SECURITY_PROFILE_KEY = "SecurityProfile"
+CENTRAL_SYSTEM_ROOT = "CentralSystemRootCertificate"
 NOT_TAKEN_ANSWERS = frozenset({"Rejected", "NotSupported"})
 
 
@@ -61,6 +66,14 @@ def security_profile_raise_problem(*, charge_point: ChargePoint, profile: int) -
             f"Security profile {profile} needs TLS: configure TLS_CERT_FILE (or a trusted "
             "TLS proxy, TRUSTED_PROXIES) first."
         )
+    if profile >= 2 and not holds_central_system_root(charge_point_id=charge_point.pk):
+        # Whitepaper §1.3: the charger must be able to verify our server certificate before
+        # it is told to use TLS, or it could never connect again.
+        return (
+            f"Security profile {profile} needs a Central System root on the charge point: "
+            "install it first (InstallCertificate CentralSystemRootCertificate, answered "
+            "Accepted, or reported by GetInstalledCertificateIds)."
+        )
     if profile == 3:
         if not CertificateAuthority.objects.filter(
             tenant_id=charge_point.tenant_id, role=AuthorityRole.CHARGE_POINT_CA, active=True
@@ -74,6 +87,22 @@ def security_profile_raise_problem(*, charge_point: ChargePoint, profile: int) -
                 "sign one first (ExtendedTriggerMessage SignChargePointCertificate)."
             )
     return None
+
+
+def holds_central_system_root(*, charge_point_id: int) -> bool:
+    """An InstallCertificate of a Central System root it accepted, or one it reported."""
+    return (
+        InstalledCertificate.objects.filter(
+            charge_point_id=charge_point_id, certificate_type=CENTRAL_SYSTEM_ROOT
+        ).exists()
+        or Command.objects.filter(
+            charge_point_id=charge_point_id,
+            action="InstallCertificate",
+            status=CommandStatus.COMPLETED,
+            payload__certificateType=CENTRAL_SYSTEM_ROOT,
+            response__status="Accepted",
+        ).exists()
+    )
 
 
 def security_profile_raise_check(*, charge_point: ChargePoint, profile: int) -> None:

@@ -20,13 +20,14 @@ from ocpp.v16 import call
 
 from chargepoints.models import ChargePoint, ChargePointCertificate, SecurityEvent
 from chargepoints.security.authorities import certificate_authority_store
+from chargepoints.security.certificates import certificate_install
 from chargepoints.security.security_log import CentralSystemEvent
 from chargepoints.security.upgrade_requests import security_profile_upgrade
 from csms.pki.keys import private_key_generate
 from csms.pki.signing_requests import csr_create
 from csms.tenancy.models import Tenant
 from tests.async_orm import orm
-from tests.certificates import utc_now
+from tests.certificates import pem, utc_now
 from tests.e2e.command_target import CommandTarget
 from tests.e2e.tls_files import TlsFiles
 from tests.live_fixtures import wait_for_disconnects
@@ -250,6 +251,22 @@ async def test_signed_certificate_flow_and_raise_to_profile_3_never_lock_the_cha
             ),
             what=lambda: "the CertificateSigned answer was not recorded",
         )
+        # The whitepaper's order: the root the charger verifies us with, then the raise.
+        cp.answers["InstallCertificate"] = {"status": "Accepted"}
+        await orm(
+            lambda: certificate_install(
+                charge_point=ChargePoint.objects.get(pk=cp_row.pk),
+                certificate_type="CentralSystemRootCertificate",
+                certificate_pem=pem(files.tenant.root.certificate),
+            )
+        )
+        await cp_calls(cp, "InstallCertificate", 1)
+        await until(
+            lambda: orm(
+                SecurityEvent.objects.filter(type=CentralSystemEvent.CERTIFICATE_INSTALLED).exists
+            ),
+            what=lambda: "the InstallCertificate answer was not recorded",
+        )
         cp.answers["ChangeConfiguration"] = {"status": "Accepted"}
         await orm(
             lambda: security_profile_upgrade(
@@ -286,6 +303,7 @@ async def test_signed_certificate_flow_and_raise_to_profile_3_never_lock_the_cha
     types = [event.type for event in await security_events("CP-S")]
     assert types == [
         CentralSystemEvent.CERTIFICATE_SIGNED,
+        CentralSystemEvent.CERTIFICATE_INSTALLED,
         CentralSystemEvent.PROFILE_RAISED,
         CentralSystemEvent.PROFILE_VIOLATION,
     ]
