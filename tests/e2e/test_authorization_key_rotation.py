@@ -85,6 +85,10 @@ async def test_a_lost_answer_keeps_both_passwords_until_the_new_one_is_used(
         await cp.calls_received(1)
     command = await command_in(reply.body["id"], CommandStatus.FAILED, CommandStatus.TIMEOUT)
     assert command.error_code == "ConnectionClosed"
+    # A failed command keeps no secret: masked in its row and answer, its sealed copy dropped.
+    failed = await http_api.get(f"/commands/{command.pk}/")
+    assert failed.body["payload"] == {"key": "AuthorizationKey", "value": "********"}
+    assert (command.payload["value"], command.sealed_payload) == ("********", "")
 
     assert await heartbeat_with(url, OLD_PASSWORD)  # it may not have taken it after all
     assert await heartbeat_with(url, NEW_PASSWORD)  # or it did
