@@ -5,10 +5,11 @@ from typing import Any
 from django.utils import timezone
 
 from chargepoints.authorization.id_tags import id_tag_authorize
+from chargepoints.security.certificates import sign_certificate_receive
 from chargepoints.services.charge_points import charge_point_boot
 from chargepoints.services.connectors import connector_status_record
 from chargepoints.services.data_transfer import data_transfer_receive
-from chargepoints.services.reports import certificate_request_record, security_event_record
+from chargepoints.services.reports import security_event_record
 from csms.ocpp.context import CallContext
 from csms.ocpp.router import ocpp_action
 
@@ -89,5 +90,8 @@ def security_event_notification(ctx: CallContext, payload: dict[str, Any]) -> di
 
 @ocpp_action("SignCertificate")
 def sign_certificate(ctx: CallContext, payload: dict[str, Any]) -> dict[str, Any]:
-    certificate_request_record(charge_point_id=ctx.charge_point_id, csr=payload["csr"])
-    return {"status": "Accepted"}
+    # Whitepaper A02: checked and signed now; CertificateSigned.req follows through the outbox.
+    verdict = sign_certificate_receive(
+        charge_point_id=ctx.charge_point_id, identity=ctx.session.identity, csr_pem=payload["csr"]
+    )
+    return {"status": verdict.status}

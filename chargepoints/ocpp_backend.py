@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import IntegrityError, connection, connections, transaction
@@ -30,19 +30,38 @@ from django.utils import timezone
 from chargepoints.commands import outbox
 from chargepoints.message_log import LogRow, message_log_write
 from chargepoints.models import (
+    AuthorizationKeyRotation,
+    BasicAuthFailures,
     ChargePoint,
     Command,
     CommandStatus,
     CompatAbsorption,
+    FailureScope,
     MessageDirection,
     RegistrationStatus,
+    RotationStatus,
 )
-from chargepoints.passwords import parse_basic_auth, password_matches
+from chargepoints.security.authorities import charge_point_ca_certificates
+from chargepoints.security.brute_force import (
+    FailureSubject,
+    basic_auth_failure_record,
+    identity_key,
+)
+from chargepoints.security.handshake_auth import (
+    HandshakeSubject,
+    Refused,
+    handshake_authenticate,
+    required_profile,
+)
+from chargepoints.security.profile_upgrades import security_profile_reached
+from chargepoints.security.rotation import rotation_adopt
+from chargepoints.security.security_log import CentralSystemEvent, security_event_log
 from csms.events import ChargePointConnected, ChargePointDisconnected, publish
 from csms.ocpp.backend import ConnectionRefusedError
 from csms.ocpp.compat import CompatSwitches
 from csms.ocpp.context import CallContext, ChargePointSession
 from csms.tenancy.models import Tenant, UnknownChargePointPolicy
+from csms.tls.extension import TlsExtension
 
 logger = logging.getLogger(__name__)
 security_log = logging.getLogger("csms.security")
@@ -69,16 +88,32 @@ class _Handshake:
     registration_status: str
     heartbeat_interval: int | None
     commands_waiting: bool
+    tenant_name: str
+    tenant_minimum_profile: int
+    security_profile: int
+    security_profile_pending: int | None
+    locked_out: bool
+    rotation_pending: bool
 
 
-def _handshake_read(*, tenant_slug: str, identity: str) -> _Handshake | None:
-    """The tenant, its charge point and whether commands wait for it: one plain statement. A
-    reconnect storm runs thousands at once; building the three ORM queries this replaces was
-    a fifth of the storm's CPU. None for an unknown tenant."""
+def _handshake_read(*, tenant_slug: str, identity: str, source: str) -> _Handshake | None:
+    """The tenant, its charge point, whether commands wait for it and whether a Basic-auth
+    lockout holds its identity or the source address: one plain statement. A reconnect storm
+    runs thousands at once; building the ORM queries this replaces was a fifth of the storm's
+    CPU. None for an unknown tenant."""
+    params: list[str | datetime] = [
+        CommandStatus.QUEUED,
+        FailureScope.IDENTITY,
+        identity_key(tenant_slug, identity),
+        FailureScope.SOURCE,
+        source,
+        timezone.now(),
+        RotationStatus.PENDING,
+        identity,
+        tenant_slug,
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _handshake_sql(connection.alias), [CommandStatus.QUEUED, identity, tenant_slug]
-        )
+        cursor.execute(_handshake_sql(connection.alias), params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -96,6 +131,12 @@ def _handshake_read(*, tenant_slug: str, identity: str) -> _Handshake | None:
         registration_status=row[9] or "",
         heartbeat_interval=row[10],
         commands_waiting=bool(row[11]),
+        locked_out=bool(row[12]),
+        tenant_name=row[13],
+        tenant_minimum_profile=row[14] or 0,
+        security_profile=row[15] or 0,
+        security_profile_pending=row[16],
+        rotation_pending=bool(row[17]),
     )
 
 
@@ -107,15 +148,21 @@ def _json(value: Any) -> Any:
 @lru_cache(maxsize=4)
 def _handshake_sql(alias: str) -> str:
     quote = connections[alias].ops.quote_name
-    tenant, charge_point, command = (
-        quote(model._meta.db_table) for model in (Tenant, ChargePoint, Command)
+    tenant, charge_point, command, failures, rotation = (
+        quote(model._meta.db_table)
+        for model in (Tenant, ChargePoint, Command, BasicAuthFailures, AuthorizationKeyRotation)
     )
     # Only quoted table names from the models' metadata and placeholders: values are bound.
     return (
         "SELECT t.id, t.compat_defaults, t.unknown_charge_point_policy, t.heartbeat_interval, "  # noqa: S608
         "cp.id, cp.compat_overrides, cp.password_hash, cp.connected, cp.channel_name, "
         "cp.registration_status, cp.heartbeat_interval, "
-        f"EXISTS (SELECT 1 FROM {command} c WHERE c.charge_point_id = cp.id AND c.status = %s) "
+        f"EXISTS (SELECT 1 FROM {command} c WHERE c.charge_point_id = cp.id AND c.status = %s), "
+        # Both lookups use the (scope, key) unique index.
+        f"EXISTS (SELECT 1 FROM {failures} f WHERE ((f.scope = %s AND f.key = %s) "
+        "OR (f.scope = %s AND f.key = %s)) AND f.locked_until > %s), "
+        "t.name, t.minimum_security_profile, cp.security_profile, cp.security_profile_pending, "
+        f"EXISTS (SELECT 1 FROM {rotation} r WHERE r.charge_point_id = cp.id AND r.status = %s) "
         f"FROM {tenant} t LEFT JOIN {charge_point} cp "
         "ON cp.tenant_id = t.id AND cp.identity = %s WHERE t.slug = %s"
     )
@@ -129,12 +176,14 @@ def open_session(
     channel_name: str,
     client: str,
     subprotocol_offered: bool = True,
+    tls: TlsExtension | None = None,
 ) -> tuple[ChargePointSession, str]:
     """Authenticate a handshake and register presence; the channel it took over, if any.
 
-    Every refusal comes before the first write, so a refused handshake changes nothing.
+    A refusal changes nothing but the security log (and the brute-force counters).
     """
-    found = _handshake_read(tenant_slug=tenant_slug, identity=identity)
+    source = client_address(client)
+    found = _handshake_read(tenant_slug=tenant_slug, identity=identity, source=source)
     if found is None:
         security_log.warning("refused %s/%s from %s: unknown tenant", tenant_slug, identity, client)
         raise ConnectionRefusedError(404, "Unknown tenant")
@@ -149,26 +198,73 @@ def open_session(
     registration_status = found.registration_status
     if charge_point_id is None:
         if found.unknown_charge_point_policy != UnknownChargePointPolicy.PENDING:
-            security_log.warning(
-                "refused %s/%s from %s: unknown charge point", tenant_slug, identity, client
+            _refuse(
+                found,
+                None,
+                identity,
+                source,
+                Refused(
+                    "Unknown charge point",
+                    CentralSystemEvent.UNKNOWN_CHARGE_POINT,
+                    "no charge point of this identity (the tenant refuses unknown ones)",
+                    count_as_failure=False,
+                    status=404,
+                ),
+                tenant_slug=tenant_slug,
             )
-            raise ConnectionRefusedError(404, "Unknown charge point")
+        if found.tenant_minimum_profile >= 1:
+            # A new charge point has no password and no certificate of ours yet: under a
+            # minimum profile it could only be refused, after its row was written.
+            _refuse(
+                found,
+                None,
+                identity,
+                source,
+                _refusal_unregistered(found.tenant_minimum_profile),
+                tenant_slug=tenant_slug,
+            )
         registered = _register_pending(tenant_id=found.tenant_id, identity=identity)
         charge_point_id, registration_status = registered.pk, registered.registration_status
         logger.info("auto-registered %s/%s as Pending", tenant_slug, identity)
-    if found.password_hash:
-        credentials = parse_basic_auth(authorization)
-        if credentials is None or not (
-            credentials[0] == identity and password_matches(credentials[1], found.password_hash)
-        ):
-            security_log.warning(
-                "refused %s/%s from %s: %s Basic-auth credentials",
-                tenant_slug,
-                identity,
-                client,
-                "missing" if credentials is None else "wrong",
-            )
-            raise ConnectionRefusedError(401, "Invalid credentials")
+    verdict = handshake_authenticate(
+        HandshakeSubject(
+            tenant_id=found.tenant_id,
+            tenant_slug=tenant_slug,
+            organisation=found.tenant_name,
+            charge_point_id=charge_point_id,
+            identity=identity,
+            required=required_profile(
+                charge_point_profile=found.security_profile,
+                tenant_minimum=found.tenant_minimum_profile,
+                has_password=bool(found.password_hash),
+            ),
+            pending=found.security_profile_pending,
+            password_hash=found.password_hash,
+            authorization=authorization,
+            tls=tls,
+            source=source,
+            locked_out=found.locked_out,
+            rotation_pending=found.rotation_pending,
+        ),
+        trusted_charge_point_cas=lambda: charge_point_ca_certificates(tenant_id=found.tenant_id),
+        now=timezone.now(),
+    )
+    if isinstance(verdict, Refused):
+        _refuse(found, charge_point_id, identity, source, verdict, tenant_slug=tenant_slug)
+    if verdict.adopted_rotation_id is not None:
+        rotation_adopt(
+            rotation_id=verdict.adopted_rotation_id,
+            tenant_id=found.tenant_id,
+            identity=identity,
+            source_address=source,
+        )
+    if verdict.raise_profile_to is not None:
+        security_profile_reached(
+            tenant_id=found.tenant_id,
+            charge_point_id=charge_point_id,
+            identity=identity,
+            profile=verdict.raise_profile_to,
+        )
 
     previous_channel = _presence_take(
         charge_point_id=charge_point_id,
@@ -234,6 +330,60 @@ def _presence_take(
         if current is None:
             raise ConnectionRefusedError(404, "Unknown charge point")
         connected, held_by = current[0], current[1] or ""
+
+
+def client_address(client: str) -> str:
+    """The host of daphne's ``host:port`` (IPv6 hosts contain colons too)."""
+    host, separator, _port = client.rpartition(":")
+    return host.strip("[]") if separator else client
+
+
+def _refuse(
+    found: _Handshake,
+    charge_point_id: int | None,
+    identity: str,
+    source: str,
+    refusal: Refused,
+    *,
+    tenant_slug: str = "",
+) -> NoReturn:
+    """Log the refusal (the security log's row, a lockout if wrong credentials make one) and
+    raise it as the handshake's HTTP answer."""
+    security_log.warning(
+        "refused %s/%s from %s: %s", tenant_slug, identity, source, refusal.tech_info
+    )
+    with transaction.atomic():
+        if refusal.logged:
+            security_event_log(
+                tenant_id=found.tenant_id,
+                charge_point_id=charge_point_id,
+                identity=identity,
+                type=refusal.event_type,
+                tech_info=refusal.tech_info,
+                source_address=source,
+            )
+        if refusal.count_as_failure:
+            basic_auth_failure_record(
+                subject=FailureSubject(
+                    tenant_id=found.tenant_id,
+                    tenant_slug=tenant_slug,
+                    charge_point_id=charge_point_id,
+                    identity=identity,
+                    source=source,
+                )
+            )
+    raise ConnectionRefusedError(refusal.status, refusal.reason)
+
+
+def _refusal_unregistered(minimum: int) -> Refused:
+    return Refused(
+        "Unknown charge point",
+        CentralSystemEvent.PROFILE_VIOLATION,
+        f"unknown identity cannot be auto-registered: the tenant requires security profile "
+        f"{minimum}",
+        count_as_failure=False,
+        status=404,
+    )
 
 
 def _register_pending(*, tenant_id: int, identity: str) -> ChargePoint:

@@ -6,6 +6,8 @@ A command's answer or failure is recorded by the part of the app that sent the c
 isolated: what one derives from an answer may fail without losing the answer itself.
 """
 
+from typing import Any
+
 from chargepoints.authorization.local_list_sync import (
     local_list_command_lost,
     local_list_update_answered,
@@ -24,10 +26,25 @@ from chargepoints.configuration.apply import (
     configuration_read_for_baseline,
 )
 from chargepoints.configuration.mirror import configuration_mirror_change, configuration_mirror_read
+from chargepoints.models import CommandStatus
 from chargepoints.reservations.services import (
     reservation_answered,
     reservation_cancel_answered,
     reservation_use,
+)
+from chargepoints.security.certificates import (
+    certificate_command_logged,
+    certificate_signed_answered,
+    installed_certificates_mirror,
+)
+from chargepoints.security.profile_upgrades import (
+    SECURITY_PROFILE_KEY,
+    security_profile_answered,
+)
+from chargepoints.security.rotation import (
+    AUTHORIZATION_KEY,
+    rotation_answered,
+    rotation_command_failed,
 )
 from csms.events import (
     ChargePointBooted,
@@ -109,6 +126,71 @@ def baseline_change_answered(event: CommandCompleted) -> None:
 @subscriber(CommandFailed, action="ChangeConfiguration", isolated=True)
 def baseline_change_failed(event: CommandFailed) -> None:
     configuration_change_failed(command=event)
+
+
+# --- Security: AuthorizationKey rotations and profile raises (chargepoints.security) ----------
+
+
+@subscriber(CommandCompleted, action="ChangeConfiguration", isolated=True)
+def security_configuration_answered(event: CommandCompleted) -> None:
+    key, status = event.payload.get("key"), (event.response or {}).get("status", "")
+    if key == AUTHORIZATION_KEY:
+        rotation_answered(command_id=event.command_id, status=status)
+    elif key == SECURITY_PROFILE_KEY:
+        security_profile_answered(
+            charge_point_id=event.charge_point_id,
+            profile=_profile_value(event.payload),
+            status=status,
+        )
+
+
+@subscriber(CommandFailed, action="ChangeConfiguration", isolated=True)
+def security_configuration_lost(event: CommandFailed) -> None:
+    key = event.payload.get("key")
+    if key == AUTHORIZATION_KEY:
+        rotation_command_failed(command_id=event.command_id, status=event.status)
+    elif key == SECURITY_PROFILE_KEY and event.status == CommandStatus.EXPIRED:
+        # Never sent: nothing will connect with it. A lost answer keeps the raise pending.
+        security_profile_answered(
+            charge_point_id=event.charge_point_id,
+            profile=_profile_value(event.payload),
+            status="NotSupported",
+        )
+
+
+@subscriber(CommandCompleted, action="CertificateSigned", isolated=True)
+def certificate_signed(event: CommandCompleted) -> None:
+    certificate_signed_answered(
+        command_id=event.command_id, status=(event.response or {}).get("status", "")
+    )
+
+
+@subscriber(CommandCompleted, action="GetInstalledCertificateIds", isolated=True)
+def installed_certificates(event: CommandCompleted) -> None:
+    installed_certificates_mirror(
+        charge_point_id=event.charge_point_id,
+        certificate_type=event.payload.get("certificateType", ""),
+        response=event.response,
+    )
+
+
+@subscriber(CommandCompleted, action="InstallCertificate", isolated=True)
+@subscriber(CommandCompleted, action="DeleteCertificate", isolated=True)
+def certificate_changed(event: CommandCompleted) -> None:
+    certificate_command_logged(
+        tenant_id=event.tenant_id,
+        charge_point_id=event.charge_point_id,
+        identity=event.identity,
+        action=event.action,
+        status=(event.response or {}).get("status", ""),
+    )
+
+
+def _profile_value(payload: dict[str, Any]) -> int:
+    try:
+        return int(payload.get("value", -1))
+    except ValueError:
+        return -1
 
 
 # --- Local-list synchronisation -----------------------------------------------------------------

@@ -17,6 +17,8 @@ from chargepoints.configuration.apply import (
 from chargepoints.message_log import message_log_cutoff, message_log_purge
 from chargepoints.models import ChargePoint, RegistrationStatus
 from chargepoints.reservations.services import reservations_expire
+from chargepoints.security.certificates import certificates_renew_due
+from chargepoints.security.security_log import security_events_purge
 
 logger = logging.getLogger(__name__)
 
@@ -111,3 +113,17 @@ def apply_configuration_baseline(charge_point_id: int) -> bool:
     if charge_point is None:
         return False
     return configuration_baseline_apply(charge_point=charge_point) is not None
+
+
+@shared_task(name="chargepoints.purge_security_log")
+def purge_security_log() -> int:
+    deleted = security_events_purge()
+    logger.info("purged %d security log rows", deleted)
+    return deleted
+
+
+@shared_task(name="chargepoints.renew_certificates")
+def renew_certificates() -> int:
+    """Charge point certificates of ours that expire within CERTIFICATE_RENEWAL_DAYS: the
+    charger is asked to sign a new one (ExtendedTriggerMessage SignChargePointCertificate)."""
+    return certificates_renew_due()

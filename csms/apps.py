@@ -6,3 +6,6 @@ class CsmsConfig(AppConfig):
 
     name = "csms"
     verbose_name = "Central System"
+
+    def ready(self) -> None:
+        from csms import admin_lockouts  # noqa: F401 - registers its django-axes receiver

@@ -19,7 +19,7 @@ from csms.ocpp import schemas  # noqa: E402
 from csms.routing import websocket_urlpatterns  # noqa: E402
 from csms.runtime import tune_garbage_collector  # noqa: E402
 
-server_patches.install()  # daphne's handshake denials, autobahn's debug output
+server_patches.install()  # handshake denials, autobahn debug output, TLS in the scope
 schemas.warm_up()
 
 processes.exit_register()  # several daphne processes: this one's connections leave the sum

@@ -274,6 +274,21 @@ class SecurityEventReceived(ChargePointEvent):
     tech_info: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityEventRecorded(Event):
+    """A row the Central System wrote to the security log itself (issue 19 §4): a refused
+    handshake, a lockout, a rotated password, a certificate issued or expiring. No charge
+    point for a refusal of an identity the tenant does not know."""
+
+    charge_point_id: int | None
+    identity: str
+    type: str
+    critical: bool
+    tech_info: str
+    source_address: str
+    timestamp: datetime
+
+
 # --- The bus ------------------------------------------------------------------------------------
 
 E = TypeVar("E", bound=Event)

@@ -14,6 +14,7 @@ import contextlib
 import ipaddress
 import secrets
 import socket
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -77,6 +78,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    # Admin login brute force: failed logins counted per user name and per address, locked out
+    # for a cool-down (issue 19 §1) — the well-kept library for it, with its own admin pages.
+    "axes",
     "csms",
     "csms.tenancy",
     "csms.webhooks",
@@ -100,7 +104,21 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login attempt.
+    "axes.middleware.AxesMiddleware",
 ]
+# django-axes first: a locked-out user name or address is refused before any password is
+# checked, the right one included.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# The same bounds as for charge points' Basic auth (OCPP_BASIC_AUTH_*): this many failed logins
+# per user name or per address lock it out for the cool-down; a success resets the count.
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("ADMIN_LOGIN_LOCKOUT_SECONDS", default=900))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
 
 ROOT_URLCONF = "csms.urls"
 ASGI_APPLICATION = "csms.asgi.application"
@@ -447,6 +465,24 @@ OCPP_LAST_SEEN_RESOLUTION_SECONDS = env.int("OCPP_LAST_SEEN_RESOLUTION_SECONDS",
 # purpose: passwords are 16-40 random characters (security whitepaper) and a reconnect storm
 # must not spend seconds of CPU per handshake.
 OCPP_PASSWORD_ITERATIONS = env.int("OCPP_PASSWORD_ITERATIONS", default=20000)
+# Basic-auth brute force (chargepoints.security.brute_force): this many failed handshakes of one
+# identity, or from one source address, within the window lock it out (every attempt refused,
+# the right password too) for LOCKOUT seconds.
+OCPP_BASIC_AUTH_IDENTITY_LIMIT = env.int("OCPP_BASIC_AUTH_IDENTITY_LIMIT", default=10)
+OCPP_BASIC_AUTH_SOURCE_LIMIT = env.int("OCPP_BASIC_AUTH_SOURCE_LIMIT", default=50)
+OCPP_BASIC_AUTH_WINDOW_SECONDS = env.int("OCPP_BASIC_AUTH_WINDOW_SECONDS", default=300)
+OCPP_BASIC_AUTH_LOCKOUT_SECONDS = env.int("OCPP_BASIC_AUTH_LOCKOUT_SECONDS", default=900)
+# The security log (chargepoints.security.security_log): rows kept this many days.
+SECURITY_LOG_RETENTION_DAYS = env.int("SECURITY_LOG_RETENTION_DAYS", default=180)
+# Charge point certificates we signed are renewed (TriggerMessage SignChargePointCertificate)
+# this many days before they expire, and a security event says they are expiring.
+CERTIFICATE_RENEWAL_DAYS = env.int("CERTIFICATE_RENEWAL_DAYS", default=30)
+# Who signs charge points' CSRs (SignCertificate.req): a dotted path to a callable
+# (chargepoints.security.certificates.CertificateSigner); the default is the tenant's own
+# Charge Point CA. An external CA's signer returns None and delivers CertificateSigned itself.
+CERTIFICATE_SIGNER = env.str(
+    "CERTIFICATE_SIGNER", default="chargepoints.security.certificates.tenant_ca_signer"
+)
 # BootNotification.conf interval for Pending/Rejected charge points: when to boot again.
 OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
 # Central-System-initiated commands (the outbox)

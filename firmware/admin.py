@@ -31,6 +31,9 @@ from firmware.services.firmware_updates import (
 
 OPTION_FIELDS = [
     "name",
+    "signed",
+    "signing_certificate",
+    "signature",
     "retrieve_date",
     "retries",
     "retry_interval",

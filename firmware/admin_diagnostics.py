@@ -24,6 +24,7 @@ from firmware.services.diagnostics_schedules import (
 
 REQUEST_FIELDS = [
     "charge_point",
+    "log_type",
     "start_time",
     "stop_time",
     "retries",

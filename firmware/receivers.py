@@ -2,11 +2,16 @@
 a campaign's new firmware, and the answers to its commands move its jobs."""
 
 from csms.events import ChargePointBooted, CommandCompleted, CommandFailed, subscriber
-from firmware.services.diagnostics import diagnostics_accepted, diagnostics_undelivered
+from firmware.services.diagnostics import (
+    diagnostics_accepted,
+    diagnostics_undelivered,
+    log_accepted,
+)
 from firmware.services.firmware_jobs import (
     firmware_boot_verify,
     firmware_update_accepted,
     firmware_update_undelivered,
+    signed_firmware_update_answered,
 )
 
 
@@ -27,7 +32,18 @@ def update_firmware_accepted(event: CommandCompleted) -> None:
     )
 
 
+@subscriber(CommandCompleted, action="SignedUpdateFirmware", isolated=True)
+def signed_update_firmware_answered(event: CommandCompleted) -> None:
+    signed_firmware_update_answered(
+        tenant_id=event.tenant_id,
+        command_id=event.command_id,
+        status=(event.response or {}).get("status", ""),
+        completed_at=event.completed_at,
+    )
+
+
 @subscriber(CommandFailed, action="UpdateFirmware", isolated=True)
+@subscriber(CommandFailed, action="SignedUpdateFirmware", isolated=True)
 def update_firmware_undelivered(event: CommandFailed) -> None:
     firmware_update_undelivered(command=event)
 
@@ -41,4 +57,16 @@ def get_diagnostics_accepted(event: CommandCompleted) -> None:
 
 @subscriber(CommandFailed, action="GetDiagnostics", isolated=True)
 def get_diagnostics_undelivered(event: CommandFailed) -> None:
+    diagnostics_undelivered(command=event)
+
+
+@subscriber(CommandCompleted, action="GetLog", isolated=True)
+def get_log_answered(event: CommandCompleted) -> None:
+    log_accepted(
+        command_id=event.command_id, response=event.response, completed_at=event.completed_at
+    )
+
+
+@subscriber(CommandFailed, action="GetLog", isolated=True)
+def get_log_undelivered(event: CommandFailed) -> None:
     diagnostics_undelivered(command=event)

@@ -9,4 +9,5 @@ from chargepoints.admin import (  # noqa: F401
     message_log,
     reports,
     reservations,
+    security,
 )

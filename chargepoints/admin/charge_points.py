@@ -23,6 +23,7 @@ from chargepoints.admin.configuration import ChargePointConfigurationAdminMixin
 from chargepoints.admin.console import ChargePointConsoleAdminMixin
 from chargepoints.admin.imports import CsvImportAdminMixin
 from chargepoints.api.charge_points import CHARGE_POINT_IMPORT
+from chargepoints.admin.security import ChargePointSecurityActionsMixin
 from chargepoints.models import (
     BOOT_REPORTED_FIELDS,
     ChargePoint,
@@ -64,7 +65,18 @@ class ChargePointAdminForm(forms.ModelForm):
             "registration_status",
             "heartbeat_interval",
             "compat_overrides",
+            "security_profile",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "security_profile" in self.fields:
+            # Optional on the form (a charge point made without one starts at 0).
+            self.fields["security_profile"].required = False
+
+    def clean_security_profile(self) -> int:
+        value = self.cleaned_data.get("security_profile")
+        return int(value) if value not in (None, "") else 0
 
     def clean_password(self) -> str:
         raw: str = self.cleaned_data.get("password") or ""
@@ -125,6 +137,7 @@ class ChargePointAdmin(
     ChargePointConsoleAdminMixin,
     ChargePointConfigurationAdminMixin,
     ChargePointCommandsAdminMixin,
+    ChargePointSecurityActionsMixin,
     admin.ModelAdmin,
 ):
     form = ChargePointAdminForm
@@ -150,10 +163,12 @@ class ChargePointAdmin(
         "reject_registration",
         *ChargePointCommandsAdminMixin.command_actions,
         sync_local_list,
+        *ChargePointSecurityActionsMixin.security_actions,
     ]
     inlines = [ConnectorInline, CommandInline, OcppMessageInline]
     readonly_fields = [
         "has_password",
+        "security_profile_pending",
         "message_log",
         "connected",
         "connected_at",
@@ -164,7 +179,10 @@ class ChargePointAdmin(
         "updated_at",
     ]
     _main = ["tenant", "identity", "name", "registration_status", "heartbeat_interval"]
-    _security = ["password", "remove_password"]
+    # The profile set here is what the charger already uses (registering a profile-3 charger
+    # with a factory certificate, say); raising it on a live charger is the "raise security
+    # profile" command, which checks the prerequisites and waits for the reconnect.
+    _security = ["security_profile", "password", "remove_password"]
 
     class Media:
         css = {"all": ["console/console.css"]}  # the list's status colours
@@ -216,7 +234,10 @@ class ChargePointAdmin(
             ]
         return [
             (None, {"fields": self._main}),
-            ("Security", {"fields": ["has_password", *self._security]}),
+            (
+                "Security",
+                {"fields": ["has_password", "security_profile_pending", *self._security]},
+            ),
             ("Compatibility", {"fields": ["compat_overrides"]}),
             (
                 "Presence",

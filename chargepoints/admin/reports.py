@@ -35,11 +35,14 @@ class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "tenant",
         "identity",
         "type",
+        "critical",
         "tech_info",
+        "source_address",
         "reported_by_charge_point",
     ]
-    list_filter = ["tenant", "type", "reported_by_charge_point"]
-    search_fields = ["identity", "type", "tech_info"]
+    list_filter = ["tenant", "critical", "reported_by_charge_point", "type"]
+    search_fields = ["identity", "type", "tech_info", "source_address"]
+    date_hierarchy = "timestamp"
     list_select_related = ["tenant"]
 
 
@@ -60,7 +63,7 @@ class DataTransferMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(CertificateSigningRequest)
 class CertificateSigningRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["received_at", "charge_point", "charge_point__tenant"]
-    list_filter = ["charge_point__tenant"]
+    list_display = ["received_at", "charge_point", "charge_point__tenant", "status"]
+    list_filter = ["status", "charge_point__tenant"]
     search_fields = ["charge_point__identity"]
     list_select_related = ["charge_point__tenant"]

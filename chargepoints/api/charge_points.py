@@ -78,6 +78,13 @@ class ChargePointSerializer(serializers.ModelSerializer):
         "empty or null removes it. Never returned.",
     )
     has_password = serializers.BooleanField(read_only=True)
+    security_profile = serializers.ChoiceField(
+        choices=[0, 1, 2, 3],
+        required=False,
+        help_text="The security profile it connects with (0-3; at least the tenant's minimum). "
+        "Set it for a charge point that already uses it; raise a live one with "
+        "POST .../security-profile/, which waits until it reconnects with the new one.",
+    )
     connectors = ConnectorSerializer(many=True, read_only=True)
     local_list = serializers.SerializerMethodField(
         help_text="Local authorization list: version and size it acknowledged, last sync."
@@ -104,11 +111,19 @@ class ChargePointSerializer(serializers.ModelSerializer):
             "heartbeat_interval",
             "has_password",
             "password",
+            "security_profile",
+            "security_profile_pending",
             "created_at",
             "connectors",
             "local_list",
         ]
-        read_only_fields = ["connected", "last_seen", *BOOT_REPORTED_FIELDS, "created_at"]
+        read_only_fields = [
+            "connected",
+            "last_seen",
+            "security_profile_pending",
+            *BOOT_REPORTED_FIELDS,
+            "created_at",
+        ]
 
     @extend_schema_field(LocalListStateSerializer)
     def get_local_list(self, charge_point: ChargePoint) -> dict[str, Any]:

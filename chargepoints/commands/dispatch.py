@@ -18,15 +18,18 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from chargepoints.commands.errors import CommandRejectedError
 from chargepoints.commands.payload_checks import charge_point_checks_for, payload_checks_for
 from chargepoints.models import ChargePoint, Command
-from csms.errors import DomainError
+from chargepoints.security.commands import command_security_prepare
 from csms.ocpp import schemas
 from csms.ocpp.errors import OcppError
 from csms.ocpp.router import CHARGE_POINT_ACTIONS
 from csms.tenancy.models import ApiToken
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["CommandRejectedError", "command_dispatch", "command_validate", "wake_charge_point"]
 
 
 # Every action with a request schema that the Central System sends: the 19 core ones and the
@@ -37,10 +40,6 @@ CENTRAL_SYSTEM_ACTIONS = frozenset(
 )
 # What a Pending charge point may be sent (OCPP 1.6 §4.2.1 / SPEC §4).
 ALLOWED_WHILE_PENDING = frozenset({"GetConfiguration", "ChangeConfiguration", "TriggerMessage"})
-
-
-class CommandRejectedError(DomainError):
-    code = "invalid_command"
 
 
 def command_validate(*, action: str, payload: Any, force: bool = False) -> None:
@@ -92,6 +91,9 @@ def command_dispatch(
         problem = check(charge_point, payload)
         if problem:
             raise CommandRejectedError(problem, code="invalid_payload")
+    stored, sealed, after_queued = command_security_prepare(
+        charge_point=charge_point, action=action, payload=payload
+    )
     ttl = ttl_seconds if ttl_seconds is not None else settings.OCPP_COMMAND_TTL_SECONDS
     try:
         with transaction.atomic():
@@ -99,7 +101,8 @@ def command_dispatch(
                 tenant_id=charge_point.tenant_id,
                 charge_point=charge_point,
                 action=action,
-                payload=payload,
+                payload=stored,
+                sealed_payload=sealed,
                 requested_by_user=requested_by_user,
                 requested_by_token=requested_by_token,
                 requested_by_job=requested_by_job,
@@ -111,6 +114,8 @@ def command_dispatch(
         if not job_key:
             raise
         return Command.objects.get(job_key=job_key)  # a second run of the job, at once
+    if after_queued is not None:
+        after_queued(command)
     charge_point_id = charge_point.pk
     transaction.on_commit(lambda: wake_charge_point(charge_point_id=charge_point_id))
     return command

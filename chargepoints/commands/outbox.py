@@ -20,11 +20,14 @@ from django.utils import timezone
 from chargepoints.commands.dispatch import ALLOWED_WHILE_PENDING
 from chargepoints.commands.waiting import notify_waiters
 from chargepoints.models import Command, CommandStatus, RegistrationStatus
+from chargepoints.security.commands import command_payload_to_send
 from csms.events import CommandCompleted, CommandFailed, CommandFinished, publish
 from csms.ocpp import schemas
 from csms.ocpp.backend import OutboundCall
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.errors import OcppError
+from csms.ocpp.frames import redacted_response
+from csms.secrets_at_rest import UnsealError
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +47,30 @@ def outbox_claim_next(*, session: ChargePointSession) -> OutboundCall | None:
         )
         if not session.accepted:
             queued = queued.filter(action__in=ALLOWED_WHILE_PENDING)
-        command = queued.order_by("id").values("pk", "action", "payload").first()
+        command = queued.order_by("id").values("pk", "action", "payload", "sealed_payload").first()
         if command is None:
             return None
+        try:
+            payload = command_payload_to_send(
+                payload=command["payload"], sealed=command["sealed_payload"]
+            )
+        except UnsealError:
+            logger.error("command %s: its sealed payload cannot be opened", command["pk"])
+            _commands_end(
+                ids=[command["pk"]],
+                from_status=CommandStatus.QUEUED,
+                skip_locked=False,
+                status=CommandStatus.FAILED,
+                error_code="InternalError",
+                error_description="The sealed payload cannot be opened (SECRET_KEY changed?)",
+            )
+            continue
         message_id = str(uuid.uuid4())
         claimed = Command.objects.filter(pk=command["pk"], status=CommandStatus.QUEUED).update(
             status=CommandStatus.SENT, sent_at=now, message_id=message_id
         )
         if claimed:
-            return OutboundCall(command["pk"], command["action"], command["payload"], message_id)
+            return OutboundCall(command["pk"], command["action"], payload, message_id)
 
 
 def outbox_release(*, command_id: int, message_id: str) -> None:
@@ -75,8 +93,10 @@ def outbox_complete(*, command_id: int, response: dict[str, Any]) -> None:
         )
         if command is None or command.status != CommandStatus.SENT:
             return
-        command.response = response
+        # Kept and shown without secrets (a GetConfiguration reporting AuthorizationKey).
+        command.response = redacted_response(command.action, response)
         command.completed_at = timezone.now()
+        command.sealed_payload = ""
         try:
             schemas.validate(command.action, response, response=True)
         except OcppError as exc:
@@ -86,7 +106,14 @@ def outbox_complete(*, command_id: int, response: dict[str, Any]) -> None:
         else:
             command.status = CommandStatus.COMPLETED
         command.save(
-            update_fields=["response", "completed_at", "status", "error_code", "error_description"]
+            update_fields=[
+                "response",
+                "completed_at",
+                "sealed_payload",
+                "status",
+                "error_code",
+                "error_description",
+            ]
         )
         publish(command_finished_event(command))
         transaction.on_commit(lambda: notify_waiters(command_id=command_id))
@@ -134,6 +161,7 @@ def outbox_fail(
             error_description=description,
             error_details=details,
             completed_at=timezone.now(),
+            sealed_payload="",
         )
         if finished:
             _finished_publish([command_id])
@@ -216,7 +244,9 @@ def _commands_end(
         if not moved:
             return []
         now = timezone.now()
-        Command.objects.filter(pk__in=moved, status=from_status).update(completed_at=now, **changes)
+        Command.objects.filter(pk__in=moved, status=from_status).update(
+            completed_at=now, **({"sealed_payload": ""} | changes)
+        )
         _finished_publish(moved)
         transaction.on_commit(lambda: _notify_each(moved))
     return moved

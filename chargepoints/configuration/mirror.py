@@ -11,7 +11,7 @@ from chargepoints.commands.dispatch import CommandRejectedError, command_dispatc
 from chargepoints.commands.payload_checks import command_payload_check
 from chargepoints.configuration.catalogue import configuration_change_problem
 from chargepoints.models import ChargePoint, Command, ConfigurationKey
-from chargepoints.passwords import hash_password, password_problem
+from chargepoints.passwords import password_problem
 from csms.ocpp.frames import redacted_payload
 from csms.tenancy.models import ApiToken
 
@@ -146,7 +146,5 @@ def configuration_mirror_change(
     masked = redacted_payload("ChangeConfiguration", payload)
     if masked is not payload:
         Command.objects.filter(pk=command_id).update(payload=masked)
-    if key == AUTHORIZATION_KEY and status == "Accepted":
-        # From now on the charge point authenticates with this password (SPEC §4); stored
-        # before the command is reported complete (same transaction).
-        ChargePoint.objects.filter(pk=charge_point_id).update(password_hash=hash_password(value))
+    # The new AuthorizationKey itself is chargepoints.security.rotation's: kept pending beside
+    # the old password from the moment the command was queued.

@@ -19,6 +19,7 @@ from chargepoints.models.charge_points import (
     Connector,
     ConnectorStatusChange,
     RegistrationStatus,
+    SecurityProfile,
 )
 from chargepoints.models.commands import Command, CommandStatus
 from chargepoints.models.configuration import (
@@ -30,15 +31,32 @@ from chargepoints.models.configuration import (
 from chargepoints.models.messages import MessageDirection, OcppMessage
 from chargepoints.models.reports import (
     CertificateSigningRequest,
+    CertificateSigningRequestStatus,
     DataTransferMessage,
     SecurityEvent,
 )
 from chargepoints.models.reservations import Reservation, ReservationSequence, ReservationStatus
+from chargepoints.models.security import (
+    AuthorityRole,
+    AuthorizationKeyRotation,
+    BasicAuthFailures,
+    CertificateAuthority,
+    ChargePointCertificate,
+    FailureScope,
+    InstalledCertificate,
+    RotationStatus,
+)
 
 __all__ = [
     "BOOT_REPORTED_FIELDS",
+    "AuthorityRole",
+    "AuthorizationKeyRotation",
+    "BasicAuthFailures",
+    "CertificateAuthority",
     "CertificateSigningRequest",
+    "CertificateSigningRequestStatus",
     "ChargePoint",
+    "ChargePointCertificate",
     "ChargePointGroup",
     "ChargePointStatus",
     "Command",
@@ -51,9 +69,11 @@ __all__ = [
     "Connector",
     "ConnectorStatusChange",
     "DataTransferMessage",
+    "FailureScope",
     "IdTag",
     "IdTagRevocation",
     "IdTagStatus",
+    "InstalledCertificate",
     "LocalListResult",
     "LocalListState",
     "LocalListSyncRequest",
@@ -64,5 +84,7 @@ __all__ = [
     "ReservationSequence",
     "ReservationStatus",
     "RevocationMethod",
+    "RotationStatus",
     "SecurityEvent",
+    "SecurityProfile",
 ]

@@ -12,6 +12,15 @@ class RegistrationStatus(models.TextChoices):
     REJECTED = "Rejected"
 
 
+class SecurityProfile(models.IntegerChoices):
+    # Whitepaper §2: 0 (not in the whitepaper: no security at all), 1 Basic auth over plain
+    # WebSocket, 2 TLS with Basic auth, 3 TLS with a client certificate.
+    UNSECURED = 0, "0: no authentication"
+    BASIC = 1, "1: Basic auth"
+    TLS_BASIC = 2, "2: TLS + Basic auth"
+    TLS_CLIENT_CERTIFICATE = 3, "3: TLS + client certificate"
+
+
 # What a charge point reports of itself in BootNotification.req: read-only for people.
 BOOT_REPORTED_FIELDS = (
     "vendor",
@@ -33,6 +42,15 @@ class ChargePoint(models.Model):
     name = models.CharField(max_length=200, blank=True)
     # Security profile 1/2: HTTP Basic password, hashed (see chargepoints.passwords).
     password_hash = models.CharField(max_length=200, blank=True)
+    # The profile it must connect with (at least the tenant's minimum); a raise sent with
+    # ChangeConfiguration(SecurityProfile) waits in ``security_profile_pending`` until the
+    # charger connects with it, so a charger that cannot is never locked out (whitepaper §1.3).
+    security_profile = models.PositiveSmallIntegerField(
+        choices=SecurityProfile.choices, default=SecurityProfile.UNSECURED
+    )
+    security_profile_pending = models.PositiveSmallIntegerField(
+        choices=SecurityProfile.choices, null=True, blank=True
+    )
     registration_status = models.CharField(
         max_length=16, choices=RegistrationStatus.choices, default=RegistrationStatus.ACCEPTED
     )

@@ -31,7 +31,11 @@ class Command(models.Model):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="commands")
     charge_point = models.ForeignKey(ChargePoint, on_delete=models.CASCADE, related_name="commands")
     action = models.CharField(max_length=64)
+    # What people and logs may see: a secret in it (a new AuthorizationKey) is masked, and the
+    # payload as sent waits sealed in ``sealed_payload`` (csms.secrets_at_rest) until the
+    # command ends, when it is dropped.
     payload = models.JSONField(default=dict)
+    sealed_payload = models.TextField(blank=True, editable=False)
     status = models.CharField(
         max_length=16, choices=CommandStatus.choices, default=CommandStatus.QUEUED
     )

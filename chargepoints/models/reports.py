@@ -8,7 +8,9 @@ from csms.tenancy.models import Tenant
 
 
 class SecurityEvent(models.Model):
-    """SecurityEventNotification (security extension) and our own refused handshakes."""
+    """The security log (issue 19 §4): SecurityEventNotifications from chargers and what the
+    Central System itself saw (refused handshakes and why, lockouts, rotated passwords,
+    certificates issued, installed, deleted or expiring)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="security_events")
     charge_point = models.ForeignKey(
@@ -19,6 +21,10 @@ class SecurityEvent(models.Model):
     tech_info = models.CharField(max_length=255, blank=True)
     timestamp = models.DateTimeField()
     reported_by_charge_point = models.BooleanField(default=True)
+    # Whitepaper §A.1 marks some event types critical (csms.security_log.CRITICAL_EVENT_TYPES).
+    critical = models.BooleanField(default=False)
+    # Where a refused handshake came from (the client address daphne reports).
+    source_address = models.CharField(max_length=64, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -30,6 +36,10 @@ class SecurityEvent(models.Model):
                 condition=Q(reported_by_charge_point=True),
                 name="uniq_reported_security_event",
             )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "-timestamp"], name="security_event_tenant_time"),
+            models.Index(fields=["timestamp"], name="security_event_time"),
         ]
 
     def __str__(self) -> str:
@@ -54,13 +64,23 @@ class DataTransferMessage(models.Model):
         return f"{self.vendor_id}/{self.message_id or '-'}: {self.answer_status}"
 
 
+class CertificateSigningRequestStatus(models.TextChoices):
+    SIGNED = "signed"  # signed by the tenant's Charge Point CA, CertificateSigned queued
+    REFUSED = "refused"  # the CSR failed its checks (``problems``): answered Rejected
+    EXTERNAL = "external"  # handed to an external CA (CERTIFICATE_SIGNER), which answers later
+
+
 class CertificateSigningRequest(models.Model):
-    """SignCertificate.req (security extension): kept for staff to sign out of band."""
+    """SignCertificate.req (security extension) and what became of it."""
 
     charge_point = models.ForeignKey(
         ChargePoint, on_delete=models.CASCADE, related_name="certificate_requests"
     )
     csr = models.TextField()
+    status = models.CharField(
+        max_length=16, choices=CertificateSigningRequestStatus.choices, blank=True
+    )
+    problems = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from chargepoints.models import ChargePoint, RegistrationStatus
 from chargepoints.passwords import hash_password
+from chargepoints.security.rotation import rotations_abandon
 from csms.errors import DomainError
 from csms.events import ChargePointBooted, ChargePointRegistrationChanged, publish
 from csms.tenancy.models import Tenant
@@ -119,6 +120,8 @@ def charge_point_update(*, charge_point: ChargePoint, **changes: Any) -> ChargeP
         password = changes.pop("password")
         charge_point.password_hash = hash_password(password) if password else ""
         changes["password_hash"] = charge_point.password_hash
+        # A password set by hand replaces whatever AuthorizationKey rotation was pending.
+        rotations_abandon(charge_point_id=charge_point.pk)
     for field, value in changes.items():
         setattr(charge_point, field, value)
     if changes:

@@ -1,9 +1,10 @@
-"""Records of what charge points report beyond their status: security events, certificate
-signing requests (DataTransfer messages: ``data_transfer``)."""
+"""Records of what charge points report beyond their status: security events (DataTransfer
+messages: ``data_transfer``; certificate signing requests: ``chargepoints.security``)."""
 
 from typing import Any
 
-from chargepoints.models import CertificateSigningRequest, SecurityEvent
+from chargepoints.models import SecurityEvent
+from chargepoints.security.security_log import security_event_is_critical
 from csms.events import SecurityEventReceived, publish
 from csms.timestamps import parse_required_timestamp
 
@@ -20,7 +21,11 @@ def security_event_record(
         timestamp=parse_required_timestamp(event["timestamp"]),
         tech_info=tech_info,
         reported_by_charge_point=True,
-        defaults={"tenant_id": tenant_id, "identity": identity},
+        defaults={
+            "tenant_id": tenant_id,
+            "identity": identity,
+            "critical": security_event_is_critical(event["type"]),
+        },
     )
     if created:
         publish(
@@ -33,7 +38,3 @@ def security_event_record(
                 tech_info=tech_info,
             )
         )
-
-
-def certificate_request_record(*, charge_point_id: int, csr: str) -> None:
-    CertificateSigningRequest.objects.create(charge_point_id=charge_point_id, csr=csr)

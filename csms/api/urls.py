@@ -19,6 +19,12 @@ from chargepoints.api.id_tags import IdTagViewSet
 from chargepoints.api.local_list import LocalListSyncView
 from chargepoints.api.reservations import ReservationDetailView, ReservationListView
 from chargepoints.api.typed_commands import TYPED_COMMAND_VIEWS
+from chargepoints.api.security import (
+    CertificateAuthorityViewSet,
+    ChargePointCertificatesView,
+    SecurityEventViewSet,
+    SecurityProfileUpgradeView,
+)
 from csms.alerts.api.views import AlertViewSet
 from csms.api.views import CurrentTenantView
 from csms.webhooks.api.views import EventViewSet, WebhookEndpointViewSet
@@ -66,6 +72,10 @@ router.register("charging-sites", ChargingSiteViewSet, basename="charging-site")
 router.register("webhooks", WebhookEndpointViewSet, basename="webhook")
 router.register("events", EventViewSet, basename="event")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("security-events", SecurityEventViewSet, basename="security-event")
+router.register(
+    "certificate-authorities", CertificateAuthorityViewSet, basename="certificate-authority"
+)
 router.register(
     "configuration-baselines", ConfigurationBaselineViewSet, basename="configuration-baseline"
 )
@@ -120,6 +130,16 @@ urlpatterns = [
             name=f"charge-point-{name}",
         )
         for name, view in TYPED_COMMAND_VIEWS.items()
+    ),
+    path(
+        "charge-points/<str:identity>/security-profile/",
+        SecurityProfileUpgradeView.as_view(),
+        name="charge-point-security-profile",
+    ),
+    path(
+        "charge-points/<str:identity>/certificates/",
+        ChargePointCertificatesView.as_view(),
+        name="charge-point-certificates",
     ),
     path("reservations/", ReservationListView.as_view(), name="reservation-list"),
     path("reservations/<int:pk>/", ReservationDetailView.as_view(), name="reservation-detail"),

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from csms.ocpp.context import CallContext, ChargePointSession
+from csms.tls.extension import TlsExtension
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +48,13 @@ class OcppBackend(Hashable, Protocol):
         channel_name: str,
         client: str,
         subprotocol_offered: bool = True,
+        tls: TlsExtension | None = None,
     ) -> tuple[ChargePointSession, str]:
         """Authenticate and register presence: the session and the channel of the connection
         it took over ("" if none); raise ConnectionRefusedError to refuse.
 
-        A refused handshake changes nothing: no presence, no takeover, no registration."""
+        ``tls`` is the connection's TLS (None: plain ws://). A refused handshake changes nothing
+        but the security log: no presence, no takeover, no registration."""
         ...
 
     def session_close(self, *, session: ChargePointSession, channel_name: str) -> None:

@@ -146,6 +146,33 @@ def redacted_payload(action: str, payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+def redacted_response(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A charge point's answer to ``action`` as it may be kept and shown: a GetConfiguration
+    answer that reports a secret key's value (some firmwares report AuthorizationKey, which
+    the whitepaper makes write-only) has it masked."""
+    if action != "GetConfiguration":
+        return payload
+    entries = payload.get("configurationKey")
+    if not isinstance(entries, list) or not any(
+        isinstance(entry, dict)
+        and entry.get("key") in SECRET_CONFIGURATION_KEYS
+        and entry.get("value")
+        for entry in entries
+    ):
+        return payload
+    return {
+        **payload,
+        "configurationKey": [
+            {**entry, "value": REDACTED}
+            if isinstance(entry, dict)
+            and entry.get("key") in SECRET_CONFIGURATION_KEYS
+            and entry.get("value")
+            else entry
+            for entry in entries
+        ],
+    }
+
+
 def _dumps(message: list[Any]) -> str:
     return wire_json(message)
 

@@ -3,7 +3,8 @@
 The first stage a charge point meets, before any frame. The URL names the tenant and the
 charge point's identity (SPEC §3.2); the subprotocol is ``ocpp1.6`` (OCPP-J §3), and only a
 charge point whose compatibility switch allows it may offer none; credentials are checked by
-the backend against the charge point's password (OCPP-J §7, HTTP Basic). A refusal is an HTTP
+the backend against the charge point's password (OCPP-J §7, HTTP Basic) and its security
+profile, given what the connection's TLS says (``csms.tls.scope``). A refusal is an HTTP
 status, raised as :class:`~csms.ocpp.backend.ConnectionRefusedError` before anything is
 written, so a refused handshake changes nothing.
 """
@@ -18,6 +19,7 @@ from channels.layers import get_channel_layer
 from csms.ocpp.backend import ConnectionRefusedError, OcppBackend
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.execution.hops import db_hop
+from csms.tls.scope import configured_trusted_proxies, scope_tls
 
 logger = logging.getLogger(__name__)
 security_log = logging.getLogger("csms.security")
@@ -52,6 +54,8 @@ async def handshake_open(
         channel_name=channel_name,
         client=client,
         subprotocol_offered=bool(offered),
+        # Security profiles 2 and 3: what our TLS endpoint or a trusted proxy says.
+        tls=scope_tls(scope, trusted_proxies=configured_trusted_proxies()),
     )
     if previous_channel and previous_channel != channel_name:
         # The charger lost its old socket without a close: that connection must go.

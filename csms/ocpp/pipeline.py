@@ -49,6 +49,7 @@ from csms.ocpp.frames import (
     error_frame,
     leading_message_id,
     parse_frame,
+    redacted_response,
     result_frame,
 )
 from csms.ocpp.outbound import Outbound
@@ -184,6 +185,11 @@ async def answer_receive(
     )
     if action is None:
         logger.info("%s: answer to unknown or expired call %s", session.identity, answer.message_id)
+    elif isinstance(answer, CallResult):
+        # The message log never keeps a secret a charger reported (GetConfiguration).
+        redacted = redacted_response(action, answer.payload)
+        if redacted is not answer.payload:
+            raw = result_frame(answer.message_id, redacted)
     await frames_log(connection.backend, session, [("in", raw)], received_at)
 
 

@@ -14,8 +14,8 @@ idempotent. Delete a module when the upstream server does the right thing itself
 * :mod:`~csms.server_patches.daphne_access_log` — with ``LOG_FORMAT=json``, daphne's access
   log (written straight to stdout) goes through the logging module as JSON like every line.
 * :mod:`~csms.server_patches.daphne_tls` — daphne puts nothing about TLS in the scope: it adds
-  the ASGI TLS extension and the real TCP peer (issue 19). Installed by its own callers (the
-  TLS scope echo of the e2e tests), not by :func:`install` yet.
+  the ASGI TLS extension and the real TCP peer (issue 19), which the handshake's security
+  profile check reads (``csms.tls.scope``).
 * :mod:`~csms.server_patches.db_pool` — psycopg's pool reconnects with a backoff of up to
   minutes and makes every caller wait its full time-out while PostgreSQL is away: capped to a
   second, and a quick refusal during the outage (issue 16 §7).
@@ -23,13 +23,14 @@ idempotent. Delete a module when the upstream server does the right thing itself
   headers as long as bytes trickle in (slowloris): a deadline from accept to the end of the
   headers (issue 16 §8).
 
-:func:`install` is what ``csms.asgi`` runs: all but the TLS one.
+:func:`install` is what ``csms.asgi`` runs: all of them.
 """
 
 from csms.server_patches import (
     autobahn_lazy_debug,
     daphne_access_log,
     daphne_denial,
+    daphne_tls,
     db_pool,
     headers_deadline,
 )
@@ -42,3 +43,4 @@ def install() -> None:
     db_pool.install()
     headers_deadline.install()
     daphne_access_log.install()
+    daphne_tls.install()

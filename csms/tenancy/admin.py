@@ -14,9 +14,10 @@ class TenantAdmin(admin.ModelAdmin):
         "unknown_charge_point_policy",
         "heartbeat_interval",
         "authorization_cache_lifetime",
+        "minimum_security_profile",
         "created_at",
     ]
-    list_filter = ["unknown_charge_point_policy"]
+    list_filter = ["unknown_charge_point_policy", "minimum_security_profile"]
     search_fields = ["slug", "name"]
     readonly_fields = ["created_at", "updated_at"]
     prepopulated_fields = {"slug": ("name",)}

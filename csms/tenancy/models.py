@@ -5,7 +5,7 @@ Every tenant-owned model elsewhere carries a ``tenant`` foreign key to :class:`T
 
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 
@@ -52,6 +52,11 @@ class Tenant(models.Model):
     # Compatibility switches for this tenant's charge points (csms.ocpp.compat.CompatSwitches);
     # a charge point may override each one.
     compat_defaults = models.JSONField(default=dict, blank=True)
+    # The lowest security profile any of its charge points may connect with (whitepaper §2;
+    # 0..3, see chargepoints.models.SecurityProfile): a charge point's own may only be higher.
+    minimum_security_profile = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(3)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -31,6 +31,9 @@ class EventType(models.TextChoices):
     DIAGNOSTICS_UPLOADED = "diagnostics.uploaded"
     DATA_TRANSFER_RECEIVED = "data_transfer.received"
     SECURITY_EVENT_RECEIVED = "security_event.received"
+    # The Central System's own security-log rows (refused handshakes, lockouts, rotations,
+    # certificates): chargers' SecurityEventNotifications stay security_event.received.
+    SECURITY_EVENT_RECORDED = "security_event.recorded"
     ENDPOINT_DISABLED = "endpoint.disabled"
     # Alert rules (csms.alerts): an alert opened, or closed when its condition cleared.
     ALERT_OPENED = "alert.opened"

@@ -31,6 +31,7 @@ from csms.events import (
     MeterValuesReceived,
     ReservationChanged,
     SecurityEventReceived,
+    SecurityEventRecorded,
     TransactionReconciled,
     TransactionStarted,
     TransactionStopped,
@@ -417,6 +418,23 @@ def data_transfer_received(event: DataTransferReceived) -> None:
             "message_id": event.message_id or "",
             "data": event.data or "",
             "answer_status": event.answer_status,
+        },
+        charge_point_id=event.charge_point_id,
+    )
+
+
+@subscriber(SecurityEventRecorded, listens=listening(EventType.SECURITY_EVENT_RECORDED))
+def security_event_recorded(event: SecurityEventRecorded) -> None:
+    event_emit(
+        tenant_id=event.tenant_id,
+        type=EventType.SECURITY_EVENT_RECORDED,
+        data={
+            "charge_point": event.identity,
+            "type": event.type,
+            "critical": event.critical,
+            "timestamp": event.timestamp,
+            "tech_info": event.tech_info,
+            "source_address": event.source_address,
         },
         charge_point_id=event.charge_point_id,
     )

@@ -57,6 +57,7 @@ class DiagnosticsRequestSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "charge_point",
+            "log_type",
             "status",
             "start_time",
             "stop_time",

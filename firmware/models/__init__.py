@@ -4,6 +4,7 @@ from firmware.models.diagnostics import (
     DiagnosticsRequest,
     DiagnosticsRequestStatus,
     DiagnosticsSchedule,
+    LogType,
 )
 from firmware.models.firmware_updates import (
     FirmwareJob,
@@ -21,6 +22,7 @@ __all__ = [
     "FirmwareJobStatus",
     "FirmwareUpdate",
     "FirmwareUpdateStatus",
+    "LogType",
     "StatusReport",
     "StatusReportKind",
 ]

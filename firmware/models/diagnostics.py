@@ -73,8 +73,16 @@ class DiagnosticsRequestStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class LogType(models.TextChoices):
+    # "": GetDiagnostics (OCPP 1.6 §5.8); the others GetLog of the security extension
+    # (whitepaper §5), with LogStatusNotification instead of DiagnosticsStatusNotification.
+    DIAGNOSTICS = "", "GetDiagnostics"
+    DIAGNOSTICS_LOG = "DiagnosticsLog", "GetLog: diagnostics log"
+    SECURITY_LOG = "SecurityLog", "GetLog: security log"
+
+
 class DiagnosticsRequest(models.Model):
-    """One GetDiagnostics for one charge point, followed until the file is there."""
+    """One GetDiagnostics (or GetLog) for one charge point, followed until the file is there."""
 
     IN_FLIGHT = frozenset(
         {
@@ -101,6 +109,7 @@ class DiagnosticsRequest(models.Model):
         blank=True,
         related_name="requests",
     )
+    log_type = models.CharField(max_length=16, choices=LogType.choices, blank=True, default="")
     status = models.CharField(
         max_length=20,
         choices=DiagnosticsRequestStatus.choices,
@@ -174,3 +183,7 @@ class DiagnosticsRequest(models.Model):
     @property
     def uses_upload_receiver(self) -> bool:
         return not self.location
+
+    @property
+    def action(self) -> str:
+        return "GetLog" if self.log_type else "GetDiagnostics"

@@ -49,6 +49,15 @@ class FirmwareUpdate(models.Model):
         help_text="The version a charge point reports in BootNotification once "
         "it runs the new firmware: its job is then verified.",
     )
+    # Signed firmware (whitepaper §4): SignedUpdateFirmware with the certificate that signed
+    # the image and the signature, instead of UpdateFirmware; the charger verifies both.
+    signed = models.BooleanField(default=False)
+    signing_certificate = models.TextField(
+        blank=True, help_text="PEM of the firmware signing certificate (signed campaigns)."
+    )
+    signature = models.TextField(
+        blank=True, help_text="Base64 signature of the firmware image (signed campaigns)."
+    )
     # How the targets were chosen (the jobs are the resolved list).
     filter_vendor = models.CharField(max_length=20, blank=True)
     filter_model = models.CharField(max_length=20, blank=True)
@@ -149,6 +158,10 @@ class FirmwareJobStatus(models.TextChoices):
     INSTALLED = "installed"
     DOWNLOAD_FAILED = "download_failed"
     INSTALLATION_FAILED = "installation_failed"
+    # FirmwareStatusEnumType of SignedFirmwareStatusNotification (whitepaper §4.2)
+    SIGNATURE_VERIFIED = "signature_verified"
+    INVALID_SIGNATURE = "invalid_signature"
+    INVALID_CERTIFICATE = "invalid_certificate", "signing certificate refused by the charger"
     # Ours
     VERIFIED = "verified", "verified (booted with the new version)"
     VERSION_MISMATCH = "version_mismatch", "installed, but booted with another version"
@@ -169,6 +182,7 @@ class FirmwareJob(models.Model):
             FirmwareJobStatus.ACCEPTED,
             FirmwareJobStatus.DOWNLOADING,
             FirmwareJobStatus.DOWNLOADED,
+            FirmwareJobStatus.SIGNATURE_VERIFIED,
             FirmwareJobStatus.INSTALLING,
             FirmwareJobStatus.INSTALLED,
         }
@@ -177,6 +191,8 @@ class FirmwareJob(models.Model):
         {
             FirmwareJobStatus.DOWNLOAD_FAILED,
             FirmwareJobStatus.INSTALLATION_FAILED,
+            FirmwareJobStatus.INVALID_SIGNATURE,
+            FirmwareJobStatus.INVALID_CERTIFICATE,
             FirmwareJobStatus.VERSION_MISMATCH,
             FirmwareJobStatus.FAILED,
             FirmwareJobStatus.TIMED_OUT,

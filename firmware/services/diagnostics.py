@@ -91,18 +91,10 @@ def diagnostics_request_create(
 
 
 def diagnostics_request_dispatch(*, request: DiagnosticsRequest, now: datetime) -> None:
-    location = request.location or diagnostics_upload_url(token=request.upload_token or "")
-    optional = {
-        "retries": request.retries,
-        "retryInterval": request.retry_interval,
-        "startTime": request.start_time and ocpp_datetime(request.start_time),
-        "stopTime": request.stop_time and ocpp_datetime(request.stop_time),
-    }
-    payload = {"location": location} | {k: v for k, v in optional.items() if v is not None}
     command = command_dispatch(
         charge_point=request.charge_point,
-        action="GetDiagnostics",
-        payload=payload,
+        action=request.action,
+        payload=_request_payload(request),
         requested_by_job=f"{REQUESTED_BY}:{request.pk}",
         ttl_seconds=settings.DIAGNOSTICS_TIMEOUT_SECONDS,
     )
@@ -115,6 +107,25 @@ def diagnostics_request_dispatch(*, request: DiagnosticsRequest, now: datetime) 
         triggered_at=None,
         next_attempt_at=None,
     )
+
+
+def _request_payload(request: DiagnosticsRequest) -> dict[str, Any]:
+    """GetDiagnostics.req (OCPP 1.6 §6.27), or GetLog.req (whitepaper §5.1) for a log type: the
+    same window and upload location, the request's id as requestId."""
+    location = request.location or diagnostics_upload_url(token=request.upload_token or "")
+    start = request.start_time and ocpp_datetime(request.start_time)
+    stop = request.stop_time and ocpp_datetime(request.stop_time)
+    retries = {"retries": request.retries, "retryInterval": request.retry_interval}
+    if request.log_type:
+        log = {"remoteLocation": location, "oldestTimestamp": start, "latestTimestamp": stop}
+        payload: dict[str, Any] = {
+            "logType": request.log_type,
+            "requestId": request.pk,
+            "log": {k: v for k, v in log.items() if v is not None},
+        }
+        return payload | {k: v for k, v in retries.items() if v is not None}
+    optional = retries | {"startTime": start, "stopTime": stop}
+    return {"location": location} | {k: v for k, v in optional.items() if v is not None}
 
 
 def diagnostics_request_fail(
@@ -153,13 +164,69 @@ def diagnostics_accepted(
         waiting.update(status=DiagnosticsRequestStatus.NO_FILE, last_heard_at=now, finished_at=now)
 
 
+def log_accepted(
+    *, command_id: int, response: dict[str, Any] | None, completed_at: datetime | None
+) -> None:
+    """GetLog.conf: Accepted (or AcceptedCanceled, an earlier upload given up for this one)
+    with the file's name; Rejected fails the attempt."""
+    response = response or {}
+    if response.get("status") in ("Accepted", "AcceptedCanceled"):
+        now = completed_at or timezone.now()
+        requests = DiagnosticsRequest.objects.filter(command_id=command_id)
+        requests.filter(file_name="").update(file_name=response.get("filename") or "")
+        requests.filter(status=DiagnosticsRequestStatus.DISPATCHED).update(
+            status=DiagnosticsRequestStatus.ACCEPTED, last_heard_at=now
+        )
+        return
+    request = (
+        DiagnosticsRequest.objects.select_for_update(of=("self",))
+        .filter(command_id=command_id, status=DiagnosticsRequestStatus.DISPATCHED)
+        .first()
+    )
+    if request is not None:
+        diagnostics_request_fail(
+            request=request,
+            status=DiagnosticsRequestStatus.FAILED,
+            error=f"GetLog answered {response.get('status')}",
+            now=completed_at or timezone.now(),
+        )
+
+
+# LogStatusNotification's statuses (whitepaper §5.2 UploadLogStatusEnumType) in the terms of
+# DiagnosticsStatusNotification's, which drive the request.
+LOG_STATUS_AS_DIAGNOSTICS = {
+    "Uploading": "Uploading",
+    "Uploaded": "Uploaded",
+    "UploadFailure": "UploadFailed",
+    "BadMessage": "UploadFailed",
+    "NotSupportedOperation": "UploadFailed",
+    "PermissionDenied": "UploadFailed",
+    "Idle": "Idle",
+}
+
+
+def log_status_record(
+    *, charge_point_id: int, status: str, request_id: int | None, now: datetime
+) -> None:
+    """LogStatusNotification moves the GetLog request it names (requestId), exactly as a
+    DiagnosticsStatusNotification moves a GetDiagnostics one."""
+    diagnostics_status_record(
+        charge_point_id=charge_point_id,
+        status=LOG_STATUS_AS_DIAGNOSTICS.get(status, "Idle"),
+        now=now,
+        request_id=request_id,
+        reported=status,
+    )
+
+
 def get_diagnostics_error(command: Command | CommandFinished | None) -> str | None:
-    """Why the attempt behind this GetDiagnostics failed; None while it may still succeed."""
+    """Why the attempt behind this GetDiagnostics (or GetLog) failed; None while it may still
+    succeed."""
     if command is None:
         return "the GetDiagnostics command is gone"
     if command.status in UNDELIVERED:
         why = f"{command.error_code} {command.error_description}".strip()
-        return f"GetDiagnostics {command.status}: {why}".strip()
+        return f"{command.action} {command.status}: {why}".strip()
     return None
 
 
@@ -176,25 +243,34 @@ def diagnostics_undelivered(*, command: CommandFailed) -> None:
         diagnostics_request_fail(
             request=request,
             status=DiagnosticsRequestStatus.FAILED,
-            error=get_diagnostics_error(command) or f"GetDiagnostics {command.status}",
+            error=get_diagnostics_error(command) or f"{command.action} {command.status}",
             now=command.completed_at or timezone.now(),
         )
 
 
-def diagnostics_status_record(*, charge_point_id: int, status: str, now: datetime) -> None:
+def diagnostics_status_record(
+    *,
+    charge_point_id: int,
+    status: str,
+    now: datetime,
+    request_id: int | None = None,
+    reported: str | None = None,
+) -> None:
     """DiagnosticsStatusNotification (OCPP 1.6 §4.4) moves the charge point's open request
-    (the notification names none: the most recently sent one)."""
-    request = (
+    (the notification names none: the most recently sent one; LogStatusNotification names its
+    ``request_id``, and ``reported`` is its own status word)."""
+    open_requests = (
         DiagnosticsRequest.objects.select_for_update()
         .filter(charge_point_id=charge_point_id, finished_at__isnull=True)
         .exclude(status=DiagnosticsRequestStatus.PENDING)
-        .order_by("-dispatched_at", "-pk")
-        .first()
     )
+    if request_id is not None:
+        open_requests = open_requests.filter(pk=request_id)
+    request = open_requests.order_by("-dispatched_at", "-pk").first()
     if request is None:
         return
     rows = DiagnosticsRequest.objects.filter(pk=request.pk, status=request.status)
-    heard: dict[str, Any] = {"last_status": status, "last_heard_at": now}
+    heard: dict[str, Any] = {"last_status": reported or status, "last_heard_at": now}
     if status == "Uploading":
         rows.update(status=DiagnosticsRequestStatus.UPLOADING, next_attempt_at=None, **heard)
     elif status == "Uploaded":
@@ -211,7 +287,7 @@ def diagnostics_status_record(*, charge_point_id: int, status: str, now: datetim
         diagnostics_request_fail(
             request=request,
             status=DiagnosticsRequestStatus.UPLOAD_FAILED,
-            error="the charge point reported UploadFailed",
+            error=f"the charge point reported {reported or 'UploadFailed'}",
             now=now,
         )
     else:  # Idle (an answer to TriggerMessage), or a repeated failure
@@ -328,10 +404,16 @@ def _advance_one(request: DiagnosticsRequest, now: datetime) -> None:
             request=request, status=DiagnosticsRequestStatus.TIMED_OUT, error=error, now=now
         )
     elif verdict == "trigger":
+        # GetLog's status comes from the security extension's trigger (whitepaper §5.3).
+        trigger = (
+            ("ExtendedTriggerMessage", {"requestedMessage": "LogStatusNotification"})
+            if request.log_type
+            else ("TriggerMessage", {"requestedMessage": "DiagnosticsStatusNotification"})
+        )
         command_dispatch(
             charge_point=request.charge_point,
-            action="TriggerMessage",
-            payload={"requestedMessage": "DiagnosticsStatusNotification"},
+            action=trigger[0],
+            payload=trigger[1],
             requested_by_job=f"{REQUESTED_BY}:{request.pk}",
             ttl_seconds=settings.DIAGNOSTICS_QUIET_SECONDS,
         )

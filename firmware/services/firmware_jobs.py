@@ -7,6 +7,7 @@ frame handled at the same moment never both move one job.
 """
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -51,21 +52,36 @@ UNDELIVERED: dict[str, str] = {
 }
 
 
+def update_firmware_payload(
+    *, job: FirmwareJob, campaign: FirmwareUpdate, now: datetime
+) -> tuple[str, dict[str, Any]]:
+    """UpdateFirmware.req (OCPP 1.6 §6.51), or SignedUpdateFirmware.req (whitepaper §4.1) for
+    a signed campaign: the job's id is its requestId, which its status notifications name."""
+    retrieve = ocpp_datetime(max(campaign.retrieve_date or now, now))
+    retries = {"retries": campaign.retries, "retryInterval": campaign.retry_interval}
+    retries = {key: value for key, value in retries.items() if value is not None}
+    if campaign.signed:
+        return "SignedUpdateFirmware", {
+            "requestId": job.pk,
+            "firmware": {
+                "location": campaign.location,
+                "retrieveDateTime": retrieve,
+                "signingCertificate": campaign.signing_certificate,
+                "signature": campaign.signature,
+            },
+            **retries,
+        }
+    return "UpdateFirmware", {"location": campaign.location, "retrieveDate": retrieve, **retries}
+
+
 def firmware_job_dispatch(*, job: FirmwareJob, campaign: FirmwareUpdate, now: datetime) -> None:
     """Queue UpdateFirmware (OCPP 1.6 §5.19) for the job's charge point; an offline charge point
     gets it if it comes back before the campaign window closes."""
-    payload: dict[str, Any] = {
-        "location": campaign.location,
-        "retrieveDate": ocpp_datetime(max(campaign.retrieve_date or now, now)),
-    }
-    if campaign.retries is not None:
-        payload["retries"] = campaign.retries
-    if campaign.retry_interval is not None:
-        payload["retryInterval"] = campaign.retry_interval
+    action, payload = update_firmware_payload(job=job, campaign=campaign, now=now)
     ttl = max(1, int((campaign.expires_at - now).total_seconds()))
     command = command_dispatch(
         charge_point=job.charge_point,
-        action="UpdateFirmware",
+        action=action,
         payload=payload,
         requested_by_job=f"{REQUESTED_BY}:{campaign.pk}",
         ttl_seconds=ttl,
@@ -123,47 +139,124 @@ def update_firmware_error(command: Command | CommandFinished | None) -> str | No
     return UNDELIVERED.get(command.status)
 
 
-def _listening_job(charge_point_id: int, statuses: frozenset[str]) -> FirmwareJob | None:
+def _listening_job(
+    charge_point_id: int, statuses: frozenset[str], *, job_id: int | None = None
+) -> FirmwareJob | None:
     # Every BootNotification asks and almost no charge point has a job: a narrow probe first
     # (a reconnect storm spent a seventh of its CPU building the locked read with its campaign).
-    if not FirmwareJob.objects.filter(
-        charge_point_id=charge_point_id, status__in=statuses
-    ).exists():
+    jobs = FirmwareJob.objects.filter(charge_point_id=charge_point_id, status__in=statuses)
+    if job_id is not None:
+        jobs = jobs.filter(pk=job_id)
+    if not jobs.exists():
         return None
     return (
-        FirmwareJob.objects.select_for_update()
+        jobs.select_for_update()
         .select_related("campaign")
-        .filter(charge_point_id=charge_point_id, status__in=statuses)
         .order_by("-dispatched_at", "-pk")
         .first()
     )
 
 
-def firmware_status_record(*, charge_point_id: int, status: str, now: datetime) -> None:
-    """FirmwareStatusNotification (OCPP 1.6 §4.5) moves the charge point's current job."""
-    job = _listening_job(charge_point_id, LISTENING)
+def firmware_status_record(
+    *,
+    charge_point_id: int,
+    status: str,
+    now: datetime,
+    progress: Mapping[str, str] = PROGRESS,
+    failure: Mapping[str, str] = FAILURE,
+    job_id: int | None = None,
+) -> None:
+    """FirmwareStatusNotification (OCPP 1.6 §4.5) moves the charge point's current job (or,
+    for SignedFirmwareStatusNotification, the job its requestId names, by its own statuses)."""
+    job = _listening_job(charge_point_id, LISTENING, job_id=job_id)
     if job is None:
         return
     heard = {"last_status": status, "last_heard_at": now}
-    if status in PROGRESS:
+    if status in progress:
         moved = FirmwareJob.objects.filter(pk=job.pk, status=job.status).update(
-            status=PROGRESS[status], next_attempt_at=None, **heard
+            status=progress[status], next_attempt_at=None, **heard
         )
-        if moved and PROGRESS[status] != job.status:
+        if moved and progress[status] != job.status:
             firmware_jobs_status_publish(
                 tenant_id=job.campaign.tenant_id, previous_statuses={job.pk: job.status}
             )
-    elif status in FAILURE and job.status != FirmwareJobStatus.RETRY_PENDING:
+    elif status in failure and job.status != FirmwareJobStatus.RETRY_PENDING:
         FirmwareJob.objects.filter(pk=job.pk).update(**heard)
         firmware_job_fail(
             job=job,
             campaign=job.campaign,
-            status=FAILURE[status],
+            status=failure[status],
             error=f"the charge point reported {status}",
             now=now,
         )
     else:  # Idle (an answer to TriggerMessage), or a repeated failure
         FirmwareJob.objects.filter(pk=job.pk).update(**heard)
+
+
+# SignedFirmwareStatusNotification's FirmwareStatusEnumType (whitepaper §4.2) → the job status.
+SIGNED_PROGRESS = {
+    "DownloadScheduled": FirmwareJobStatus.DOWNLOADING,
+    "Downloading": FirmwareJobStatus.DOWNLOADING,
+    "DownloadPaused": FirmwareJobStatus.DOWNLOADING,
+    "Downloaded": FirmwareJobStatus.DOWNLOADED,
+    "SignatureVerified": FirmwareJobStatus.SIGNATURE_VERIFIED,
+    "InstallScheduled": FirmwareJobStatus.INSTALLING,
+    "Installing": FirmwareJobStatus.INSTALLING,
+    "InstallRebooting": FirmwareJobStatus.INSTALLING,
+    "Installed": FirmwareJobStatus.INSTALLED,
+}
+SIGNED_FAILURE = {
+    "DownloadFailed": FirmwareJobStatus.DOWNLOAD_FAILED,
+    "InvalidSignature": FirmwareJobStatus.INVALID_SIGNATURE,
+    "InstallVerificationFailed": FirmwareJobStatus.INSTALLATION_FAILED,
+    "InstallationFailed": FirmwareJobStatus.INSTALLATION_FAILED,
+}
+# SignedUpdateFirmware.conf statuses that mean the charger will not install it.
+SIGNED_REFUSALS = {
+    "Rejected": FirmwareJobStatus.FAILED,
+    "InvalidCertificate": FirmwareJobStatus.INVALID_CERTIFICATE,
+    "RevokedCertificate": FirmwareJobStatus.INVALID_CERTIFICATE,
+}
+
+
+def signed_firmware_status_record(
+    *, charge_point_id: int, status: str, request_id: int | None, now: datetime
+) -> None:
+    """SignedFirmwareStatusNotification drives its job exactly like the unsigned path."""
+    firmware_status_record(
+        charge_point_id=charge_point_id,
+        status=status,
+        now=now,
+        progress=SIGNED_PROGRESS,
+        failure=SIGNED_FAILURE,
+        job_id=request_id,
+    )
+
+
+def signed_firmware_update_answered(
+    *, tenant_id: int, command_id: int, status: str, completed_at: datetime | None
+) -> None:
+    """SignedUpdateFirmware.conf: Accepted (or AcceptedCanceled: an earlier update given up)
+    moves the job on; a refused signing certificate or a rejection fails the attempt."""
+    if status not in SIGNED_REFUSALS:
+        firmware_update_accepted(
+            tenant_id=tenant_id, command_id=command_id, completed_at=completed_at
+        )
+        return
+    job = (
+        FirmwareJob.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("campaign")
+        .filter(command_id=command_id, status=FirmwareJobStatus.DISPATCHED)
+        .first()
+    )
+    if job is not None:
+        firmware_job_fail(
+            job=job,
+            campaign=job.campaign,
+            status=SIGNED_REFUSALS[status],
+            error=f"SignedUpdateFirmware answered {status}",
+            now=completed_at or timezone.now(),
+        )
 
 
 def firmware_boot_verify(*, charge_point_id: int, firmware_version: str, now: datetime) -> None:

@@ -105,9 +105,16 @@ def _watch_in_flight(campaign: FirmwareUpdate, now: datetime) -> None:
                 if job.status == FirmwareJobStatus.INSTALLED
                 else "FirmwareStatusNotification"
             )
+            # A signed update reports through SignedFirmwareStatusNotification, which only
+            # the security extension's trigger asks for (its "FirmwareStatusNotification").
+            trigger = (
+                "ExtendedTriggerMessage"
+                if campaign.signed and requested != "BootNotification"
+                else "TriggerMessage"
+            )
             command_dispatch(
                 charge_point=job.charge_point,
-                action="TriggerMessage",
+                action=trigger,
                 payload={"requestedMessage": requested},
                 requested_by_job=f"{REQUESTED_BY}:{campaign.pk}",
                 ttl_seconds=campaign.quiet_after,

@@ -26,6 +26,7 @@ from firmware.models import (
 from firmware.rollout import batch_numbers
 from firmware.selectors import charge_points_targeted, unknown_identities
 from firmware.services.domain_events import firmware_jobs_status_publish
+from firmware.services.signed_firmware import signed_firmware_problems
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,17 @@ def firmware_update_create(
     problem = download_location_problem(location)
     if problem:
         raise DomainError(f"location {problem}.", code="invalid_location")
+    if options.get("signed"):
+        # Whitepaper §4.1: SignedUpdateFirmware carries both, and the charger checks them.
+        problems = signed_firmware_problems(
+            signing_certificate=options.get("signing_certificate", ""),
+            signature=options.get("signature", ""),
+        )
+        if problems:
+            raise DomainError(
+                " ".join(f"{field}: {why}" for field, why in problems.items()),
+                code="invalid_signed_firmware",
+            )
     if charge_point_identities is None and not (
         filter_vendor or filter_model or filter_firmware_version
     ):

@@ -652,12 +652,17 @@ async def test_security_event_notification_is_stored_once(
     assert stored[0].reported_by_charge_point
 
 
-async def test_sign_certificate_is_accepted_and_the_csr_kept(
+async def test_an_unreadable_csr_is_rejected_and_kept_with_the_reason(
     url: str, charge_point: ChargePoint
 ) -> None:
+    # Issue 19 §2: a CSR is checked before anything signs it (it used to be Accepted unread).
     csr = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB...\n-----END CERTIFICATE REQUEST-----"
     async with ocpp_client(url, "CP-1") as cp:
         answer = await cp.ask(call.SignCertificate(csr=csr))
-    assert answer.status == "Accepted"
+    assert answer.status == "Rejected"
     stored = await orm(CertificateSigningRequest.objects.get, charge_point=charge_point)
     assert stored.csr == csr
+    assert (stored.status, stored.problems) == (
+        "refused",
+        "the CSR is not a PEM-encoded PKCS#10 certificate signing request",
+    )

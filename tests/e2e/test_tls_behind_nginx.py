@@ -9,9 +9,7 @@ test's; needs an ``nginx`` binary on the machine (skipped, and saying so, withou
 import http.client
 import json
 import os
-import shutil
 import ssl
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +17,10 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.nginx_front import NGINX, nginx_in_front
 from tests.e2e.tls_files import TlsFiles
-from tests.servers import ROOT, free_port, running
+from tests.servers import free_port
 
-NGINX = shutil.which("nginx") or next(
-    (str(path) for path in (Path("/usr/sbin/nginx"),) if path.exists()), None
-)
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(NGINX is None, reason="nginx is not installed on this machine"),
@@ -38,52 +34,21 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 
 @pytest.fixture(scope="module")
 def nginx(files: TlsFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
-    ports = {name: free_port() for name in ("plain", "profile2", "profile3", "daphne")}
-    prefix = tmp_path_factory.mktemp("nginx")
-    config = (ROOT / "deploy" / "nginx.conf").read_text()
-    for old, new in {
-        "server web1:8000;\n    server web2:8000;": f"server 127.0.0.1:{ports['daphne']};",
-        "listen 80;": f"listen 127.0.0.1:{ports['plain']};",
-        "listen 443 ssl;": f"listen 127.0.0.1:{ports['profile2']} ssl;",
-        "listen 8443 ssl;": f"listen 127.0.0.1:{ports['profile3']} ssl;",
-        "/etc/nginx/tls/fullchain.pem": files.path("server.pem"),
-        "/etc/nginx/tls/privkey.pem": files.path("server-key.pem"),
-        "/etc/nginx/tls/rsa-fullchain.pem": files.path("server-rsa.pem"),
-        "/etc/nginx/tls/rsa-privkey.pem": files.path("server-rsa-key.pem"),
-        "/etc/nginx/tls/charge-point-cas.pem": files.path("charge-point-ca-chain.pem"),
-    }.items():
-        assert old in config, f"deploy/nginx.conf no longer has {old!r}: update this test"
-        config = config.replace(old, new)
-    if _nginx_version() < (1, 25, 1):
-        config = config.replace("    http2 on;\n", "")  # a directive of nginx >= 1.25.1
-    (prefix / "nginx.conf").write_text(
-        f"pid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\nevents {{}}\n"
-        f"http {{\naccess_log off;\nclient_body_temp_path {prefix}/body;\n"
-        f"proxy_temp_path {prefix}/proxy;\n{config}\n}}\n"
-    )
+    daphne_port = free_port()
     daphne = [
         str(Path(sys.executable).parent / "daphne"),
-        "-b", "127.0.0.1", "-p", str(ports["daphne"]), "--proxy-headers",
+        "-b", "127.0.0.1", "-p", str(daphne_port), "--proxy-headers",
         "tests.e2e.tls_scope_echo:application",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "ECHO_TRUSTED_PROXIES": "127.0.0.1"}
-    nginx_command = [NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g",
-                     "daemon off;"]  # fmt: skip
-    with (
-        running(daphne, env=env, ports=[ports["daphne"]], log=prefix / "daphne.log"),
-        running(
-            nginx_command,
-            env=env,
-            ports=[ports["plain"], ports["profile2"], ports["profile3"]],
-            log=prefix / "nginx.log",
-        ),
-    ):
+    with nginx_in_front(
+        files,
+        tmp_path_factory.mktemp("nginx"),
+        daphne=daphne,
+        env=env,
+        daphne_port=daphne_port,
+    ) as ports:
         yield ports
-
-
-def _nginx_version() -> tuple[int, ...]:
-    output = subprocess.run([NGINX, "-v"], capture_output=True, text=True, check=True).stderr
-    return tuple(int(part) for part in output.strip().rsplit("/", 1)[1].split("."))
 
 
 def request(
