@@ -22,8 +22,8 @@ from chargepoints.admin.commands import ChargePointCommandsAdminMixin, CommandIn
 from chargepoints.admin.configuration import ChargePointConfigurationAdminMixin
 from chargepoints.admin.console import ChargePointConsoleAdminMixin
 from chargepoints.admin.imports import CsvImportAdminMixin
-from chargepoints.api.charge_points import CHARGE_POINT_IMPORT
 from chargepoints.admin.security import ChargePointSecurityActionsMixin
+from chargepoints.api.charge_points import CHARGE_POINT_IMPORT
 from chargepoints.models import (
     BOOT_REPORTED_FIELDS,
     ChargePoint,

@@ -18,13 +18,13 @@ from chargepoints.api.groups import ChargePointGroupViewSet
 from chargepoints.api.id_tags import IdTagViewSet
 from chargepoints.api.local_list import LocalListSyncView
 from chargepoints.api.reservations import ReservationDetailView, ReservationListView
-from chargepoints.api.typed_commands import TYPED_COMMAND_VIEWS
 from chargepoints.api.security import (
     CertificateAuthorityViewSet,
     ChargePointCertificatesView,
     SecurityEventViewSet,
     SecurityProfileUpgradeView,
 )
+from chargepoints.api.typed_commands import TYPED_COMMAND_VIEWS
 from csms.alerts.api.views import AlertViewSet
 from csms.api.views import CurrentTenantView
 from csms.webhooks.api.views import EventViewSet, WebhookEndpointViewSet
