@@ -8,8 +8,8 @@ behind the operator's back. With ``TLS_CERT_FILE`` and
 
 The children are told where they serve (``HOST``, ``PORT``: the default ``CSMS_PUBLIC_URL``
 follows them) and share a fresh metrics directory (``PROMETHEUS_MULTIPROC_DIR``,
-``csms.metrics.processes``). "Serving on ..." is printed once daphne listens, after the
-start-up lines of the others.
+``csms.metrics.processes``). "Serving on ..." is printed once daphne accepts connections
+(not while it is still starting, among the children's own start-up lines).
 """
 
 import logging
