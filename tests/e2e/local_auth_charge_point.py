@@ -94,7 +94,6 @@ class LocalAuthChargePoint(RecordingClient):
         return call_result.CancelReservation(status=self.cancel_answer)
 
 
-
 def online_as(
     client_class: type[ClientT], url: str, identity: str
 ) -> AbstractAsyncContextManager[ClientT]:
