@@ -150,10 +150,6 @@ def _certificate_problems(
     trusted: Callable[[], Sequence[x509.Certificate]],
     now: dt.datetime,
 ) -> list[str]:
-    problems = []
-    if tls["client_cert_error"]:
-        # What the TLS layer (our endpoint, or nginx's FAILED:<reason>) found first.
-        problems.append(f"TLS: {tls['client_cert_error']}")
     check = client_certificate_verify(
         chain=tls["client_cert_chain"],
         trusted=trusted(),
@@ -161,7 +157,15 @@ def _certificate_problems(
         organisation=subject.organisation,
         now=now,
     )
-    return problems + list(check.problems)
+    if check.valid:
+        # The tenant's own CA is the judge (A00.FR.403): a TLS layer that could not verify the
+        # chain only lacked this tenant's CA in its bundle (TLS_CLIENT_CA_FILE not refreshed).
+        return []
+    problems = list(check.problems)
+    if tls["client_cert_error"]:
+        # What the TLS layer (our endpoint, or nginx's FAILED:<reason>) found, for the log.
+        problems.insert(0, f"TLS: {tls['client_cert_error']}")
+    return problems
 
 
 def _refusal(

@@ -19,7 +19,7 @@ from channels.layers import get_channel_layer
 from csms.ocpp.backend import ConnectionRefusedError, OcppBackend
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.execution.hops import db_hop
-from csms.tls.scope import configured_trusted_proxies, scope_tls
+from csms.tls.scope import configured_trusted_proxies, scope_client_address, scope_tls
 
 logger = logging.getLogger(__name__)
 security_log = logging.getLogger("csms.security")
@@ -35,7 +35,10 @@ async def handshake_open(
     it offered none), or :class:`ConnectionRefusedError`."""
     kwargs = scope["url_route"]["kwargs"]
     tenant_slug, identity = kwargs["tenant_slug"], kwargs["identity"]
-    client = ":".join(str(part) for part in scope.get("client") or ())
+    trusted_proxies = configured_trusted_proxies()
+    address = scope_client_address(scope, trusted_proxies=trusted_proxies)
+    port = (scope.get("client") or ("", ""))[1]
+    client = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
     if not 1 <= len(identity) <= IDENTITY_MAX_LENGTH:
         raise ConnectionRefusedError(
             400, f"Charge point identity must be 1-{IDENTITY_MAX_LENGTH} chars"
@@ -55,7 +58,7 @@ async def handshake_open(
         client=client,
         subprotocol_offered=bool(offered),
         # Security profiles 2 and 3: what our TLS endpoint or a trusted proxy says.
-        tls=scope_tls(scope, trusted_proxies=configured_trusted_proxies()),
+        tls=scope_tls(scope, trusted_proxies=trusted_proxies),
     )
     if previous_channel and previous_channel != channel_name:
         # The charger lost its old socket without a close: that connection must go.

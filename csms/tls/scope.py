@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 
 from csms.tls.extension import TlsExtension
-from csms.tls.proxy import Network, proxy_tls_extension, trusted_proxy_networks
+from csms.tls.proxy import Network, is_trusted_proxy, proxy_tls_extension, trusted_proxy_networks
 
 
 def scope_tls(scope: dict[str, Any], *, trusted_proxies: Sequence[Network]) -> TlsExtension | None:
@@ -31,6 +31,28 @@ def scope_tls(scope: dict[str, Any], *, trusted_proxies: Sequence[Network]) -> T
         peer=transport["peer"][0],
         trusted_proxies=trusted_proxies,
     )
+
+
+def scope_client_address(scope: dict[str, Any], *, trusted_proxies: Sequence[Network]) -> str:
+    """Where the connection really comes from, for what counts per address (Basic-auth
+    lockouts). The TCP peer, unless it is a trusted proxy: then the address that proxy added
+    last to X-Forwarded-For (nginx's ``$proxy_add_x_forwarded_for`` appends its client's; the
+    earlier entries, and daphne's ``--proxy-headers`` client which takes the first, are
+    whatever the client wrote)."""
+    transport = (scope.get("extensions") or {}).get("csms.transport")
+    if not transport:
+        client = scope.get("client") or ("",)
+        return str(client[0])
+    peer = str(transport["peer"][0])
+    if not is_trusted_proxy(peer, trusted_proxies):
+        return peer
+    forwarded = [
+        value.decode("latin-1")
+        for name, value in scope.get("headers", [])
+        if name == b"x-forwarded-for"
+    ]
+    hops = [hop.strip() for hop in ",".join(forwarded).split(",") if hop.strip()]
+    return hops[-1] if hops else peer
 
 
 def configured_trusted_proxies() -> tuple[Network, ...]:

@@ -3,7 +3,7 @@ from urllib.parse import quote
 from django.test import override_settings
 
 from csms.tls.proxy import trusted_proxy_networks
-from csms.tls.scope import configured_trusted_proxies, scope_tls
+from csms.tls.scope import configured_trusted_proxies, scope_client_address, scope_tls
 from tests.certificates import charge_point_certificate, hierarchy
 
 PROXIES = trusted_proxy_networks(["10.0.0.0/8"])
@@ -50,3 +50,18 @@ def test_trusted_proxies_come_from_settings() -> None:
         "127.0.0.1/32",
         "10.0.0.0/8",
     ]
+
+
+def test_the_client_address_is_the_peer_unless_a_trusted_proxy_names_it() -> None:
+    forged = [(b"x-forwarded-for", b"198.51.100.1, 203.0.113.7")]  # the first: the client's own
+    behind_proxy = {"headers": forged, "extensions": {"csms.transport": {"peer": ["10.0.0.5", 1]}}}
+    direct = {
+        "headers": forged,
+        "client": ["198.51.100.1", 0],
+        "extensions": {"csms.transport": {"peer": ["203.0.113.9", 50000]}},
+    }
+    assert scope_client_address(behind_proxy, trusted_proxies=PROXIES) == "203.0.113.7"
+    assert scope_client_address(direct, trusted_proxies=PROXIES) == "203.0.113.9"
+    assert (
+        scope_client_address({"client": ["127.0.0.1", 5]}, trusted_proxies=PROXIES) == "127.0.0.1"
+    )
