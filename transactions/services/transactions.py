@@ -318,12 +318,22 @@ def _stop_verdict(
     with its own verdict, and the session is flagged."""
     if not id_tag:
         return None, True
-    if id_tag.upper() == tx.id_tag.upper():
-        return IdTagVerdict(AuthorizationStatus.ACCEPTED, parent_id_tag=tx.parent_id_tag), True
     own = id_tag_verdict(tenant_id=tenant_id, id_tag=id_tag, charge_point_id=charge_point_id)
+    if id_tag.upper() == tx.id_tag.upper():
+        return _stop_accepted(own, parent_id_tag=tx.parent_id_tag), True
     if tx.parent_id_tag and own.parent_id_tag.upper() == tx.parent_id_tag.upper():
-        return IdTagVerdict(AuthorizationStatus.ACCEPTED, parent_id_tag=own.parent_id_tag), True
+        return _stop_accepted(own, parent_id_tag=own.parent_id_tag), True
     return own, False
+
+
+def _stop_accepted(own: IdTagVerdict, *, parent_id_tag: str) -> IdTagVerdict:
+    """Accepted for the holder of the session. A charger may cache this answer like any other
+    (OCPP 1.6 §3.5), so it carries the card's own cache expiry (issue 18 §1); a card that is
+    itself no longer accepted expires at once, so the cache never keeps it as a valid card."""
+    expiry = own.expiry_date if own.accepted else timezone.now()
+    return IdTagVerdict(
+        AuthorizationStatus.ACCEPTED, parent_id_tag=parent_id_tag, expiry_date=expiry
+    )
 
 
 @dataclass(frozen=True, slots=True)
