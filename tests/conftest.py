@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 import pytest
+from celery._state import _set_task_join_will_block
 from rest_framework.test import APIClient
 
 from chargepoints.models import ChargePoint, Command
@@ -23,6 +24,11 @@ def _celery_eager() -> None:
     # Unit tests run tasks inline; tests/csms/test_celery.py drives a real worker and broker.
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+    # Celery guards `.get()` inside a task with one process-wide flag that every eager task
+    # sets and restores; eager tasks in threads of one test (concurrent reservations each
+    # schedule their expiry) can restore it in the wrong order and leave it set, and every
+    # later `.delay().get()` of the session would then refuse to run.
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture(autouse=True)

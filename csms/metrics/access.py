@@ -1,12 +1,11 @@
 """Who may read ``/metrics``: a scraper presenting ``METRICS_TOKEN`` as a bearer token, or one
 connecting from ``METRICS_ALLOWED_NETWORKS`` (loopback by default).
 
-The network is judged on the TCP peer, never on ``X-Forwarded-For``: daphne runs with
-``--proxy-headers`` and then puts the header's first address, which any client can write, in
-the scope's ``client``. So a request carrying that header is let in by network only when the
-real peer is known (``scope["extensions"]["csms.transport"]``, the server patch of
-``csms.server_patches.daphne_tls``); otherwise it needs the token. Behind nginx, scrape the
-daphne processes directly (``deploy/nginx.conf`` does not pass ``/metrics`` on).
+The network is judged on the client's address as ``csms.forwarded`` established it: the TCP
+peer, or, behind a proxy of ``TRUSTED_PROXIES``, the address that proxy reports. daphne runs
+without ``--proxy-headers``, so an ``X-Forwarded-For`` a client writes itself changes nothing.
+Behind nginx, scrape the daphne processes directly (``deploy/nginx.conf`` does not pass
+``/metrics`` on).
 """
 
 import hmac
@@ -34,16 +33,11 @@ def token_presented(request: HttpRequest, token: str) -> bool:
     )
 
 
-def tcp_peer(request: HttpRequest) -> str | None:
-    """The address the request's TCP connection came from, when it is known for certain."""
+def client_address(request: HttpRequest) -> str | None:
+    """The address the request came from, as far as we believe anyone (see the module)."""
     scope = getattr(request, "scope", None)
     if scope is None:  # WSGI (the test client): REMOTE_ADDR is the peer
         return request.META.get("REMOTE_ADDR") or None
-    transport = (scope.get("extensions") or {}).get("csms.transport")
-    if transport:
-        return str(transport["peer"][0])
-    if any(name == b"x-forwarded-for" for name, _ in scope.get("headers") or ()):
-        return None  # daphne may have replaced the peer with the header's claim
     client = scope.get("client")
     return str(client[0]) if client else None
 
@@ -64,4 +58,4 @@ def metrics_access_allowed(request: HttpRequest) -> bool:
     if token_presented(request, settings.METRICS_TOKEN):
         return True
     networks = allowed_networks(tuple(settings.METRICS_ALLOWED_NETWORKS))
-    return address_allowed(tcp_peer(request), networks)
+    return address_allowed(client_address(request), networks)

@@ -146,22 +146,24 @@ async def test_either_process_answers_with_the_sum_of_both(
 
 
 async def test_a_scraper_needs_an_allowed_network_or_the_token(
-    servers: tuple[ServerProcess, ServerProcess],
+    servers: tuple[ServerProcess, ServerProcess], multiproc_dir: Path
 ) -> None:
     first, _ = servers
-    # Loopback is allowed by default...
-    assert (await metrics_reply(first)).status == 200
-    # ...but not on the word of X-Forwarded-For (behind --proxy-headers daphne would believe
-    # it): such a request needs the token.
-    forwarded = {"X-Forwarded-For": "127.0.0.1"}
-    refused = await metrics_reply(first, forwarded)
-    assert refused.status == 403
-    assert "METRICS_TOKEN" in refused.json()["detail"]
-    wrong = await metrics_reply(first, forwarded | {"Authorization": "Bearer not-the-token"})
-    assert wrong.status == 403
-    allowed = await metrics_reply(first, forwarded | {"Authorization": f"Bearer {TOKEN}"})
-    assert allowed.status == 200
-    assert b"csms_metrics_reading_ok" in allowed.body
+    assert (await metrics_reply(first)).status == 200  # loopback is allowed by default
+    # A process that allows another network only: loopback needs the token, and an allowed
+    # address claimed in X-Forwarded-For (no trusted proxy sent it) changes nothing.
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(multiproc_dir), "METRICS_TOKEN": TOKEN}
+    with daphne_running(**env, METRICS_ALLOWED_NETWORKS="192.0.2.0/24") as strict:
+        assert (await metrics_reply(strict)).status == 403
+        claimed = {"X-Forwarded-For": "192.0.2.5"}
+        refused = await metrics_reply(strict, claimed)
+        assert refused.status == 403
+        assert "METRICS_TOKEN" in refused.json()["detail"]
+        wrong = await metrics_reply(strict, claimed | {"Authorization": "Bearer not-the-token"})
+        assert wrong.status == 403
+        allowed = await metrics_reply(strict, {"Authorization": f"Bearer {TOKEN}"})
+        assert allowed.status == 200
+        assert b"csms_metrics_reading_ok" in allowed.body
 
 
 def test_each_process_writes_files_of_its_own_in_the_shared_directory(
