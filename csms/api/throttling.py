@@ -4,20 +4,33 @@ Counted per token, not per tenant or address: one misbehaving integration is slo
 without its tenant's other tokens. The rate is the ``token`` entry of
 ``DEFAULT_THROTTLE_RATES`` (``API_RATE_LIMIT``, default 600/min); the counters live in the
 cache, which is Redis in production so every daphne process counts against the same limit.
-Over the limit: 429 with ``Retry-After`` (seconds), in the API's one error shape.
+Over the limit: 429 with ``Retry-After`` (seconds), in the API's one error shape. While
+Redis is away the limit is not counted and every request goes on (issue 16 §1: an outage of
+the wake-up layer must not stop the API that queues commands in the database).
 """
 
+import logging
 from typing import Any
 
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from csms.tenancy.authentication import TenantClient
 
+logger = logging.getLogger(__name__)
+
 
 class TokenRateThrottle(SimpleRateThrottle):
     scope = "token"
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except RedisError as error:
+            logger.warning("rate limit not counted, the cache is unreachable: %s", error)
+            return True
 
     def get_rate(self) -> str | None:
         # Read when asked, not at import (DRF's class attribute): a changed setting applies.

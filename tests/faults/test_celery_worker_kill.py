@@ -67,7 +67,9 @@ async def test_a_worker_killed_mid_batch_still_does_every_job_exactly_once(
     with private_redis(faults_dir) as redis:
         env = {"REDIS_URL": redis.url, "CHANNEL_PREFIX": "faults-celery", **SCALED_LIMITS}
         server = daphne_start(faults_dir, **env)
-        publisher = Celery("faults-publisher", broker=redis.url)
+        # Not the process's current app: the tasks every later test queues must keep using
+        # csms's own (a current app on this private broker outlived the test).
+        publisher = Celery("faults-publisher", broker=redis.url, set_as_current=False)
         publisher.conf.task_serializer = "json"
         jobs: dict[str, str] = {}  # messageId → identity
         for number in range(JOBS):

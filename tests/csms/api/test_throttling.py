@@ -5,10 +5,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from django.conf import settings
+from django.core.cache.backends.redis import RedisCache
 from django.test import override_settings
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
+from csms.api.throttling import TokenRateThrottle
 from csms.tenancy.models import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +63,14 @@ def test_async_views_are_limited_too(api: APIClient, three_a_minute: None) -> No
         api.get("/api/v1/reservations/")
 
     assert api.get("/api/v1/reservations/").status_code == 429
+
+
+def test_while_the_cache_is_unreachable_requests_go_on_uncounted(
+    api: APIClient, three_a_minute: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real Redis client on a port nothing listens on: Redis away (issue 16 §1).
+    monkeypatch.setattr(TokenRateThrottle, "cache", RedisCache("redis://127.0.0.1:1/0", {}))
+
+    answers = [api.get("/api/v1/charge-points/").status_code for _ in range(5)]
+
+    assert answers == [200] * 5
