@@ -32,11 +32,6 @@ BOOT = call.BootNotification(charge_point_vendor="Acme", charge_point_model="Wal
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return TlsFiles.create(tmp_path_factory.mktemp("tls"), "Acme Charging")
-
-
-@pytest.fixture(scope="module")
 def nginx(
     files: TlsFiles,
     tmp_path_factory: pytest.TempPathFactory,

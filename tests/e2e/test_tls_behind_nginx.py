@@ -28,11 +28,6 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return TlsFiles.create(tmp_path_factory.mktemp("tls"), "Acme Charging")
-
-
-@pytest.fixture(scope="module")
 def nginx(files: TlsFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
     daphne_port = free_port()
     daphne = [
