@@ -77,32 +77,20 @@ def test_generated_authorities_never_show_their_keys(
     assert other_api.get("/api/v1/certificate-authorities/").json()["count"] == 0
 
 
+def charge_point_ca_upload(api: APIClient, certificate: str, **private_key: str) -> Any:
+    return api.post(
+        "/api/v1/certificate-authorities/",
+        {"role": "charge_point_ca", "certificate": certificate, **private_key},
+        format="json",
+    )
+
+
 def test_an_uploaded_authority_is_checked(api: APIClient) -> None:
     cas = hierarchy("Acme Charging")
     key_pem = cas.charge_point_ca.private_key_pem()
-    good = api.post(
-        "/api/v1/certificate-authorities/",
-        {
-            "role": "charge_point_ca",
-            "certificate": pem(cas.charge_point_ca.certificate),
-            "private_key": key_pem,
-        },
-        format="json",
-    )
-    mismatched = api.post(
-        "/api/v1/certificate-authorities/",
-        {
-            "role": "charge_point_ca",
-            "certificate": pem(cas.root.certificate),
-            "private_key": key_pem,
-        },
-        format="json",
-    )
-    duplicate = api.post(
-        "/api/v1/certificate-authorities/",
-        {"role": "charge_point_ca", "certificate": pem(cas.charge_point_ca.certificate)},
-        format="json",
-    )
+    good = charge_point_ca_upload(api, pem(cas.charge_point_ca.certificate), private_key=key_pem)
+    mismatched = charge_point_ca_upload(api, pem(cas.root.certificate), private_key=key_pem)
+    duplicate = charge_point_ca_upload(api, pem(cas.charge_point_ca.certificate))
 
     assert good.status_code == 201, good.content
     assert mismatched.status_code == 400
