@@ -78,6 +78,12 @@ def sent(charge_point: ChargePoint, *, ago: timedelta = timedelta(0)) -> Command
     return command
 
 
+def answered(command: Command, status: str) -> None:
+    """``command`` answered with ``status``, in a transaction: the hooks assert they run in one."""
+    with transaction.atomic():
+        outbox_complete(command_id=command.pk, response={"status": status})
+
+
 def test_call_error_runs_the_hooks_with_the_failed_row(
     charge_point: ChargePoint, seen: Seen
 ) -> None:
@@ -103,8 +109,7 @@ def test_a_malformed_answer_runs_the_failure_hooks_not_the_result_hooks(
 ) -> None:
     command = sent(charge_point)
 
-    with transaction.atomic():
-        outbox_complete(command_id=command.pk, response={"status": "Maybe"})
+    answered(command, "Maybe")
 
     assert seen == [(command.pk, "failed", "failed")]
 
@@ -112,8 +117,7 @@ def test_a_malformed_answer_runs_the_failure_hooks_not_the_result_hooks(
 def test_a_completed_command_runs_no_failure_hook(charge_point: ChargePoint, seen: Seen) -> None:
     command = sent(charge_point)
 
-    with transaction.atomic():
-        outbox_complete(command_id=command.pk, response={"status": "Accepted"})
+    answered(command, "Accepted")
 
     assert seen == []
 
@@ -147,8 +151,7 @@ def test_a_failure_of_a_command_that_already_ended_runs_nothing(
     charge_point: ChargePoint, seen: Seen
 ) -> None:
     command = sent(charge_point)
-    with transaction.atomic():
-        outbox_complete(command_id=command.pk, response={"status": "Accepted"})
+    answered(command, "Accepted")
 
     outbox_fail(command_id=command.pk, status=CommandStatus.TIMEOUT, code="Timeout", description="")
 
