@@ -55,6 +55,25 @@ def tick(minutes: float = 0) -> None:
     firmware_updates_advance(now=timezone.now() + timedelta(minutes=minutes))
 
 
+def dispatched_to_one(
+    tenant: Tenant, fleet: Fleet, **options: Any
+) -> tuple[ChargePoint, FirmwareUpdate]:
+    """A campaign for one new station, its UpdateFirmware queued by the first tick."""
+    (station,) = fleet(1)
+    campaign = campaign_for(tenant, [station], **options)
+    tick()
+    return station, campaign
+
+
+def accepted_by_one(
+    tenant: Tenant, fleet: Fleet, **options: Any
+) -> tuple[ChargePoint, FirmwareUpdate]:
+    """``dispatched_to_one``, its station having accepted the UpdateFirmware."""
+    station, campaign = dispatched_to_one(tenant, fleet, **options)
+    accepted_update(station)
+    return station, campaign
+
+
 def accepted_update(station: ChargePoint) -> None:
     """The charge point answers its (last) UpdateFirmware."""
     answer(commands(station, "UpdateFirmware")[-1], {})
@@ -247,10 +266,7 @@ def test_campaign_completes_when_every_job_is_done(tenant: Tenant, fleet: Fleet)
 def test_status_notifications_move_the_job_and_the_boot_verifies_it(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station])
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet)
     assert job_of(station).status == "accepted"
 
     seen = []
@@ -273,10 +289,7 @@ def test_status_notifications_move_the_job_and_the_boot_verifies_it(
 def test_reboot_with_the_old_version_after_installed_is_a_version_mismatch(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], max_attempts=1)
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet, max_attempts=1)
 
     boot(station, "1.0")  # a reboot while downloading says nothing yet
     assert job_of(station).status == "accepted"
@@ -288,10 +301,7 @@ def test_reboot_with_the_old_version_after_installed_is_a_version_mismatch(
 
 
 def test_idle_answer_keeps_the_status_but_counts_as_news(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station])
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet)
     firmware_status(station, "Downloading")
     later = timezone.now() + timedelta(minutes=5)
 
@@ -308,10 +318,7 @@ def test_notification_without_a_campaign_is_only_recorded(fleet: Fleet) -> None:
 
 
 def test_download_failed_is_retried_after_the_interval(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], max_attempts=2, attempt_interval=300)
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet, max_attempts=2, attempt_interval=300)
     firmware_status(station, "Downloading")
     firmware_status(station, "DownloadFailed")
 
@@ -336,10 +343,7 @@ def test_download_failed_is_retried_after_the_interval(tenant: Tenant, fleet: Fl
 def test_charger_retrying_by_itself_after_download_failed_is_followed(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], retries=2)
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet, retries=2)
     firmware_status(station, "DownloadFailed")
     firmware_status(station, "Downloading")  # UpdateFirmware.retries at work
 
@@ -348,9 +352,7 @@ def test_charger_retrying_by_itself_after_download_failed_is_followed(
 
 
 def test_refused_command_fails_the_attempt_with_its_error(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], max_attempts=1)
-    tick()
+    station, _ = dispatched_to_one(tenant, fleet, max_attempts=1)
     answer_error(commands(station, "UpdateFirmware")[0], code="NotSupported")
 
     tick()
@@ -363,9 +365,7 @@ def test_refused_command_fails_the_attempt_with_its_error(tenant: Tenant, fleet:
 def test_offline_charge_point_that_never_returns_in_the_window_fails_undelivered(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign = campaign_for(tenant, [station], max_attempts=1)
-    tick()
+    station, campaign = dispatched_to_one(tenant, fleet, max_attempts=1)
     command = commands(station, "UpdateFirmware")[0]
     # The window passed: the outbox expires the command, the tick settles the job.
     type(command).objects.filter(pk=command.pk).update(expires_at=timezone.now())
@@ -383,9 +383,7 @@ def test_offline_charge_point_that_never_returns_in_the_window_fails_undelivered
 def test_refused_update_firmware_waits_for_its_retry_without_a_tick(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], max_attempts=2, attempt_interval=300)
-    tick()
+    station, _ = dispatched_to_one(tenant, fleet, max_attempts=2, attempt_interval=300)
 
     answer_error(commands(station, "UpdateFirmware")[0], code="NotSupported")
 
@@ -396,9 +394,7 @@ def test_refused_update_firmware_waits_for_its_retry_without_a_tick(
 
 
 def test_expired_update_firmware_fails_the_job_without_a_tick(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], max_attempts=1)
-    tick()
+    station, _ = dispatched_to_one(tenant, fleet, max_attempts=1)
     command = commands(station, "UpdateFirmware")[0]
     type(command).objects.filter(pk=command.pk).update(expires_at=timezone.now())
 
@@ -428,10 +424,9 @@ def test_boot_on_the_target_version_withdraws_the_queued_update_and_verifies_the
 
 
 def test_quiet_job_is_asked_then_times_out(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], quiet_after=600, status_timeout=3600, max_attempts=1)
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(
+        tenant, fleet, quiet_after=600, status_timeout=3600, max_attempts=1
+    )
 
     tick(minutes=5)
     assert commands(station, "TriggerMessage") == []
@@ -450,10 +445,7 @@ def test_quiet_job_is_asked_then_times_out(tenant: Tenant, fleet: Fleet) -> None
 def test_late_boot_with_the_new_version_rescues_a_timed_out_job(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], status_timeout=60, max_attempts=1)
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet, status_timeout=60, max_attempts=1)
     tick(minutes=2)
     assert job_of(station).status == "timed_out"
 
@@ -465,10 +457,7 @@ def test_late_boot_with_the_new_version_rescues_a_timed_out_job(
 def test_installed_job_that_goes_quiet_is_asked_for_a_boot_notification(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], quiet_after=60)
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet, quiet_after=60)
     for status in ("Downloading", "Downloaded", "Installing", "Installed"):
         firmware_status(station, status)
 
@@ -538,10 +527,7 @@ def test_cancel_withdraws_queued_updates_and_follows_accepted_ones(
 
 
 def test_cancelled_job_is_not_retried(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    campaign = campaign_for(tenant, [station], max_attempts=3, attempt_interval=0)
-    tick()
-    accepted_update(station)
+    station, campaign = accepted_by_one(tenant, fleet, max_attempts=3, attempt_interval=0)
     firmware_update_cancel(campaign=campaign)
 
     firmware_status(station, "DownloadFailed")
@@ -634,9 +620,7 @@ def test_window_close_skips_what_was_never_sent(tenant: Tenant, fleet: Fleet) ->
 
 
 def test_charge_point_busy_in_another_campaign_waits_its_turn(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    first = campaign_for(tenant, [station])
-    tick()
+    station, first = dispatched_to_one(tenant, fleet)
     second = firmware_update_create(
         tenant=tenant,
         location=LOCATION,
