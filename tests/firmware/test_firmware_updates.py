@@ -74,6 +74,12 @@ def accepted_by_one(
     return station, campaign
 
 
+def assert_ended(station: ChargePoint, status: str) -> None:
+    job = job_of(station)
+    assert job.status == status
+    assert job.finished_at is not None
+
+
 def accepted_update(station: ChargePoint) -> None:
     """The charge point answers its (last) UpdateFirmware."""
     answer(commands(station, "UpdateFirmware")[-1], {})
@@ -281,9 +287,7 @@ def test_status_notifications_move_the_job_and_the_boot_verifies_it(
     ]
 
     assert boot(station, "2.0") == "Accepted"
-    job = job_of(station)
-    assert job.status == "verified"
-    assert job.finished_at is not None
+    assert_ended(station, "verified")
 
 
 def test_reboot_with_the_old_version_after_installed_is_a_version_mismatch(
@@ -335,9 +339,7 @@ def test_download_failed_is_retried_after_the_interval(tenant: Tenant, fleet: Fl
 
     accepted_update(station)
     firmware_status(station, "DownloadFailed")  # no attempts left
-    job = job_of(station)
-    assert job.status == "download_failed"
-    assert job.finished_at is not None
+    assert_ended(station, "download_failed")
 
 
 def test_charger_retrying_by_itself_after_download_failed_is_followed(
