@@ -104,22 +104,23 @@ def test_time_out_and_closed_socket_run_the_hooks(charge_point: ChargePoint, see
     assert seen == [(command.pk, "timeout", "timeout")]
 
 
-def test_a_malformed_answer_runs_the_failure_hooks_not_the_result_hooks(
-    charge_point: ChargePoint, seen: Seen
+@pytest.mark.parametrize(
+    ("status", "hooked"),
+    [
+        pytest.param(
+            "Maybe", ["failed"], id="a-malformed-answer-runs-the-failure-hooks-not-the-result-hooks"
+        ),
+        pytest.param("Accepted", [], id="a-completed-command-runs-no-failure-hook"),
+    ],
+)
+def test_an_answer_runs_the_failure_hooks_only_when_malformed(
+    charge_point: ChargePoint, seen: Seen, status: str, hooked: list[str]
 ) -> None:
     command = sent(charge_point)
 
-    answered(command, "Maybe")
+    answered(command, status)
 
-    assert seen == [(command.pk, "failed", "failed")]
-
-
-def test_a_completed_command_runs_no_failure_hook(charge_point: ChargePoint, seen: Seen) -> None:
-    command = sent(charge_point)
-
-    answered(command, "Accepted")
-
-    assert seen == []
+    assert seen == [(command.pk, failed, failed) for failed in hooked]
 
 
 def test_expiry_runs_the_hooks_of_the_commands_it_expired_once(
