@@ -55,13 +55,21 @@ def tick(minutes: float = 0) -> None:
     firmware_updates_advance(now=timezone.now() + timedelta(minutes=minutes))
 
 
+def dispatched(
+    tenant: Tenant, fleet: Fleet, count: int, **options: Any
+) -> tuple[list[ChargePoint], FirmwareUpdate]:
+    """A campaign for ``count`` new stations, after its first tick."""
+    stations = fleet(count)
+    campaign = campaign_for(tenant, stations, **options)
+    tick()
+    return stations, campaign
+
+
 def dispatched_to_one(
     tenant: Tenant, fleet: Fleet, **options: Any
 ) -> tuple[ChargePoint, FirmwareUpdate]:
     """A campaign for one new station, its UpdateFirmware queued by the first tick."""
-    (station,) = fleet(1)
-    campaign = campaign_for(tenant, [station], **options)
-    tick()
+    (station,), campaign = dispatched(tenant, fleet, 1, **options)
     return station, campaign
 
 
@@ -72,6 +80,12 @@ def accepted_by_one(
     station, campaign = dispatched_to_one(tenant, fleet, **options)
     accepted_update(station)
     return station, campaign
+
+
+def assert_status_because(station: ChargePoint, status: str, error: str) -> None:
+    job = job_of(station)
+    assert job.status == status
+    assert error in job.last_error
 
 
 def assert_ended(station: ChargePoint, status: str) -> None:
@@ -252,9 +266,7 @@ def test_max_in_flight_caps_a_batch(tenant: Tenant, fleet: Fleet) -> None:
 
 
 def test_campaign_completes_when_every_job_is_done(tenant: Tenant, fleet: Fleet) -> None:
-    stations = fleet(2)
-    campaign = campaign_for(tenant, stations)
-    tick()
+    stations, campaign = dispatched(tenant, fleet, 2)
     for station in stations:
         accepted_update(station)
         installs(station)
@@ -299,9 +311,7 @@ def test_reboot_with_the_old_version_after_installed_is_a_version_mismatch(
     assert job_of(station).status == "accepted"
     installs(station, version="1.0")
 
-    job = job_of(station)
-    assert job.status == "version_mismatch"
-    assert "'1.0'" in job.last_error
+    assert_status_because(station, "version_mismatch", "'1.0'")
 
 
 def test_idle_answer_keeps_the_status_but_counts_as_news(tenant: Tenant, fleet: Fleet) -> None:
@@ -359,9 +369,7 @@ def test_refused_command_fails_the_attempt_with_its_error(tenant: Tenant, fleet:
 
     tick()
 
-    job = job_of(station)
-    assert job.status == "failed"
-    assert "NotSupported" in job.last_error
+    assert_status_because(station, "failed", "NotSupported")
 
 
 def test_offline_charge_point_that_never_returns_in_the_window_fails_undelivered(
@@ -375,9 +383,7 @@ def test_offline_charge_point_that_never_returns_in_the_window_fails_undelivered
 
     tick()
 
-    job = job_of(station)
-    assert job.status == "failed"
-    assert "offline" in job.last_error
+    assert_status_because(station, "failed", "offline")
     campaign.refresh_from_db()
     assert campaign.status == "completed"
 
@@ -439,9 +445,7 @@ def test_quiet_job_is_asked_then_times_out(tenant: Tenant, fleet: Fleet) -> None
     assert len(commands(station, "TriggerMessage")) == 1
 
     tick(minutes=61)
-    job = job_of(station)
-    assert job.status == "timed_out"
-    assert "nothing heard" in job.last_error
+    assert_status_because(station, "timed_out", "nothing heard")
 
 
 def test_late_boot_with_the_new_version_rescues_a_timed_out_job(
@@ -488,9 +492,7 @@ def test_silence_before_the_retrieve_date_is_expected(tenant: Tenant, fleet: Fle
 def test_paused_campaign_sends_nothing_new_but_follows_what_was_sent(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    stations = fleet(2)
-    campaign = campaign_for(tenant, stations, batch_size=1)
-    tick()
+    stations, campaign = dispatched(tenant, fleet, 2, batch_size=1)
     firmware_update_pause(campaign=campaign)
     accepted_update(stations[0])
     installs(stations[0])
@@ -506,9 +508,7 @@ def test_paused_campaign_sends_nothing_new_but_follows_what_was_sent(
 def test_cancel_withdraws_queued_updates_and_follows_accepted_ones(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    stations = fleet(3)
-    campaign = campaign_for(tenant, stations, batch_size=2)
-    tick()
+    stations, campaign = dispatched(tenant, fleet, 3, batch_size=2)
     accepted_update(stations[0])  # CP-02 is offline: its UpdateFirmware is still queued
 
     firmware_update_cancel(campaign=campaign)
@@ -563,9 +563,9 @@ def test_transition_from_the_wrong_status_is_a_conflict(
 def test_failure_rate_above_the_threshold_stops_the_campaign_until_resumed(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    stations = fleet(4)
-    campaign = campaign_for(tenant, stations, batch_size=2, failure_threshold=40, max_attempts=1)
-    tick()
+    stations, campaign = dispatched(
+        tenant, fleet, 4, batch_size=2, failure_threshold=40, max_attempts=1
+    )
     accepted_update(stations[0])
     installs(stations[0])
     accepted_update(stations[1])
@@ -590,9 +590,9 @@ def test_failure_rate_above_the_threshold_stops_the_campaign_until_resumed(
 
 
 def test_failure_rate_at_the_threshold_goes_on(tenant: Tenant, fleet: Fleet) -> None:
-    stations = fleet(4)
-    campaign = campaign_for(tenant, stations, batch_size=2, failure_threshold=50, max_attempts=1)
-    tick()
+    stations, campaign = dispatched(
+        tenant, fleet, 4, batch_size=2, failure_threshold=50, max_attempts=1
+    )
     accepted_update(stations[0])
     installs(stations[0])
     accepted_update(stations[1])
@@ -606,11 +606,9 @@ def test_failure_rate_at_the_threshold_goes_on(tenant: Tenant, fleet: Fleet) -> 
 
 
 def test_window_close_skips_what_was_never_sent(tenant: Tenant, fleet: Fleet) -> None:
-    stations = fleet(2)
-    campaign = campaign_for(
-        tenant, stations, batch_size=1, expires_at=timezone.now() + timedelta(hours=1)
+    stations, campaign = dispatched(
+        tenant, fleet, 2, batch_size=1, expires_at=timezone.now() + timedelta(hours=1)
     )
-    tick()
     accepted_update(stations[0])
     installs(stations[0])
 
