@@ -175,3 +175,18 @@ class CommandFactory(factory.django.DjangoModelFactory):
     action = "GetConfiguration"
     payload = factory.LazyFunction(dict)
     expires_at = factory.LazyFunction(lambda: datetime.now(UTC) + timedelta(minutes=5))
+
+
+class InstalledCertificateFactory(factory.django.DjangoModelFactory):
+    """A CA certificate the charge point reported holding (GetInstalledCertificateIds.conf)."""
+
+    class Meta:
+        model = "chargepoints.InstalledCertificate"
+
+    charge_point = factory.SubFactory(ChargePointFactory)
+    certificate_type = "CentralSystemRootCertificate"
+    hash_algorithm = "SHA256"
+    issuer_name_hash = "a1"
+    issuer_key_hash = "b2"
+    serial_number = factory.Sequence(lambda n: f"{n + 1:02d}")
+    reported_at = factory.LazyFunction(lambda: datetime.now(UTC))

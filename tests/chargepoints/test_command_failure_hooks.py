@@ -78,6 +78,12 @@ def sent(charge_point: ChargePoint, *, ago: timedelta = timedelta(0)) -> Command
     return command
 
 
+def answered(command: Command, status: str) -> None:
+    """``command`` answered with ``status``, in a transaction: the hooks assert they run in one."""
+    with transaction.atomic():
+        outbox_complete(command_id=command.pk, response={"status": status})
+
+
 def test_call_error_runs_the_hooks_with_the_failed_row(
     charge_point: ChargePoint, seen: Seen
 ) -> None:
@@ -98,24 +104,23 @@ def test_time_out_and_closed_socket_run_the_hooks(charge_point: ChargePoint, see
     assert seen == [(command.pk, "timeout", "timeout")]
 
 
-def test_a_malformed_answer_runs_the_failure_hooks_not_the_result_hooks(
-    charge_point: ChargePoint, seen: Seen
+@pytest.mark.parametrize(
+    ("status", "hooked"),
+    [
+        pytest.param(
+            "Maybe", ["failed"], id="a-malformed-answer-runs-the-failure-hooks-not-the-result-hooks"
+        ),
+        pytest.param("Accepted", [], id="a-completed-command-runs-no-failure-hook"),
+    ],
+)
+def test_an_answer_runs_the_failure_hooks_only_when_malformed(
+    charge_point: ChargePoint, seen: Seen, status: str, hooked: list[str]
 ) -> None:
     command = sent(charge_point)
 
-    with transaction.atomic():
-        outbox_complete(command_id=command.pk, response={"status": "Maybe"})
+    answered(command, status)
 
-    assert seen == [(command.pk, "failed", "failed")]
-
-
-def test_a_completed_command_runs_no_failure_hook(charge_point: ChargePoint, seen: Seen) -> None:
-    command = sent(charge_point)
-
-    with transaction.atomic():
-        outbox_complete(command_id=command.pk, response={"status": "Accepted"})
-
-    assert seen == []
+    assert seen == [(command.pk, failed, failed) for failed in hooked]
 
 
 def test_expiry_runs_the_hooks_of_the_commands_it_expired_once(
@@ -147,8 +152,7 @@ def test_a_failure_of_a_command_that_already_ended_runs_nothing(
     charge_point: ChargePoint, seen: Seen
 ) -> None:
     command = sent(charge_point)
-    with transaction.atomic():
-        outbox_complete(command_id=command.pk, response={"status": "Accepted"})
+    answered(command, "Accepted")
 
     outbox_fail(command_id=command.pk, status=CommandStatus.TIMEOUT, code="Timeout", description="")
 

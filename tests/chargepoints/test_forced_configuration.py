@@ -2,6 +2,8 @@
 unknown is refused before sending; force: true sends the value as given, recorded with who
 asked; the charger's Rejected / NotSupported is stored and shown."""
 
+from typing import Any
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -27,6 +29,10 @@ def charge_point(tenant: Tenant, answer: Answer) -> ChargePoint:
     return cp
 
 
+def configuration_patch(api: APIClient, key: str, value: str, **force: bool) -> Any:
+    return api.patch(CONFIGURATION, {"key": key, "value": value, **force}, format="json")
+
+
 def change_commands() -> list[Command]:
     return list(Command.objects.filter(action="ChangeConfiguration"))
 
@@ -34,7 +40,7 @@ def change_commands() -> list[Command]:
 def test_a_key_the_charge_point_reported_unknown_is_refused_before_sending(
     api: APIClient, charge_point: ChargePoint
 ) -> None:
-    patched = api.patch(CONFIGURATION, {"key": "acmeled", "value": "on"}, format="json")
+    patched = configuration_patch(api, "acmeled", "on")
     raw = api.post(
         COMMANDS,
         {"action": "ChangeConfiguration", "payload": {"key": "AcmeLed", "value": "on"}},
@@ -52,9 +58,7 @@ def test_a_key_the_charge_point_reported_unknown_is_refused_before_sending(
 def test_force_sends_the_value_as_given_and_records_who_asked(
     api: APIClient, charge_point: ChargePoint
 ) -> None:
-    unknown = api.patch(
-        CONFIGURATION, {"key": "AcmeLed", "value": "on", "force": True}, format="json"
-    )
+    unknown = configuration_patch(api, "AcmeLed", "on", force=True)
     uncatalogued = api.post(
         COMMANDS,
         {
@@ -77,9 +81,7 @@ def test_force_sends_the_value_as_given_and_records_who_asked(
 def test_without_force_the_catalogue_still_judges(
     api: APIClient, charge_point: ChargePoint
 ) -> None:
-    response = api.patch(
-        CONFIGURATION, {"key": "HeartbeatInterval", "value": "every-5-minutes"}, format="json"
-    )
+    response = configuration_patch(api, "HeartbeatInterval", "every-5-minutes")
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_configuration"
@@ -89,12 +91,8 @@ def test_without_force_the_catalogue_still_judges(
 def test_force_cannot_send_what_must_never_be_sent(
     api: APIClient, charge_point: ChargePoint
 ) -> None:
-    short_password = api.patch(
-        CONFIGURATION, {"key": "AuthorizationKey", "value": "short", "force": True}, format="json"
-    )
-    too_long = api.patch(
-        CONFIGURATION, {"key": "AcmeLed", "value": "x" * 501, "force": True}, format="json"
-    )
+    short_password = configuration_patch(api, "AuthorizationKey", "short", force=True)
+    too_long = configuration_patch(api, "AcmeLed", "x" * 501, force=True)
     forced_reset = api.post(
         COMMANDS, {"action": "Reset", "payload": {"type": "Soft"}, "force": True}, format="json"
     )
@@ -113,9 +111,7 @@ def test_the_chargers_refusal_is_stored_and_shown(
     answer: Answer,
     status: str,
 ) -> None:
-    sent = api.patch(
-        CONFIGURATION, {"key": "AcmeLed", "value": "blink", "force": True}, format="json"
-    )
+    sent = configuration_patch(api, "AcmeLed", "blink", force=True)
     answer(Command.objects.get(pk=sent.json()["id"]), {"status": status})
 
     mirror = ConfigurationKey.objects.get(charge_point=charge_point, key="AcmeLed")

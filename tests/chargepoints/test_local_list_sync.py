@@ -61,6 +61,18 @@ def local_tags(tenant: Tenant, other_tenant: Tenant, charge_point: ChargePoint) 
     elsewhere.allowed_charge_points.set([ChargePointFactory(tenant=tenant)])
 
 
+def tag_a_entry(status: str) -> dict[str, Any]:
+    """TAG-A of ``local_tags`` as SendLocalList carries it."""
+    return {
+        "idTag": "TAG-A",
+        "idTagInfo": {
+            "status": status,
+            "expiryDate": "2031-05-01T12:00:00Z",
+            "parentIdTag": "FLEET",
+        },
+    }
+
+
 def pending(charge_point: ChargePoint) -> Command:
     """The one command the sync waits for (only one is ever queued at a time)."""
     queued = list(Command.objects.filter(charge_point=charge_point, status=CommandStatus.QUEUED))
@@ -98,14 +110,7 @@ def test_first_sync_asks_the_version_then_sends_the_full_list(
         "listVersion": 1,
         "updateType": "Full",
         "localAuthorizationList": [
-            {
-                "idTag": "TAG-A",
-                "idTagInfo": {
-                    "status": "Accepted",
-                    "expiryDate": "2031-05-01T12:00:00Z",
-                    "parentIdTag": "FLEET",
-                },
-            },
+            tag_a_entry("Accepted"),
             {"idTag": "TAG-B", "idTagInfo": {"status": "Blocked"}},
         ],
     }
@@ -135,14 +140,7 @@ def test_next_sync_sends_only_the_changes_with_removals_as_entries_without_id_ta
         "updateType": "Differential",
         "localAuthorizationList": [
             {"idTag": "TAG-B"},
-            {
-                "idTag": "TAG-A",
-                "idTagInfo": {
-                    "status": "Blocked",
-                    "expiryDate": "2031-05-01T12:00:00Z",
-                    "parentIdTag": "FLEET",
-                },
-            },
+            tag_a_entry("Blocked"),
             {"idTag": "TAG-C", "idTagInfo": {"status": "Accepted"}},
         ],
     }
@@ -420,14 +418,27 @@ def test_a_sync_whose_command_timed_out_is_recorded_and_started_again(
     assert pending(charge_point).action == "GetLocalListVersion"
 
 
+def version_call_error(
+    charge_point: ChargePoint, answer_error: Callable[[Command, str], Command], code: str
+) -> LocalListState:
+    """A sync whose GetLocalListVersion the charge point answers with CALLERROR ``code``."""
+    local_list_sync(charge_point=charge_point)
+    answer_error(pending(charge_point), code)
+    return state_of(charge_point)
+
+
+def send_local_list_queued(charge_point: ChargePoint, answer: Answer) -> Command:
+    """A sync's SendLocalList, queued after the charge point reported list version 0."""
+    local_list_sync(charge_point=charge_point)
+    answer(pending(charge_point), {"listVersion": 0})
+    return pending(charge_point)
+
+
 def test_a_call_error_ends_the_sync_at_once_with_why(
     charge_point: ChargePoint, answer_error: Callable[[Command, str], Command]
 ) -> None:
-    local_list_sync(charge_point=charge_point)
+    state = version_call_error(charge_point, answer_error, "InternalError")
 
-    answer_error(pending(charge_point), "InternalError")
-
-    state = state_of(charge_point)
     assert (state.last_result, state.command, state.plan) == ("NotDelivered", None, {})
     assert state.last_error == "GetLocalListVersion failed: InternalError"
     assert not state.not_supported
@@ -437,20 +448,15 @@ def test_a_call_error_ends_the_sync_at_once_with_why(
 def test_a_call_error_not_implemented_is_not_supported_at_once(
     charge_point: ChargePoint, answer_error: Callable[[Command, str], Command]
 ) -> None:
-    local_list_sync(charge_point=charge_point)
+    state = version_call_error(charge_point, answer_error, "NotImplemented")
 
-    answer_error(pending(charge_point), "NotImplemented")
-
-    state = state_of(charge_point)
     assert (state.not_supported, state.last_result, state.command) == (True, "NotSupported", None)
 
 
 def test_an_expired_send_local_list_ends_the_sync_and_the_next_one_starts_afresh(
     charge_point: ChargePoint, local_tags: None, answer: Answer
 ) -> None:
-    local_list_sync(charge_point=charge_point)
-    answer(pending(charge_point), {"listVersion": 0})
-    send = pending(charge_point)
+    send = send_local_list_queued(charge_point, answer)
     Command.objects.filter(pk=send.pk).update(expires_at=timezone.now())
 
     expire_due_commands()
@@ -465,9 +471,7 @@ def test_an_expired_send_local_list_ends_the_sync_and_the_next_one_starts_afresh
 def test_a_timed_out_send_local_list_is_recorded_at_once(
     charge_point: ChargePoint, local_tags: None, answer: Answer
 ) -> None:
-    local_list_sync(charge_point=charge_point)
-    answer(pending(charge_point), {"listVersion": 0})
-    send = pending(charge_point)
+    send = send_local_list_queued(charge_point, answer)
     Command.objects.filter(pk=send.pk).update(status=CommandStatus.SENT)
 
     outbox_fail(command_id=send.pk, status=CommandStatus.TIMEOUT, code="Timeout", description="")

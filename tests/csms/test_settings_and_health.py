@@ -30,6 +30,19 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def production_output(code: str, *, database_url: str, allowed_hosts: str, **env: str) -> str:
+    """What ``code`` prints with the production settings: a database URL, a secret key, hosts."""
+    result = run_python(
+        code,
+        DATABASE_URL=database_url,
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS=allowed_hosts,
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 SHOW_SETTINGS = """
 import json, django
 django.setup()
@@ -58,16 +71,14 @@ def test_embedded_default_when_nothing_is_set() -> None:
 
 
 def test_production_settings_come_from_the_environment() -> None:
-    result = run_python(
-        SHOW_SETTINGS,
-        DATABASE_URL="postgres://u:p@db.example:5433/csms",
-        REDIS_URL="redis://cache.example:6380/2",
-        SECRET_KEY="x" * 50,
-        ALLOWED_HOSTS="csms.example,ocpp.example",
+    shown = json.loads(
+        production_output(
+            SHOW_SETTINGS,
+            database_url="postgres://u:p@db.example:5433/csms",
+            allowed_hosts="csms.example,ocpp.example",
+            REDIS_URL="redis://cache.example:6380/2",
+        )
     )
-
-    assert result.returncode == 0, result.stderr
-    shown = json.loads(result.stdout)
     assert shown["engine"] == "django.db.backends.postgresql"
     assert (shown["name"], shown["host"]) == ("csms", "db.example")
     assert shown["pool"] is True
@@ -111,16 +122,14 @@ from django.test import Client
 r = Client().get("/readyz")
 print(r.status_code); print(r.content.decode())
 """
-    result = run_python(
+    output = production_output(
         code,
-        DATABASE_URL="postgres://postgres@127.0.0.1:1/unreachable",
+        database_url="postgres://postgres@127.0.0.1:1/unreachable",
+        allowed_hosts="testserver",
         DATABASE_POOL_TIMEOUT="1",
-        SECRET_KEY="x" * 50,
-        ALLOWED_HOSTS="testserver",
     )
 
-    assert result.returncode == 0, result.stderr
-    status, body = result.stdout.strip().splitlines()[-2:]
+    status, body = output.strip().splitlines()[-2:]
     assert status == "503"
     checks = json.loads(body)["checks"]
     assert checks["database"]["ok"] is False

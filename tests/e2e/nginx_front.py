@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,10 +20,16 @@ NGINX = shutil.which("nginx") or next(
 
 @contextlib.contextmanager
 def nginx_in_front(
-    files: TlsFiles, prefix: Path, *, daphne: list[str], env: dict[str, str], daphne_port: int
+    files: TlsFiles, prefix: Path, *, application: str, env: dict[str, str]
 ) -> Iterator[dict[str, int]]:
-    """``daphne`` (listening on ``daphne_port``) behind nginx; the ports by name."""
+    """A daphne of ``application`` (believing the proxy headers) behind nginx; the ports by name."""
     assert NGINX is not None
+    daphne_port = free_port()
+    daphne = [
+        str(Path(sys.executable).parent / "daphne"),
+        "-b", "127.0.0.1", "-p", str(daphne_port), "--proxy-headers",
+        application,
+    ]  # fmt: skip
     ports = {name: free_port() for name in ("plain", "profile2", "profile3")}
     config = (ROOT / "deploy" / "nginx.conf").read_text()
     for old, new in {

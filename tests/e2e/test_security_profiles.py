@@ -6,7 +6,6 @@ profile 3 that never locks the charger out."""
 
 import datetime as dt
 import ssl
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings as django_settings
-from django.db import connections
 from ocpp.v16 import call
 
 from chargepoints.models import ChargePoint, ChargePointCertificate, SecurityEvent
@@ -32,7 +30,6 @@ from tests.e2e.command_target import CommandTarget
 from tests.e2e.tls_files import TlsFiles
 from tests.live_fixtures import wait_for_disconnects
 from tests.ocpp_clients import PASSWORD, basic_auth, open_socket, reading, refused_status
-from tests.servers import free_port, running, server_env
 from tests.waiting import DELIVERY_TIMEOUT, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -41,40 +38,9 @@ BOOT = call.BootNotification(charge_point_vendor="Acme", charge_point_model="Wal
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    # "Acme Charging" is the tenant fixture's name: the O its chargers' certificates carry.
-    return TlsFiles.create(tmp_path_factory.mktemp("tls"), "Acme Charging")
-
-
-@pytest.fixture(scope="module")
-def server(
-    files: TlsFiles,
-    tmp_path_factory: pytest.TempPathFactory,
-    django_db_setup: None,
-    django_db_blocker: Any,
-) -> Iterator[dict[str, Any]]:
-    plain, tls = free_port(), free_port()
-    with django_db_blocker.unblock():
-        env = server_env(
-            # The tenant's CA key is stored encrypted by this process: the server must open it.
-            SECRET_KEY=django_settings.SECRET_KEY,
-            TLS_CERT_FILE=files.path("server.pem"),
-            TLS_KEY_FILE=files.path("server-key.pem"),
-            TLS_CLIENT_CA_FILE=files.path("charge-point-ca.pem"),
-            TLS_PORT=str(tls),
-            OCPP_OUTBOX_POLL_SECONDS="0.3",
-            LOG_LEVEL="WARNING",
-            PYTHONUNBUFFERED="1",
-        )
-        connections.close_all()
-    command = [
-        sys.executable, "manage.py", "serve", "--no-celery", "--host", "127.0.0.1",
-        "--port", str(plain),
-    ]  # fmt: skip
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with running(command, env=env, ports=[plain, tls], log=log):
-        yield {"plain": plain, "tls": tls, "log": log}
-    assert "Traceback" not in log.read_text(), log.read_text()[-5000:]
+def tls_serve_env() -> dict[str, str]:
+    # The tenant's CA key is stored encrypted by this process: the server must open it.
+    return {"SECRET_KEY": django_settings.SECRET_KEY, "OCPP_OUTBOX_POLL_SECONDS": "0.3"}
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 verified client certificate in headers only it sets; the product applies the same profile and
 identity checks to them as to its own TLS endpoint, believing them from TRUSTED_PROXIES only."""
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from tests.e2e.nginx_front import NGINX, nginx_in_front
 from tests.e2e.tls_files import TlsFiles
 from tests.live_fixtures import wait_for_disconnects
 from tests.ocpp_clients import PASSWORD, basic_auth, ocpp_client, refused_status
-from tests.servers import free_port, server_env
+from tests.servers import server_env
 
 pytestmark = [
     pytest.mark.e2e,
@@ -32,28 +30,17 @@ BOOT = call.BootNotification(charge_point_vendor="Acme", charge_point_model="Wal
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return TlsFiles.create(tmp_path_factory.mktemp("tls"), "Acme Charging")
-
-
-@pytest.fixture(scope="module")
 def nginx(
     files: TlsFiles,
     tmp_path_factory: pytest.TempPathFactory,
     django_db_setup: None,
     django_db_blocker: Any,
 ) -> Iterator[dict[str, int]]:
-    daphne_port = free_port()
-    daphne = [
-        str(Path(sys.executable).parent / "daphne"),
-        "-b", "127.0.0.1", "-p", str(daphne_port), "--proxy-headers",
-        "csms.asgi:application",
-    ]  # fmt: skip
     with django_db_blocker.unblock():
         env = server_env(TRUSTED_PROXIES="127.0.0.1", LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
         connections.close_all()
     with nginx_in_front(
-        files, tmp_path_factory.mktemp("nginx"), daphne=daphne, env=env, daphne_port=daphne_port
+        files, tmp_path_factory.mktemp("nginx"), application="csms.asgi:application", env=env
     ) as ports:
         yield ports
 

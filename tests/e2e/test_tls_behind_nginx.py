@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import ssl
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ import pytest
 
 from tests.e2e.nginx_front import NGINX, nginx_in_front
 from tests.e2e.tls_files import TlsFiles
-from tests.servers import free_port
 
 pytestmark = [
     pytest.mark.e2e,
@@ -28,25 +26,13 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return TlsFiles.create(tmp_path_factory.mktemp("tls"), "Acme Charging")
-
-
-@pytest.fixture(scope="module")
 def nginx(files: TlsFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
-    daphne_port = free_port()
-    daphne = [
-        str(Path(sys.executable).parent / "daphne"),
-        "-b", "127.0.0.1", "-p", str(daphne_port), "--proxy-headers",
-        "tests.e2e.tls_scope_echo:application",
-    ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "ECHO_TRUSTED_PROXIES": "127.0.0.1"}
     with nginx_in_front(
         files,
         tmp_path_factory.mktemp("nginx"),
-        daphne=daphne,
+        application="tests.e2e.tls_scope_echo:application",
         env=env,
-        daphne_port=daphne_port,
     ) as ports:
         yield ports
 

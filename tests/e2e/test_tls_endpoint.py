@@ -30,11 +30,6 @@ TLS_1_3, TLS_1_2 = 0x0304, 0x0303
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return TlsFiles.create(tmp_path_factory.mktemp("tls"), ORGANISATION)
-
-
-@pytest.fixture(scope="module")
 def ports(files: TlsFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
     """One daphne, two endpoints: ``request`` (client certificates asked for, failures let
     through and reported) and ``require`` (failures end the handshake)."""

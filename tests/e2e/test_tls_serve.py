@@ -4,13 +4,11 @@ TLS on loopback, with certificates made in the test (whitepaper edition 3, §2.4
 import http.client
 import json
 import ssl
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connections
 from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus
 
@@ -21,7 +19,6 @@ from tests.e2e.tls_files import TlsFiles
 from tests.live_fixtures import wait_for_disconnects
 from tests.ocpp_clients import PASSWORD, SUBPROTOCOL, basic_auth
 from tests.ocpp_clients import ocpp_client as charge_point
-from tests.servers import free_port, running, server_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -29,40 +26,11 @@ BOOT = call.BootNotification(charge_point_vendor="Acme", charge_point_model="Wal
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    # The tenant fixture is "Acme Charging": the O of its chargers' certificates (A02.FR.13).
-    return TlsFiles.create(tmp_path_factory.mktemp("tls"), "Acme Charging")
-
-
-@pytest.fixture(scope="module")
-def server(
-    files: TlsFiles,
-    tmp_path_factory: pytest.TempPathFactory,
-    django_db_setup: None,
-    django_db_blocker: Any,
-) -> Iterator[dict[str, Any]]:
-    """``manage.py serve --no-celery`` on the test database: plain HTTP and TLS ports."""
-    plain, tls = free_port(), free_port()
-    with django_db_blocker.unblock():
-        env = server_env(
-            TLS_CERT_FILE=files.path("server.pem"),
-            TLS_KEY_FILE=files.path("server-key.pem"),
-            TLS_ALT_CERT_FILE=files.path("server-rsa.pem"),
-            TLS_ALT_KEY_FILE=files.path("server-rsa-key.pem"),
-            TLS_CLIENT_CA_FILE=files.path("charge-point-ca.pem"),
-            TLS_PORT=str(tls),
-            LOG_LEVEL="WARNING",
-            PYTHONUNBUFFERED="1",
-        )
-        connections.close_all()
-    command = [
-        sys.executable, "manage.py", "serve", "--no-celery", "--host", "127.0.0.1",
-        "--port", str(plain),
-    ]  # fmt: skip
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with running(command, env=env, ports=[plain, tls], log=log):
-        yield {"plain": plain, "tls": tls, "log": log}
-    assert "Traceback" not in log.read_text(), log.read_text()[-5000:]
+def tls_serve_env(files: TlsFiles) -> dict[str, str]:
+    return {
+        "TLS_ALT_CERT_FILE": files.path("server-rsa.pem"),
+        "TLS_ALT_KEY_FILE": files.path("server-rsa-key.pem"),
+    }
 
 
 @pytest.fixture

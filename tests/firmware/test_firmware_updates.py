@@ -55,6 +55,45 @@ def tick(minutes: float = 0) -> None:
     firmware_updates_advance(now=timezone.now() + timedelta(minutes=minutes))
 
 
+def dispatched(
+    tenant: Tenant, fleet: Fleet, count: int, **options: Any
+) -> tuple[list[ChargePoint], FirmwareUpdate]:
+    """A campaign for ``count`` new stations, after its first tick."""
+    stations = fleet(count)
+    campaign = campaign_for(tenant, stations, **options)
+    tick()
+    return stations, campaign
+
+
+def dispatched_to_one(
+    tenant: Tenant, fleet: Fleet, **options: Any
+) -> tuple[ChargePoint, FirmwareUpdate]:
+    """A campaign for one new station, its UpdateFirmware queued by the first tick."""
+    (station,), campaign = dispatched(tenant, fleet, 1, **options)
+    return station, campaign
+
+
+def accepted_by_one(
+    tenant: Tenant, fleet: Fleet, **options: Any
+) -> tuple[ChargePoint, FirmwareUpdate]:
+    """``dispatched_to_one``, its station having accepted the UpdateFirmware."""
+    station, campaign = dispatched_to_one(tenant, fleet, **options)
+    accepted_update(station)
+    return station, campaign
+
+
+def assert_status_because(station: ChargePoint, status: str, error: str) -> None:
+    job = job_of(station)
+    assert job.status == status
+    assert error in job.last_error
+
+
+def assert_ended(station: ChargePoint, status: str) -> None:
+    job = job_of(station)
+    assert job.status == status
+    assert job.finished_at is not None
+
+
 def accepted_update(station: ChargePoint) -> None:
     """The charge point answers its (last) UpdateFirmware."""
     answer(commands(station, "UpdateFirmware")[-1], {})
@@ -227,9 +266,7 @@ def test_max_in_flight_caps_a_batch(tenant: Tenant, fleet: Fleet) -> None:
 
 
 def test_campaign_completes_when_every_job_is_done(tenant: Tenant, fleet: Fleet) -> None:
-    stations = fleet(2)
-    campaign = campaign_for(tenant, stations)
-    tick()
+    stations, campaign = dispatched(tenant, fleet, 2)
     for station in stations:
         accepted_update(station)
         installs(station)
@@ -247,10 +284,7 @@ def test_campaign_completes_when_every_job_is_done(tenant: Tenant, fleet: Fleet)
 def test_status_notifications_move_the_job_and_the_boot_verifies_it(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station])
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet)
     assert job_of(station).status == "accepted"
 
     seen = []
@@ -265,33 +299,23 @@ def test_status_notifications_move_the_job_and_the_boot_verifies_it(
     ]
 
     assert boot(station, "2.0") == "Accepted"
-    job = job_of(station)
-    assert job.status == "verified"
-    assert job.finished_at is not None
+    assert_ended(station, "verified")
 
 
 def test_reboot_with_the_old_version_after_installed_is_a_version_mismatch(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], max_attempts=1)
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet, max_attempts=1)
 
     boot(station, "1.0")  # a reboot while downloading says nothing yet
     assert job_of(station).status == "accepted"
     installs(station, version="1.0")
 
-    job = job_of(station)
-    assert job.status == "version_mismatch"
-    assert "'1.0'" in job.last_error
+    assert_status_because(station, "version_mismatch", "'1.0'")
 
 
 def test_idle_answer_keeps_the_status_but_counts_as_news(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station])
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet)
     firmware_status(station, "Downloading")
     later = timezone.now() + timedelta(minutes=5)
 
@@ -308,10 +332,7 @@ def test_notification_without_a_campaign_is_only_recorded(fleet: Fleet) -> None:
 
 
 def test_download_failed_is_retried_after_the_interval(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], max_attempts=2, attempt_interval=300)
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet, max_attempts=2, attempt_interval=300)
     firmware_status(station, "Downloading")
     firmware_status(station, "DownloadFailed")
 
@@ -328,18 +349,13 @@ def test_download_failed_is_retried_after_the_interval(tenant: Tenant, fleet: Fl
 
     accepted_update(station)
     firmware_status(station, "DownloadFailed")  # no attempts left
-    job = job_of(station)
-    assert job.status == "download_failed"
-    assert job.finished_at is not None
+    assert_ended(station, "download_failed")
 
 
 def test_charger_retrying_by_itself_after_download_failed_is_followed(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], retries=2)
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet, retries=2)
     firmware_status(station, "DownloadFailed")
     firmware_status(station, "Downloading")  # UpdateFirmware.retries at work
 
@@ -348,24 +364,18 @@ def test_charger_retrying_by_itself_after_download_failed_is_followed(
 
 
 def test_refused_command_fails_the_attempt_with_its_error(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], max_attempts=1)
-    tick()
+    station, _ = dispatched_to_one(tenant, fleet, max_attempts=1)
     answer_error(commands(station, "UpdateFirmware")[0], code="NotSupported")
 
     tick()
 
-    job = job_of(station)
-    assert job.status == "failed"
-    assert "NotSupported" in job.last_error
+    assert_status_because(station, "failed", "NotSupported")
 
 
 def test_offline_charge_point_that_never_returns_in_the_window_fails_undelivered(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign = campaign_for(tenant, [station], max_attempts=1)
-    tick()
+    station, campaign = dispatched_to_one(tenant, fleet, max_attempts=1)
     command = commands(station, "UpdateFirmware")[0]
     # The window passed: the outbox expires the command, the tick settles the job.
     type(command).objects.filter(pk=command.pk).update(expires_at=timezone.now())
@@ -373,9 +383,7 @@ def test_offline_charge_point_that_never_returns_in_the_window_fails_undelivered
 
     tick()
 
-    job = job_of(station)
-    assert job.status == "failed"
-    assert "offline" in job.last_error
+    assert_status_because(station, "failed", "offline")
     campaign.refresh_from_db()
     assert campaign.status == "completed"
 
@@ -383,9 +391,7 @@ def test_offline_charge_point_that_never_returns_in_the_window_fails_undelivered
 def test_refused_update_firmware_waits_for_its_retry_without_a_tick(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], max_attempts=2, attempt_interval=300)
-    tick()
+    station, _ = dispatched_to_one(tenant, fleet, max_attempts=2, attempt_interval=300)
 
     answer_error(commands(station, "UpdateFirmware")[0], code="NotSupported")
 
@@ -396,9 +402,7 @@ def test_refused_update_firmware_waits_for_its_retry_without_a_tick(
 
 
 def test_expired_update_firmware_fails_the_job_without_a_tick(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], max_attempts=1)
-    tick()
+    station, _ = dispatched_to_one(tenant, fleet, max_attempts=1)
     command = commands(station, "UpdateFirmware")[0]
     type(command).objects.filter(pk=command.pk).update(expires_at=timezone.now())
 
@@ -428,10 +432,9 @@ def test_boot_on_the_target_version_withdraws_the_queued_update_and_verifies_the
 
 
 def test_quiet_job_is_asked_then_times_out(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], quiet_after=600, status_timeout=3600, max_attempts=1)
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(
+        tenant, fleet, quiet_after=600, status_timeout=3600, max_attempts=1
+    )
 
     tick(minutes=5)
     assert commands(station, "TriggerMessage") == []
@@ -442,18 +445,13 @@ def test_quiet_job_is_asked_then_times_out(tenant: Tenant, fleet: Fleet) -> None
     assert len(commands(station, "TriggerMessage")) == 1
 
     tick(minutes=61)
-    job = job_of(station)
-    assert job.status == "timed_out"
-    assert "nothing heard" in job.last_error
+    assert_status_because(station, "timed_out", "nothing heard")
 
 
 def test_late_boot_with_the_new_version_rescues_a_timed_out_job(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], status_timeout=60, max_attempts=1)
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet, status_timeout=60, max_attempts=1)
     tick(minutes=2)
     assert job_of(station).status == "timed_out"
 
@@ -465,10 +463,7 @@ def test_late_boot_with_the_new_version_rescues_a_timed_out_job(
 def test_installed_job_that_goes_quiet_is_asked_for_a_boot_notification(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    (station,) = fleet(1)
-    campaign_for(tenant, [station], quiet_after=60)
-    tick()
-    accepted_update(station)
+    station, _ = accepted_by_one(tenant, fleet, quiet_after=60)
     for status in ("Downloading", "Downloaded", "Installing", "Installed"):
         firmware_status(station, status)
 
@@ -497,9 +492,7 @@ def test_silence_before_the_retrieve_date_is_expected(tenant: Tenant, fleet: Fle
 def test_paused_campaign_sends_nothing_new_but_follows_what_was_sent(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    stations = fleet(2)
-    campaign = campaign_for(tenant, stations, batch_size=1)
-    tick()
+    stations, campaign = dispatched(tenant, fleet, 2, batch_size=1)
     firmware_update_pause(campaign=campaign)
     accepted_update(stations[0])
     installs(stations[0])
@@ -515,9 +508,7 @@ def test_paused_campaign_sends_nothing_new_but_follows_what_was_sent(
 def test_cancel_withdraws_queued_updates_and_follows_accepted_ones(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    stations = fleet(3)
-    campaign = campaign_for(tenant, stations, batch_size=2)
-    tick()
+    stations, campaign = dispatched(tenant, fleet, 3, batch_size=2)
     accepted_update(stations[0])  # CP-02 is offline: its UpdateFirmware is still queued
 
     firmware_update_cancel(campaign=campaign)
@@ -538,10 +529,7 @@ def test_cancel_withdraws_queued_updates_and_follows_accepted_ones(
 
 
 def test_cancelled_job_is_not_retried(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    campaign = campaign_for(tenant, [station], max_attempts=3, attempt_interval=0)
-    tick()
-    accepted_update(station)
+    station, campaign = accepted_by_one(tenant, fleet, max_attempts=3, attempt_interval=0)
     firmware_update_cancel(campaign=campaign)
 
     firmware_status(station, "DownloadFailed")
@@ -575,9 +563,9 @@ def test_transition_from_the_wrong_status_is_a_conflict(
 def test_failure_rate_above_the_threshold_stops_the_campaign_until_resumed(
     tenant: Tenant, fleet: Fleet
 ) -> None:
-    stations = fleet(4)
-    campaign = campaign_for(tenant, stations, batch_size=2, failure_threshold=40, max_attempts=1)
-    tick()
+    stations, campaign = dispatched(
+        tenant, fleet, 4, batch_size=2, failure_threshold=40, max_attempts=1
+    )
     accepted_update(stations[0])
     installs(stations[0])
     accepted_update(stations[1])
@@ -602,9 +590,9 @@ def test_failure_rate_above_the_threshold_stops_the_campaign_until_resumed(
 
 
 def test_failure_rate_at_the_threshold_goes_on(tenant: Tenant, fleet: Fleet) -> None:
-    stations = fleet(4)
-    campaign = campaign_for(tenant, stations, batch_size=2, failure_threshold=50, max_attempts=1)
-    tick()
+    stations, campaign = dispatched(
+        tenant, fleet, 4, batch_size=2, failure_threshold=50, max_attempts=1
+    )
     accepted_update(stations[0])
     installs(stations[0])
     accepted_update(stations[1])
@@ -618,11 +606,9 @@ def test_failure_rate_at_the_threshold_goes_on(tenant: Tenant, fleet: Fleet) -> 
 
 
 def test_window_close_skips_what_was_never_sent(tenant: Tenant, fleet: Fleet) -> None:
-    stations = fleet(2)
-    campaign = campaign_for(
-        tenant, stations, batch_size=1, expires_at=timezone.now() + timedelta(hours=1)
+    stations, campaign = dispatched(
+        tenant, fleet, 2, batch_size=1, expires_at=timezone.now() + timedelta(hours=1)
     )
-    tick()
     accepted_update(stations[0])
     installs(stations[0])
 
@@ -634,9 +620,7 @@ def test_window_close_skips_what_was_never_sent(tenant: Tenant, fleet: Fleet) ->
 
 
 def test_charge_point_busy_in_another_campaign_waits_its_turn(tenant: Tenant, fleet: Fleet) -> None:
-    (station,) = fleet(1)
-    first = campaign_for(tenant, [station])
-    tick()
+    station, first = dispatched_to_one(tenant, fleet)
     second = firmware_update_create(
         tenant=tenant,
         location=LOCATION,

@@ -52,12 +52,32 @@ def signed_campaign(
     )
 
 
-def signed_status(station: ChargePoint, status: str, request_id: int) -> None:
+def request_status(
+    handler: Callable[..., Any], action: str, station: ChargePoint, status: str, request_id: int
+) -> None:
+    """``station`` reports ``status`` of request ``request_id`` through ``handler``."""
     with db_transaction.atomic():
-        signed_firmware_status_notification(
-            call_context(station, "SignedFirmwareStatusNotification"),
-            {"status": status, "request_id": request_id},
-        )
+        handler(call_context(station, action), {"status": status, "request_id": request_id})
+
+
+def signed_status(station: ChargePoint, status: str, request_id: int) -> None:
+    request_status(
+        signed_firmware_status_notification,
+        "SignedFirmwareStatusNotification",
+        station,
+        status,
+        request_id,
+    )
+
+
+def signed_dispatched_to_one(
+    tenant: Tenant, fleet: Callable[..., list[ChargePoint]], certificate: str
+) -> tuple[ChargePoint, FirmwareUpdate]:
+    """A signed campaign for one new station, its SignedUpdateFirmware queued."""
+    (station,) = fleet(1)
+    campaign = signed_campaign(tenant, [station], certificate)
+    firmware_updates_advance()
+    return station, campaign
 
 
 def job_status(station: ChargePoint) -> str:
@@ -67,9 +87,7 @@ def job_status(station: ChargePoint) -> str:
 def test_a_signed_campaign_sends_signed_update_firmware(
     tenant: Tenant, fleet: Callable[..., list[ChargePoint]], signing_certificate: str
 ) -> None:
-    (station,) = fleet(1)
-    signed_campaign(tenant, [station], signing_certificate)
-    firmware_updates_advance()
+    station, _ = signed_dispatched_to_one(tenant, fleet, signing_certificate)
 
     (command,) = commands(station, "SignedUpdateFirmware")
     job = FirmwareJob.objects.get(charge_point=station)
@@ -88,9 +106,7 @@ def test_a_signed_campaign_sends_signed_update_firmware(
 def test_signed_status_notifications_drive_the_job_to_verified(
     tenant: Tenant, fleet: Callable[..., list[ChargePoint]], signing_certificate: str
 ) -> None:
-    (station,) = fleet(1)
-    signed_campaign(tenant, [station], signing_certificate)
-    firmware_updates_advance()
+    station, _ = signed_dispatched_to_one(tenant, fleet, signing_certificate)
     answer(commands(station, "SignedUpdateFirmware")[0], {"status": "Accepted"})
     job_id = FirmwareJob.objects.get(charge_point=station).pk
     assert job_status(station) == "accepted"
@@ -150,9 +166,7 @@ def test_a_signed_campaign_needs_a_certificate_and_a_signature(
 def test_quiet_signed_jobs_are_asked_with_the_extended_trigger(
     tenant: Tenant, fleet: Callable[..., list[ChargePoint]], signing_certificate: str
 ) -> None:
-    (station,) = fleet(1)
-    campaign = signed_campaign(tenant, [station], signing_certificate)
-    firmware_updates_advance()
+    station, campaign = signed_dispatched_to_one(tenant, fleet, signing_certificate)
     answer(commands(station, "SignedUpdateFirmware")[0], {"status": "Accepted"})
 
     firmware_updates_advance(now=timezone.now() + timedelta(seconds=campaign.quiet_after + 5))
@@ -165,11 +179,7 @@ def test_quiet_signed_jobs_are_asked_with_the_extended_trigger(
 
 
 def log_status(station: ChargePoint, status: str, request_id: int) -> None:
-    with db_transaction.atomic():
-        log_status_notification(
-            call_context(station, "LogStatusNotification"),
-            {"status": status, "request_id": request_id},
-        )
+    request_status(log_status_notification, "LogStatusNotification", station, status, request_id)
 
 
 def fresh(request: DiagnosticsRequest) -> DiagnosticsRequest:

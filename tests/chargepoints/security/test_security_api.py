@@ -5,20 +5,19 @@ always: another tenant's rows are never listed, its charge point is a 404."""
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from chargepoints.models import (
     CertificateAuthority,
     ChargePoint,
     Command,
-    InstalledCertificate,
     SecurityEvent,
 )
 from chargepoints.security.security_log import security_event_log
 from csms.tenancy.models import Tenant
 from tests.certificates import hierarchy, pem
 from tests.charge_point_calls import Answer
+from tests.factories import InstalledCertificateFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -77,32 +76,20 @@ def test_generated_authorities_never_show_their_keys(
     assert other_api.get("/api/v1/certificate-authorities/").json()["count"] == 0
 
 
+def charge_point_ca_upload(api: APIClient, certificate: str, **private_key: str) -> Any:
+    return api.post(
+        "/api/v1/certificate-authorities/",
+        {"role": "charge_point_ca", "certificate": certificate, **private_key},
+        format="json",
+    )
+
+
 def test_an_uploaded_authority_is_checked(api: APIClient) -> None:
     cas = hierarchy("Acme Charging")
     key_pem = cas.charge_point_ca.private_key_pem()
-    good = api.post(
-        "/api/v1/certificate-authorities/",
-        {
-            "role": "charge_point_ca",
-            "certificate": pem(cas.charge_point_ca.certificate),
-            "private_key": key_pem,
-        },
-        format="json",
-    )
-    mismatched = api.post(
-        "/api/v1/certificate-authorities/",
-        {
-            "role": "charge_point_ca",
-            "certificate": pem(cas.root.certificate),
-            "private_key": key_pem,
-        },
-        format="json",
-    )
-    duplicate = api.post(
-        "/api/v1/certificate-authorities/",
-        {"role": "charge_point_ca", "certificate": pem(cas.charge_point_ca.certificate)},
-        format="json",
-    )
+    good = charge_point_ca_upload(api, pem(cas.charge_point_ca.certificate), private_key=key_pem)
+    mismatched = charge_point_ca_upload(api, pem(cas.root.certificate), private_key=key_pem)
+    duplicate = charge_point_ca_upload(api, pem(cas.charge_point_ca.certificate))
 
     assert good.status_code == 201, good.content
     assert mismatched.status_code == 400
@@ -126,15 +113,7 @@ def test_a_raise_without_its_prerequisites_is_refused_and_queues_nothing(
     settings.TLS_CERT_FILE = "/somewhere/server.pem"
     no_root = api.post(url, {"profile": 2}, format="json").content.decode()
     assert "needs a Central System root on the charge point" in no_root
-    InstalledCertificate.objects.create(
-        charge_point=cp,
-        certificate_type="CentralSystemRootCertificate",
-        hash_algorithm="SHA256",
-        issuer_name_hash="a1",
-        issuer_key_hash="b2",
-        serial_number="01",
-        reported_at=timezone.now(),
-    )
+    InstalledCertificateFactory(charge_point=cp, certificate_type="CentralSystemRootCertificate")
     assert "Charge Point CA" in api.post(url, {"profile": 3}, format="json").content.decode()
     assert other_api.post(url, {"profile": 2}, format="json").status_code == 404
     assert not Command.objects.exists()

@@ -27,19 +27,15 @@ def test_a_chargers_critical_event_is_flagged(cp: ChargePoint) -> None:
 
 def test_rows_past_the_retention_are_purged(cp: ChargePoint) -> None:
     now = timezone.now()
-    old = security_event_log(
-        tenant_id=cp.tenant_id,
-        charge_point_id=cp.pk,
-        identity=cp.identity,
-        type="InvalidChargePointCredentials",
-        at=now - timedelta(days=181),
-    )
-    kept = security_event_log(
-        tenant_id=cp.tenant_id,
-        charge_point_id=cp.pk,
-        identity=cp.identity,
-        type="InvalidChargePointCredentials",
-        at=now - timedelta(days=179),
+    old, kept = (
+        security_event_log(
+            tenant_id=cp.tenant_id,
+            charge_point_id=cp.pk,
+            identity=cp.identity,
+            type="InvalidChargePointCredentials",
+            at=now - timedelta(days=days),
+        )
+        for days in (181, 179)
     )
 
     assert security_events_purge(now=now) == 1

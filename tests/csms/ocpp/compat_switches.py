@@ -1,13 +1,11 @@
 """The compatibility layer's switches as the tests set them: the default, and every one off."""
 
+from dataclasses import fields
+
 from csms.ocpp.compat import CompatSwitches
 
 ON = CompatSwitches()
+# Every lenient_* switch, as CompatSwitches.any_lenient counts them.
 ALL_OFF = CompatSwitches(
-    lenient_timestamps=False,
-    lenient_meter_values=False,
-    lenient_enums=False,
-    lenient_id_tags=False,
-    lenient_transaction_ids=False,
-    lenient_transaction_messages=False,
+    **{switch.name: False for switch in fields(CompatSwitches) if switch.name.startswith("lenient")}
 )
