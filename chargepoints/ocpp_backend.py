@@ -17,50 +17,42 @@ protocol layer decides where it runs (csms.ocpp.execution). Three groups:
 import json
 import logging
 import time
-from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from typing import Any, NoReturn
 
 from django.conf import settings
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from chargepoints.commands import outbox
+from chargepoints.handshake_read import handshake_read
 from chargepoints.message_log import LogRow, message_log_write
 from chargepoints.models import (
-    AuthorizationKeyRotation,
-    BasicAuthFailures,
     ChargePoint,
-    Command,
-    CommandStatus,
     CompatAbsorption,
-    FailureScope,
     MessageDirection,
     RegistrationStatus,
-    RotationStatus,
 )
 from chargepoints.security.authorities import charge_point_ca_certificates
-from chargepoints.security.brute_force import (
-    FailureSubject,
-    basic_auth_failure_record,
-    identity_key,
-)
 from chargepoints.security.handshake_auth import (
     HandshakeSubject,
     Refused,
     handshake_authenticate,
     required_profile,
 )
+from chargepoints.security.handshake_refusals import (
+    client_address,
+    handshake_refuse,
+    refusal_unregistered,
+)
 from chargepoints.security.profile_upgrades import security_profile_reached
 from chargepoints.security.rotation import rotation_adopt
-from chargepoints.security.security_log import CentralSystemEvent, security_event_log
+from chargepoints.security.security_log import CentralSystemEvent
 from csms.events import ChargePointConnected, ChargePointDisconnected, publish
 from csms.ocpp.backend import ConnectionRefusedError
 from csms.ocpp.compat import CompatSwitches
 from csms.ocpp.context import CallContext, ChargePointSession
-from csms.tenancy.models import Tenant, UnknownChargePointPolicy
+from csms.tenancy.models import UnknownChargePointPolicy
 from csms.tls.extension import TlsExtension
 
 logger = logging.getLogger(__name__)
@@ -70,102 +62,6 @@ _IN, _OUT = MessageDirection.IN.value, MessageDirection.OUT.value
 
 
 # --- Handshake and presence ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Handshake:
-    """What a handshake needs of its tenant and charge point (id None: unknown identity)."""
-
-    tenant_id: int
-    tenant_compat_defaults: dict[str, Any]
-    unknown_charge_point_policy: str
-    tenant_heartbeat_interval: int
-    charge_point_id: int | None
-    compat_overrides: dict[str, Any] | None
-    password_hash: str
-    connected: bool
-    channel_name: str
-    registration_status: str
-    heartbeat_interval: int | None
-    commands_waiting: bool
-    tenant_name: str
-    tenant_minimum_profile: int
-    security_profile: int
-    security_profile_pending: int | None
-    locked_out: bool
-    rotation_pending: bool
-
-
-def _handshake_read(*, tenant_slug: str, identity: str, source: str) -> _Handshake | None:
-    """The tenant, its charge point, whether commands wait for it and whether a Basic-auth
-    lockout holds its identity or the source address: one plain statement. A reconnect storm
-    runs thousands at once; building the ORM queries this replaces was a fifth of the storm's
-    CPU. None for an unknown tenant."""
-    params: list[str | datetime] = [
-        CommandStatus.QUEUED,
-        FailureScope.IDENTITY,
-        identity_key(tenant_slug, identity),
-        FailureScope.SOURCE,
-        source,
-        timezone.now(),
-        RotationStatus.PENDING,
-        identity,
-        tenant_slug,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(_handshake_sql(connection.alias), params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    known = row[4] is not None
-    return _Handshake(
-        tenant_id=row[0],
-        tenant_compat_defaults=_json(row[1]) or {},
-        unknown_charge_point_policy=row[2],
-        tenant_heartbeat_interval=row[3],
-        charge_point_id=row[4],
-        compat_overrides=_json(row[5]) if known else None,
-        password_hash=row[6] or "",
-        connected=bool(row[7]),
-        channel_name=row[8] or "",
-        registration_status=row[9] or "",
-        heartbeat_interval=row[10],
-        commands_waiting=bool(row[11]),
-        locked_out=bool(row[12]),
-        tenant_name=row[13],
-        tenant_minimum_profile=row[14] or 0,
-        security_profile=row[15] or 0,
-        security_profile_pending=row[16],
-        rotation_pending=bool(row[17]),
-    )
-
-
-def _json(value: Any) -> Any:
-    """A JSON column as the cursor gives it: text (both backends, as Django configures them)."""
-    return json.loads(value) if isinstance(value, str | bytes) else value
-
-
-@lru_cache(maxsize=4)
-def _handshake_sql(alias: str) -> str:
-    quote = connections[alias].ops.quote_name
-    tenant, charge_point, command, failures, rotation = (
-        quote(model._meta.db_table)
-        for model in (Tenant, ChargePoint, Command, BasicAuthFailures, AuthorizationKeyRotation)
-    )
-    # Only quoted table names from the models' metadata and placeholders: values are bound.
-    return (
-        "SELECT t.id, t.compat_defaults, t.unknown_charge_point_policy, t.heartbeat_interval, "  # noqa: S608
-        "cp.id, cp.compat_overrides, cp.password_hash, cp.connected, cp.channel_name, "
-        "cp.registration_status, cp.heartbeat_interval, "
-        f"EXISTS (SELECT 1 FROM {command} c WHERE c.charge_point_id = cp.id AND c.status = %s), "
-        # Both lookups use the (scope, key) unique index.
-        f"EXISTS (SELECT 1 FROM {failures} f WHERE ((f.scope = %s AND f.key = %s) "
-        "OR (f.scope = %s AND f.key = %s)) AND f.locked_until > %s), "
-        "t.name, t.minimum_security_profile, cp.security_profile, cp.security_profile_pending, "
-        f"EXISTS (SELECT 1 FROM {rotation} r WHERE r.charge_point_id = cp.id AND r.status = %s) "
-        f"FROM {tenant} t LEFT JOIN {charge_point} cp "
-        "ON cp.tenant_id = t.id AND cp.identity = %s WHERE t.slug = %s"
-    )
 
 
 def open_session(
@@ -183,7 +79,7 @@ def open_session(
     A refusal changes nothing but the security log (and the brute-force counters).
     """
     source = client_address(client)
-    found = _handshake_read(tenant_slug=tenant_slug, identity=identity, source=source)
+    found = handshake_read(tenant_slug=tenant_slug, identity=identity, source=source)
     if found is None:
         security_log.warning("refused %s/%s from %s: unknown tenant", tenant_slug, identity, client)
         raise ConnectionRefusedError(404, "Unknown tenant")
@@ -198,7 +94,7 @@ def open_session(
     registration_status = found.registration_status
     if charge_point_id is None:
         if found.unknown_charge_point_policy != UnknownChargePointPolicy.PENDING:
-            _refuse(
+            handshake_refuse(
                 found,
                 None,
                 identity,
@@ -215,12 +111,12 @@ def open_session(
         if found.tenant_minimum_profile >= 1:
             # A new charge point has no password and no certificate of ours yet: under a
             # minimum profile it could only be refused, after its row was written.
-            _refuse(
+            handshake_refuse(
                 found,
                 None,
                 identity,
                 source,
-                _refusal_unregistered(found.tenant_minimum_profile),
+                refusal_unregistered(found.tenant_minimum_profile),
                 tenant_slug=tenant_slug,
             )
         registered = _register_pending(tenant_id=found.tenant_id, identity=identity)
@@ -250,7 +146,7 @@ def open_session(
         now=timezone.now(),
     )
     if isinstance(verdict, Refused):
-        _refuse(found, charge_point_id, identity, source, verdict, tenant_slug=tenant_slug)
+        handshake_refuse(found, charge_point_id, identity, source, verdict, tenant_slug=tenant_slug)
     if verdict.adopted_rotation_id is not None:
         rotation_adopt(
             rotation_id=verdict.adopted_rotation_id,
@@ -330,60 +226,6 @@ def _presence_take(
         if current is None:
             raise ConnectionRefusedError(404, "Unknown charge point")
         connected, held_by = current[0], current[1] or ""
-
-
-def client_address(client: str) -> str:
-    """The host of daphne's ``host:port`` (IPv6 hosts contain colons too)."""
-    host, separator, _port = client.rpartition(":")
-    return host.strip("[]") if separator else client
-
-
-def _refuse(
-    found: _Handshake,
-    charge_point_id: int | None,
-    identity: str,
-    source: str,
-    refusal: Refused,
-    *,
-    tenant_slug: str = "",
-) -> NoReturn:
-    """Log the refusal (the security log's row, a lockout if wrong credentials make one) and
-    raise it as the handshake's HTTP answer."""
-    security_log.warning(
-        "refused %s/%s from %s: %s", tenant_slug, identity, source, refusal.tech_info
-    )
-    with transaction.atomic():
-        if refusal.logged:
-            security_event_log(
-                tenant_id=found.tenant_id,
-                charge_point_id=charge_point_id,
-                identity=identity,
-                type=refusal.event_type,
-                tech_info=refusal.tech_info,
-                source_address=source,
-            )
-        if refusal.count_as_failure:
-            basic_auth_failure_record(
-                subject=FailureSubject(
-                    tenant_id=found.tenant_id,
-                    tenant_slug=tenant_slug,
-                    charge_point_id=charge_point_id,
-                    identity=identity,
-                    source=source,
-                )
-            )
-    raise ConnectionRefusedError(refusal.status, refusal.reason)
-
-
-def _refusal_unregistered(minimum: int) -> Refused:
-    return Refused(
-        "Unknown charge point",
-        CentralSystemEvent.PROFILE_VIOLATION,
-        f"unknown identity cannot be auto-registered: the tenant requires security profile "
-        f"{minimum}",
-        count_as_failure=False,
-        status=404,
-    )
 
 
 def _register_pending(*, tenant_id: int, identity: str) -> ChargePoint:

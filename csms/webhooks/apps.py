@@ -8,4 +8,4 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         # Every domain event an integrator can subscribe to, from the event bus (csms.events).
-        from csms.webhooks import receivers  # noqa: F401
+        from csms.webhooks import receivers, workflow_receivers  # noqa: F401

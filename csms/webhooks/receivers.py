@@ -4,7 +4,9 @@ integrators know (``event_types.EventType``), with the same ``data`` as ever.
 Each receiver runs inside the transaction of the change (csms.events) and costs no query when
 the tenant has no subscribed endpoint (its endpoints are cached per process for a few seconds:
 ``event_subscribers``), which is also what it tells the bus through ``listens``. ``data`` uses
-snake_case and names a charge point by its identity, like the REST API.
+snake_case and names a charge point by its identity, like the REST API. The events of the
+other apps' workflows (reservations, profiles, firmware, diagnostics) and the charge points'
+other reports are in ``csms.webhooks.workflow_receivers``.
 """
 
 from collections.abc import Callable
@@ -20,18 +22,11 @@ from csms.events import (
     ChargePointConnected,
     ChargePointDisconnected,
     ChargePointRegistrationChanged,
-    ChargingProfileRejected,
     CommandCompleted,
     CommandFailed,
     CommandFinished,
     ConnectorStatusChanged,
-    DataTransferReceived,
-    DiagnosticsUploaded,
-    FirmwareStatusChanged,
     MeterValuesReceived,
-    ReservationChanged,
-    SecurityEventReceived,
-    SecurityEventRecorded,
     TransactionReconciled,
     TransactionStarted,
     TransactionStopped,
@@ -328,128 +323,6 @@ def _command_finished(event: CommandFinished) -> None:
             "error_code": event.error_code,
             "error_description": event.error_description,
             "completed_at": event.completed_at,
-        },
-        charge_point_id=event.charge_point_id,
-    )
-
-
-# --- Other apps' workflows and other reports ----------------------------------------------------
-
-
-@subscriber(ReservationChanged, listens=listening(EventType.RESERVATION_CHANGED))
-def reservation_changed(event: ReservationChanged) -> None:
-    event_emit(
-        tenant_id=event.tenant_id,
-        type=EventType.RESERVATION_CHANGED,
-        data={
-            "reservation_id": event.reservation_id,
-            "charge_point": event.identity,
-            "connector_id": event.connector_id,
-            "id_tag": event.id_tag,
-            "status": event.status,
-            "expiry_date": event.expiry_date,
-            "transaction_id": event.transaction_id,
-        },
-        charge_point_id=event.charge_point_id,
-    )
-
-
-@subscriber(ChargingProfileRejected, listens=listening(EventType.CHARGING_PROFILE_REJECTED))
-def charging_profile_rejected(event: ChargingProfileRejected) -> None:
-    event_emit(
-        tenant_id=event.tenant_id,
-        type=EventType.CHARGING_PROFILE_REJECTED,
-        data={
-            "charge_point": event.identity,
-            "connector_id": event.connector_id,
-            "charging_profile_id": event.charging_profile_id,
-            "charging_profile_purpose": event.charging_profile_purpose,
-            "transaction_id": event.transaction_id,
-            "charging_site_id": event.charging_site_id,
-            "attempts": event.attempts,
-        },
-        charge_point_id=event.charge_point_id,
-    )
-
-
-@subscriber(FirmwareStatusChanged, listens=listening(EventType.FIRMWARE_JOB_STATUS_CHANGED))
-def firmware_status_changed(event: FirmwareStatusChanged) -> None:
-    event_emit(
-        tenant_id=event.tenant_id,
-        type=EventType.FIRMWARE_JOB_STATUS_CHANGED,
-        data={
-            "firmware_update_id": event.firmware_update_id,
-            "charge_point": event.identity,
-            "status": event.status,
-            "previous_status": event.previous_status,
-            "last_status": event.last_status,
-            "error": event.error,
-        },
-        charge_point_id=event.charge_point_id,
-    )
-
-
-@subscriber(DiagnosticsUploaded, listens=listening(EventType.DIAGNOSTICS_UPLOADED))
-def diagnostics_uploaded(event: DiagnosticsUploaded) -> None:
-    event_emit(
-        tenant_id=event.tenant_id,
-        type=EventType.DIAGNOSTICS_UPLOADED,
-        data={
-            "diagnostics_request_id": event.diagnostics_request_id,
-            "charge_point": event.identity,
-            "status": event.status,
-            "file_name": event.file_name,
-            "file_size": event.file_size,
-            # Empty: this platform's receiver holds the file (as in the REST API).
-            "location": event.location,
-        },
-        charge_point_id=event.charge_point_id,
-    )
-
-
-@subscriber(DataTransferReceived, listens=listening(EventType.DATA_TRANSFER_RECEIVED))
-def data_transfer_received(event: DataTransferReceived) -> None:
-    event_emit(
-        tenant_id=event.tenant_id,
-        type=EventType.DATA_TRANSFER_RECEIVED,
-        data={
-            "charge_point": event.identity,
-            "vendor_id": event.vendor_id,
-            "message_id": event.message_id or "",
-            "data": event.data or "",
-            "answer_status": event.answer_status,
-        },
-        charge_point_id=event.charge_point_id,
-    )
-
-
-@subscriber(SecurityEventRecorded, listens=listening(EventType.SECURITY_EVENT_RECORDED))
-def security_event_recorded(event: SecurityEventRecorded) -> None:
-    event_emit(
-        tenant_id=event.tenant_id,
-        type=EventType.SECURITY_EVENT_RECORDED,
-        data={
-            "charge_point": event.identity,
-            "type": event.type,
-            "critical": event.critical,
-            "timestamp": event.timestamp,
-            "tech_info": event.tech_info,
-            "source_address": event.source_address,
-        },
-        charge_point_id=event.charge_point_id,
-    )
-
-
-@subscriber(SecurityEventReceived, listens=listening(EventType.SECURITY_EVENT_RECEIVED))
-def security_event_received(event: SecurityEventReceived) -> None:
-    event_emit(
-        tenant_id=event.tenant_id,
-        type=EventType.SECURITY_EVENT_RECEIVED,
-        data={
-            "charge_point": event.identity,
-            "type": event.type,
-            "timestamp": event.timestamp,
-            "tech_info": event.tech_info,
         },
         charge_point_id=event.charge_point_id,
     )
