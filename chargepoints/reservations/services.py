@@ -23,14 +23,15 @@ from chargepoints.authorization.verdicts import id_tag_verdict, id_tags_matching
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.models import (
     ChargePoint,
-    Command,
-    CommandStatus,
-    ConfigurationKey,
-    Connector,
     RegistrationStatus,
     Reservation,
     ReservationSequence,
     ReservationStatus,
+)
+from chargepoints.reservations.connectors import (
+    connector_count,
+    connector_zero_check,
+    reservation_conflict,
 )
 from csms.errors import ConflictError, DomainError
 from csms.events import ReservationChanged, publish
@@ -69,87 +70,12 @@ def _next_reservation_id(*, tenant_id: int) -> int:
     return value
 
 
-# OCPP 1.6 §9.3 (Reservation profile): whether ReserveNow may name connector 0.
-CONNECTOR_ZERO_KEY = "ReserveConnectorZeroSupported"
-NUMBER_OF_CONNECTORS_KEY = "NumberOfConnectors"
-RESERVATIONS_JOB = "reservations"
 # StatusNotification statuses that end a reservation of the connector (§5.13: the charge point
 # answers a ReserveNow for such a connector Faulted/Unavailable; one it held is gone too).
 _ENDED_BY_STATUS = {
     "Faulted": ReservationStatus.FAULTED,
     "Unavailable": ReservationStatus.UNAVAILABLE,
 }
-
-
-def _mirrored(charge_point_id: int, key: str) -> ConfigurationKey | None:
-    return ConfigurationKey.objects.filter(charge_point_id=charge_point_id, key__iexact=key).first()
-
-
-def _connector_zero_check(charge_point: ChargePoint) -> None:
-    """ReserveNow on connector 0 only where the charge point says it supports it; not known
-    yet: it is asked (once) and the reservation refused until it answered."""
-    mirrored = _mirrored(charge_point.pk, CONNECTOR_ZERO_KEY)
-    if mirrored is not None and not mirrored.unknown and mirrored.value is not None:
-        if mirrored.value.strip().lower() == "true":
-            return
-        raise DomainError(
-            f"{charge_point.identity} does not support reserving connector 0 "
-            f"({CONNECTOR_ZERO_KEY} is {mirrored.value}).",
-            code="connector_zero_not_supported",
-        )
-    if mirrored is not None and mirrored.unknown:
-        raise DomainError(
-            f"{charge_point.identity} does not know {CONNECTOR_ZERO_KEY}: connector 0 cannot "
-            "be reserved there.",
-            code="connector_zero_not_supported",
-        )
-    asking = Command.objects.filter(
-        charge_point=charge_point,
-        action="GetConfiguration",
-        status__in=(CommandStatus.QUEUED, CommandStatus.SENT),
-        requested_by_job=RESERVATIONS_JOB,
-    )
-    if not asking.exists():
-        command_dispatch(
-            charge_point=charge_point,
-            action="GetConfiguration",
-            payload={"key": [CONNECTOR_ZERO_KEY, NUMBER_OF_CONNECTORS_KEY]},
-            requested_by_job=RESERVATIONS_JOB,
-        )
-    raise DomainError(
-        f"Whether {charge_point.identity} supports reserving connector 0 is not known yet: it "
-        "was asked (GetConfiguration); try again once it answered.",
-        code="connector_zero_unknown",
-    )
-
-
-def _connector_count(charge_point: ChargePoint) -> int:
-    """Connectors the charge point has: its NumberOfConnectors, else those it reported."""
-    mirrored = _mirrored(charge_point.pk, NUMBER_OF_CONNECTORS_KEY)
-    if mirrored is not None and mirrored.value and mirrored.value.strip().isdigit():
-        return int(mirrored.value)
-    return Connector.objects.filter(charge_point=charge_point, connector_id__gt=0).count()
-
-
-def reservation_conflict(*, connector_id: int, reserved: list[int], connectors: int) -> str | None:
-    """Why a new reservation of ``connector_id`` conflicts with the active ones (their
-    connector ids, 0 for "any"), or None. OCPP 1.6 §5.13: a connector-0 reservation keeps one
-    connector available for its idTag at any time, so reservations of single connectors and
-    of connector 0 together never take more connectors than there are. With the count
-    unknown (0), connector 0 and single connectors exclude each other."""
-    singles = {c for c in reserved if c != 0}
-    anywhere = sum(1 for c in reserved if c == 0)
-    if connector_id != 0 and connector_id in singles:
-        return f"Connector {connector_id} is already reserved."
-    taken = singles | ({connector_id} if connector_id else set())
-    needed = anywhere + (1 if connector_id == 0 else 0)
-    if connectors:
-        if connectors - len(taken) < needed:
-            return "Every connector is reserved (a reservation of connector 0 holds one free)."
-        return None
-    if needed and taken:
-        return "Reservations of connector 0 and of single connectors exclude each other here."
-    return None
 
 
 def reservation_create(
@@ -176,7 +102,7 @@ def reservation_create(
             code="id_tag_not_accepted",
         )
     if connector_id == 0:
-        _connector_zero_check(charge_point)
+        connector_zero_check(charge_point)
     with transaction.atomic():
         # One reservation request at a time per charge point: the check below stays true.
         ChargePoint.objects.select_for_update().filter(pk=charge_point.pk).first()
@@ -192,7 +118,7 @@ def reservation_create(
         conflict = reservation_conflict(
             connector_id=connector_id,
             reserved=reserved,
-            connectors=_connector_count(charge_point) if involved else 0,
+            connectors=connector_count(charge_point) if involved else 0,
         )
         if conflict:
             raise ConflictError(f"{charge_point.identity}: {conflict}")

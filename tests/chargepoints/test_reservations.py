@@ -10,7 +10,8 @@ from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
 
 from chargepoints.models import ChargePoint, Command, CommandStatus, ConfigurationKey, Reservation
-from chargepoints.reservations.services import reservation_conflict, reservation_create
+from chargepoints.reservations.connectors import reservation_conflict
+from chargepoints.reservations.services import reservation_create
 from chargepoints.tasks import expire_reservations
 from csms.tenancy.models import Tenant
 from tests.api_errors import errored_fields
