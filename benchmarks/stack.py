@@ -28,7 +28,7 @@ BENCH_ENV = {
     "LOG_LEVEL": "WARNING",
     "DJANGO_SETTINGS_MODULE": "csms.settings",
     # Scenario 2 sends its commands back to back with one token, far above the API's per-token
-    # rate limit (600/min): it measures round trips, not the throttle.
+    # rate limit (6000/min): it measures round trips, not the throttle.
     "API_RATE_LIMIT": "1000000/min",
 }
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

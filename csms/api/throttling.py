@@ -2,7 +2,7 @@
 
 Counted per token, not per tenant or address: one misbehaving integration is slowed down
 without its tenant's other tokens. The rate is the ``token`` entry of
-``DEFAULT_THROTTLE_RATES`` (``API_RATE_LIMIT``, default 600/min); the counters live in the
+``DEFAULT_THROTTLE_RATES`` (``API_RATE_LIMIT``, default 6000/min); the counters live in the
 cache, which is Redis in production so every daphne process counts against the same limit.
 Over the limit: 429 with ``Retry-After`` (seconds), in the API's one error shape. While
 Redis is away the limit is not counted and every request goes on (issue 16 §1: an outage of

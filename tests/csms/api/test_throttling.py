@@ -23,8 +23,8 @@ def three_a_minute() -> Iterator[None]:
         yield
 
 
-def test_the_default_limit_is_600_a_minute_per_token() -> None:
-    assert api_settings.DEFAULT_THROTTLE_RATES["token"] == "600/min"
+def test_the_default_limit_is_6000_a_minute_per_token() -> None:
+    assert api_settings.DEFAULT_THROTTLE_RATES["token"] == "6000/min"
     assert api_settings.DEFAULT_THROTTLE_CLASSES[0].__name__ == "TokenRateThrottle"
 
 
