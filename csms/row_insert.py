@@ -15,8 +15,8 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connections, models
-from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+
+from csms.statements import server_binding_cursor
 
 try:
     import psycopg
@@ -98,37 +98,9 @@ def rows_insert(
             for row in rows
         ]
     per_statement = min(MAX_ROWS_PER_STATEMENT, MAX_PARAMETERS // len(fields))
-    with _cursor(connection) as cursor:
+    with server_binding_cursor(connection) as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             sql = _statement(model, fields, len(chunk), ignore_conflicts, using)
             cursor.execute(sql, [value for row in chunk for value in row])
     return len(rows)
-
-
-def _cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
-    """A cursor that binds on the server where that is cheaper.
-
-    Django's psycopg cursors bind on the client: each value is quoted into the statement text by
-    Python code, one parameter at a time — for hundreds of parameters a tenth of a daphne
-    process's CPU under the realistic mix. A server-binding cursor sends them apart, dumped in
-    one call of psycopg's C code. Wrapped like Django's own, so statements are still logged and
-    counted.
-    """
-    if connection.vendor != "postgresql" or psycopg is None:
-        return connection.cursor()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = psycopg.Cursor(connection.connection)
-    if connection.queries_logged:
-        return _ServerBindingDebugCursor(raw, connection)
-    return connection.make_cursor(raw)
-
-
-class _ServerBindingDebugCursor(CursorDebugWrapper):
-    """Logs the statement as given: once psycopg prepared it, its record of the executed text
-    (what Django logs by default) is empty."""
-
-    def execute(self, sql: str, params: Any = None) -> Any:
-        with self.debug_sql(sql, params, use_last_executed_query=False):
-            return self._execute_with_wrappers(sql, params, many=False, executor=self._execute)

@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from chargepoints.models import ChargePoint, Command, CommandStatus
+from csms.statements import rows_select, table
 from csms.tenancy.models import Tenant
 from smartcharging.composite import Electrical, Kind, Purpose, RateUnit
 from smartcharging.fair_share import ShareRequest, fair_shares
@@ -182,18 +183,14 @@ def charging_site_rebalance_request(*, site_id: int) -> None:
 
 
 def charging_site_rebalance_request_for(*, charge_point_id: int) -> None:
-    # Every StartTransaction and StopTransaction asks: no ordering (the model's default would
-    # join the site and charge point tables for nothing), at most one row (one site per CP).
-    site_id = next(
-        iter(
-            ChargingSiteMembership.objects.filter(charge_point_id=charge_point_id)
-            .order_by()
-            .values_list("site_id", flat=True)[:1]
-        ),
-        None,
+    # Every StartTransaction and StopTransaction asks: a prepared statement (csms.statements),
+    # at most one row (one site per charge point).
+    found = rows_select(
+        f"SELECT site_id FROM {table(ChargingSiteMembership)} WHERE charge_point_id = %s",  # noqa: S608
+        [charge_point_id],
     )
-    if site_id is not None:
-        charging_site_rebalance_request(site_id=site_id)
+    if found:
+        charging_site_rebalance_request(site_id=found[0][0])
 
 
 def _enqueue_rebalance(site_id: int) -> None:
