@@ -95,12 +95,12 @@ def _sessions(count: int) -> dict[str, dict[str, list[float]]]:
             run("StatusNotification", status("Charging"))
             tx = Transaction.objects.filter(charge_point__tenant=tenant).latest("pk")
             for step in range(4):
+                register = {**sampled[0], "value": str(number * 10 + step)}
                 values = {
                     "connectorId": 1,
                     "transactionId": tx.pk,
-                    "meterValue": [{"timestamp": now(), "sampledValue": sampled}],
+                    "meterValue": [{"timestamp": now(), "sampledValue": [register, *sampled[1:]]}],
                 }
-                values["meterValue"][0]["sampledValue"][0]["value"] = str(number * 10 + step)
                 run("MeterValues", values)
             stop = {
                 "transactionId": tx.pk,

@@ -17,7 +17,7 @@ from model metadata (:func:`table`, :func:`column`).
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -27,7 +27,7 @@ from django.utils.dateparse import parse_datetime
 try:
     import psycopg
 except ImportError:  # SQLite-only installation
-    psycopg = None
+    psycopg = None  # type: ignore[assignment]
 
 M = TypeVar("M", bound=models.Model)
 
@@ -39,7 +39,10 @@ def table(model: type[models.Model], using: str = "default") -> str:
 
 def column(model: type[models.Model], field: str, using: str = "default") -> str:
     """A field's column, quoted for the statement text."""
-    return connections[using].ops.quote_name(model._meta.get_field(field).column)
+    found = model._meta.get_field(field)
+    if not isinstance(found, models.Field):
+        raise TypeError(f"{model.__name__}.{field} is a relation, not a column")
+    return connections[using].ops.quote_name(str(found.column))
 
 
 def for_update(using: str = "default") -> str:
@@ -84,7 +87,7 @@ def instances_select(
 @lru_cache(maxsize=64)
 def _instances_statement(model: type[models.Model], where: str, lock: bool, using: str) -> str:
     quote = connections[using].ops.quote_name
-    columns = ", ".join(quote(field.column) for field in model._meta.concrete_fields)
+    columns = ", ".join(quote(str(field.column)) for field in model._meta.concrete_fields)
     locking = for_update(using) if lock else ""
     return f"SELECT {columns} FROM {table(model, using)} WHERE {where}{locking}"  # noqa: S608
 
@@ -117,10 +120,17 @@ def rows_change(sql: str, params: Sequence[Any], *, using: str = "default") -> i
         return int(cursor.rowcount)
 
 
+@overload
+def aware(value: datetime | str) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
 def aware(value: datetime | str | None) -> datetime | None:
     """A datetime column as selected: aware (UTC) whichever database it came from."""
     if isinstance(value, str):
-        value = parse_datetime(value)
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise ValueError(f"not a datetime: {value!r}")
+        value = parsed
     if value is not None and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
@@ -151,13 +161,13 @@ def server_binding_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
     raw = psycopg.Cursor(connection.connection)
     if connection.queries_logged:
         return _ServerBindingDebugCursor(raw, connection)
-    return connection.make_cursor(raw)
+    return connection.make_cursor(raw)  # type: ignore[arg-type]  # wraps any DB-API cursor
 
 
 class _ServerBindingDebugCursor(CursorDebugWrapper):
     """Logs the statement as given: once psycopg prepared it, its record of the executed text
     (what Django logs by default) is empty."""
 
-    def execute(self, sql: str, params: Any = None) -> Any:
+    def execute(self, sql: Any, params: Any = None) -> Any:
         with self.debug_sql(sql, params, use_last_executed_query=False):
             return self._execute_with_wrappers(sql, params, many=False, executor=self._execute)
