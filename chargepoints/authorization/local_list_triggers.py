@@ -6,12 +6,13 @@ changes (debounced per tenant), an accepted BootNotification. The sync itself is
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from chargepoints.authorization.local_list_sync import local_list_sync_all
 from chargepoints.models import IdTag, LocalListState, LocalListSyncRequest, RegistrationStatus
+from csms.statements import rows_change, rows_select, table
 
 # idTag edits come in bursts (imports, admin bulk edits): one sync per tenant per window.
 DEBOUNCE_SECONDS = getattr(settings, "OCPP_LOCAL_LIST_DEBOUNCE_SECONDS", 10)
@@ -60,8 +61,10 @@ def local_list_after_boot(
 ) -> None:
     """After a BootNotification: a reboot may have brought local-list support (new firmware),
     so NotSupported is forgotten; an accepted charge point is synced shortly after."""
-    LocalListState.objects.filter(charge_point_id=charge_point_id, not_supported=True).update(
-        not_supported=False
+    rows_change(
+        f"UPDATE {table(LocalListState)} SET not_supported = %s "  # noqa: S608
+        "WHERE charge_point_id = %s AND not_supported",
+        [False, charge_point_id],
     )
     if registration_status == RegistrationStatus.ACCEPTED and _boot_sync_needed(
         tenant_id=tenant_id, charge_point_id=charge_point_id
@@ -75,9 +78,7 @@ def _boot_sync_needed(*, tenant_id: int, charge_point_id: int) -> bool:
     does not use local lists pays no task per boot (thousands in a reconnect storm)."""
     # One plain statement: a reconnect storm asks thousands of times, and building two ORM
     # queries cost more than running them.
-    with connection.cursor() as cursor:
-        cursor.execute(_BOOT_SYNC_NEEDED_SQL, [tenant_id, True, charge_point_id])
-        return bool(cursor.fetchone()[0])
+    return bool(rows_select(_BOOT_SYNC_NEEDED_SQL, [tenant_id, True, charge_point_id])[0][0])
 
 
 _BOOT_SYNC_NEEDED_SQL = (

@@ -40,6 +40,7 @@ from chargepoints.models import (
     RegistrationStatus,
 )
 from csms.events import CommandFailed, CommandFinished
+from csms.statements import rows_select, table
 
 logger = logging.getLogger(__name__)
 
@@ -236,8 +237,11 @@ def configuration_after_boot(
     if registration_status != RegistrationStatus.ACCEPTED:
         return
     # One indexed query on the boot path rather than a broker message and a task per boot of
-    # every charge point of tenants that have no baseline (reconnect storms).
-    if not ConfigurationBaseline.objects.filter(tenant_id=tenant_id, enabled=True).exists():
+    # every charge point of tenants that have no baseline (reconnect storms); prepared.
+    if not rows_select(
+        f"SELECT 1 FROM {table(ConfigurationBaseline)} WHERE tenant_id = %s AND enabled LIMIT 1",  # noqa: S608
+        [tenant_id],
+    ):
         return
     transaction.on_commit(lambda: _enqueue_boot_apply(charge_point_id), robust=True)
 

@@ -6,7 +6,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -20,6 +20,7 @@ from chargepoints.passwords import hash_password
 from chargepoints.security.rotation import rotations_abandon
 from csms.errors import DomainError
 from csms.events import ChargePointBooted, ChargePointRegistrationChanged, publish
+from csms.statements import column, rows_change, rows_select, table
 from csms.tenancy.models import Tenant
 
 # BootNotification.req field -> ChargePoint field (snake_case, as handlers receive them).
@@ -53,6 +54,22 @@ class BootOutcome:
     interval: int  # what BootNotification.conf answers
 
 
+@cache
+def _boot_update_statement() -> str:
+    columns = [*_BOOT_FIELDS.values(), "last_boot_at"]
+    assignments = ", ".join(f"{column(ChargePoint, name)} = %s" for name in columns)
+    return f"UPDATE {table(ChargePoint)} SET {assignments} WHERE id = %s"  # noqa: S608
+
+
+@cache
+def _boot_read_statement() -> str:
+    return (
+        "SELECT c.registration_status, c.heartbeat_interval, t.heartbeat_interval "  # noqa: S608
+        f"FROM {table(ChargePoint)} c JOIN {table(Tenant)} t ON t.id = c.tenant_id "
+        "WHERE c.id = %s"
+    )
+
+
 def charge_point_boot(
     *,
     tenant_id: int,
@@ -64,14 +81,12 @@ def charge_point_boot(
     """Store what the charge point says of itself (``boot``: BootNotification.req, snake_case)
     and publish it; its registration status and the interval to answer."""
     values = {field: boot.get(key) or "" for key, field in _BOOT_FIELDS.items()}
-    ChargePoint.objects.filter(pk=charge_point_id).update(**values, last_boot_at=booted_at)
-    row = (
-        ChargePoint.objects.filter(pk=charge_point_id)
-        .values("registration_status", "heartbeat_interval", "tenant__heartbeat_interval")
-        .get()
-    )
-    registration_status = row["registration_status"]
-    heartbeat_interval = row["heartbeat_interval"] or row["tenant__heartbeat_interval"]
+    # Prepared statements (csms.statements): a reconnect storm boots thousands at once.
+    rows_change(_boot_update_statement(), [*values.values(), booted_at, charge_point_id])
+    registration_status, own_interval, tenant_interval = rows_select(
+        _boot_read_statement(), [charge_point_id]
+    )[0]
+    heartbeat_interval = own_interval or tenant_interval
     publish(
         ChargePointBooted(
             tenant_id=tenant_id,

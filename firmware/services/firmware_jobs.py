@@ -17,6 +17,7 @@ from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.commands.outbox import command_withdraw
 from chargepoints.models import Command, CommandStatus
 from csms.events import CommandFailed, CommandFinished
+from csms.statements import rows_select, table
 from firmware.models import (
     FirmwareJob,
     FirmwareJobStatus,
@@ -143,17 +144,32 @@ def _listening_job(
     charge_point_id: int, statuses: frozenset[str], *, job_id: int | None = None
 ) -> FirmwareJob | None:
     # Every BootNotification asks and almost no charge point has a job: a narrow probe first
-    # (a reconnect storm spent a seventh of its CPU building the locked read with its campaign).
+    # (a reconnect storm spent a seventh of its CPU building the locked read with its campaign),
+    # a prepared statement (csms.statements) where no job is named: every boot's.
     jobs = FirmwareJob.objects.filter(charge_point_id=charge_point_id, status__in=statuses)
     if job_id is not None:
         jobs = jobs.filter(pk=job_id)
-    if not jobs.exists():
+        if not jobs.exists():
+            return None
+    elif not _has_job_in(charge_point_id, statuses):
         return None
     return (
         jobs.select_for_update()
         .select_related("campaign")
         .order_by("-dispatched_at", "-pk")
         .first()
+    )
+
+
+def _has_job_in(charge_point_id: int, statuses: frozenset[str]) -> bool:
+    ordered = sorted(statuses)  # the same statement text for the same set
+    placeholders = ", ".join(["%s"] * len(ordered))
+    return bool(
+        rows_select(
+            f"SELECT 1 FROM {table(FirmwareJob)} WHERE charge_point_id = %s "  # noqa: S608
+            f"AND status IN ({placeholders}) LIMIT 1",
+            [charge_point_id, *ordered],
+        )
     )
 
 

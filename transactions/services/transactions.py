@@ -278,7 +278,7 @@ def transaction_stop(
         meter_values_store(
             charge_point_id=charge_point_id,
             connector_id=0,
-            transaction=None,
+            transaction_id=None,
             reported_transaction_id=reported_id,
             meter_values=payload.get("transaction_data") or [],
         )
@@ -293,7 +293,7 @@ def transaction_stop(
     meter_values_store(
         charge_point_id=charge_point_id,
         connector_id=tx.connector_id,
-        transaction=tx,
+        transaction_id=tx.pk,
         reported_transaction_id=reported_id,
         meter_values=payload.get("transaction_data") or [],
     )
