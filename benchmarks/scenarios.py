@@ -27,6 +27,10 @@ from simulator.stats import Stats, Window, percentile
 TENANT = "bench"
 PREFIX = "BENCH-"
 KIB = 1024
+# A rate is sustained while every action's p99 stays under this (issue 17: the side-by-side
+# rig's criterion; 1 s before), and a reconnect storm must settle within this.
+SUSTAINED_P99_MS = 150
+STORM_WITHIN_SECONDS = 30
 
 
 @dataclass
@@ -294,7 +298,7 @@ class Step:
         return (
             self.skipped <= 0.01 * self.offered
             and not self.window.errors
-            and self.p99(*every) <= 1000
+            and self.p99(*every) < SUSTAINED_P99_MS
         )
 
 
@@ -340,7 +344,8 @@ async def throughput(
     best = max((s.rate for s in sustained), default=0)
     bench.add(
         "3 throughput",
-        "highest rate sustained, realistic mix, every message persisted (DB checked)",
+        f"highest rate sustained (every p99 < {SUSTAINED_P99_MS} ms), realistic mix, "
+        "every message persisted (DB checked)",
         "≥ 1,000 msg/s",
         f"{best:,} msg/s ({len(steps)} steps; "
         f"{'all persisted' if persisted else 'NOT all persisted'})",
@@ -485,12 +490,12 @@ async def reconnect_storm(
         "4 reconnect storm",
         f"{count:,} charge points after a server restart: all booted and "
         f"{messages:,} queued transaction messages acknowledged",
-        "≤ 60 s",
+        f"≤ {STORM_WITHIN_SECONDS} s",
         f"{took:.1f} s (all booted after {all_booted or float('nan'):.1f} s; "
         f"{pending:,} boots answered Pending)"
         if settled
         else f"not settled after {within:.0f} s",
-        settled and took <= 60,
+        settled and took <= STORM_WITHIN_SECONDS,
     )
     bench.add(
         "4 reconnect storm",
