@@ -17,7 +17,7 @@ from csms.forwarded import ForwardedClientMiddleware  # noqa: E402
 from csms.metrics import processes, sampler  # noqa: E402
 from csms.ocpp import schemas  # noqa: E402
 from csms.routing import websocket_urlpatterns  # noqa: E402
-from csms.runtime import tune_garbage_collector  # noqa: E402
+from csms.runtime import tune_garbage_collector, tune_interpreter_lock  # noqa: E402
 
 server_patches.install()  # handshake denials, autobahn debug output, TLS in the scope
 schemas.warm_up()
@@ -34,4 +34,5 @@ application = sampler.sampled(
         )
     )
 )
+tune_interpreter_lock()
 tune_garbage_collector()  # last: the start-up heap is complete

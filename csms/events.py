@@ -353,6 +353,8 @@ def publish(event: Event) -> None:
     for subscription in _subscriptions.get(type(event), ()):
         if any(getattr(event, name) != value for name, value in subscription.match):
             continue
+        if subscription.listens is not None and not subscription.listens(event.tenant_id):
+            continue  # it would not act on this tenant's: no call, no savepoint
         if not subscription.isolated:
             subscription.receiver(event)
             continue

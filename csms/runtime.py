@@ -20,12 +20,21 @@ random moment under load. With
 
 import gc
 import logging
+import sys
 import time
 from typing import Any
 
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
+
+
+def tune_interpreter_lock() -> None:
+    """A database thread back from a round trip waits for the interpreter lock until the event
+    loop's thread lets go of it, at worst a whole switch interval (5 ms by default) per
+    statement while the loop is busy; a StartTransaction makes ten round trips."""
+    if settings.GIL_SWITCH_INTERVAL_MS:
+        sys.setswitchinterval(float(settings.GIL_SWITCH_INTERVAL_MS) / 1000)
 
 
 def tune_garbage_collector() -> None:

@@ -439,6 +439,9 @@ GC_FREEZE_AFTER_STARTUP = env.bool("GC_FREEZE_AFTER_STARTUP", default=True)
 GC_FREEZE_SURVIVORS = env.bool("GC_FREEZE_SURVIVORS", default=True)
 GC_THAW_SECONDS = env.float("GC_THAW_SECONDS", default=1800.0)
 GC_LOG_SLOW_MS = env.float("GC_LOG_SLOW_MS", default=0.0)
+# How long a thread may hold the interpreter lock while another waits for it (csms.runtime;
+# Python's default is 5 ms). Empty: Python's default.
+GIL_SWITCH_INTERVAL_MS = env.str("GIL_SWITCH_INTERVAL_MS", default="")
 
 # --- OCPP -------------------------------------------------------------------------------------
 # WebSocket pings keep idle connections honest; OCPP's own Heartbeat does the rest.

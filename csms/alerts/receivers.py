@@ -4,6 +4,7 @@
 alone, never the OCPP change that published the event.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.utils import timezone
@@ -34,10 +35,22 @@ FIRMWARE_FAILURES = frozenset(
 FIRMWARE_SUCCESSES = frozenset({"installed", "verified"})
 
 
+def _has_rules(kind: AlertKind) -> Callable[[int], bool]:
+    """``listens`` for the bus: whether the tenant has rules of ``kind`` (the snapshot is read,
+    or loaded once per ALERTS_RULES_CACHE_SECONDS). A subscriber that would find none is not
+    run, so a boot or a handshake of a tenant without such rules costs no savepoint (two round
+    trips each, thousands in a reconnect storm)."""
+
+    def listens(tenant_id: int) -> bool:
+        return bool(rules_of(tenant_id, kind))
+
+    return listens
+
+
 # --- Offline longer than N minutes ----------------------------------------------------------------
 
 
-@subscriber(ChargePointDisconnected, isolated=True)
+@subscriber(ChargePointDisconnected, isolated=True, listens=_has_rules(AlertKind.OFFLINE))
 def charge_point_went_offline(event: ChargePointDisconnected) -> None:
     for rule in rules_of(event.tenant_id, AlertKind.OFFLINE):
         alert_raise(
@@ -51,7 +64,7 @@ def charge_point_went_offline(event: ChargePointDisconnected) -> None:
         )
 
 
-@subscriber(ChargePointConnected, isolated=True)
+@subscriber(ChargePointConnected, isolated=True, listens=_has_rules(AlertKind.OFFLINE))
 def charge_point_came_back(event: ChargePointConnected) -> None:
     # Also refreshes this process's snapshot of the tenant's rules, which the StatusNotification
     # hot path then reads without a query (rules_known).
@@ -123,7 +136,7 @@ def _registration(tenant_id: int, charge_point_id: int, identity: str, status: s
         )
 
 
-@subscriber(ChargePointBooted, isolated=True)
+@subscriber(ChargePointBooted, isolated=True, listens=_has_rules(AlertKind.BOOT_REJECTED))
 def charge_point_booted(event: ChargePointBooted) -> None:
     _registration(event.tenant_id, event.charge_point_id, event.identity, event.registration_status)
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from chargepoints.commands.dispatch import command_dispatch
 from chargepoints.commands.outbox import outbox_complete
@@ -133,6 +134,25 @@ def test_listened_asks_each_subscriber_about_the_tenant(register: Register) -> N
     register(Rang)(lambda event: None)  # no ``listens``: always listens
 
     assert listened(Rang, tenant_id=8) is True
+
+
+@pytest.mark.django_db
+def test_a_subscriber_that_would_not_act_on_the_tenant_is_not_run_nor_isolated(
+    register: Register,
+) -> None:
+    heard: list[int] = []
+    register(Rang, isolated=True, listens=lambda tenant_id: tenant_id == 7)(
+        lambda event: heard.append(event.tenant_id)
+    )
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        publish(rang(tenant_id=8))
+        skipped = [query["sql"] for query in captured.captured_queries]
+        publish(rang(tenant_id=7))
+
+    assert heard == [7]
+    assert skipped == []  # no savepoint for a subscriber that is not run
+    assert any(q["sql"].startswith("SAVEPOINT") for q in captured.captured_queries)
 
 
 # --- Transactions and failures ------------------------------------------------------------------
