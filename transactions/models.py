@@ -28,9 +28,13 @@ class Transaction(models.Model):
     stay within OCPP's 32-bit integer for the first two billion sessions.
     """
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="transactions")
+    # Neither has an index of its own: (tenant, -started_at) and the unique start content start
+    # with them (an index less per row written and per stop's update, issue 17).
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="transactions", db_index=False
+    )
     charge_point = models.ForeignKey(
-        ChargePoint, on_delete=models.CASCADE, related_name="transactions"
+        ChargePoint, on_delete=models.CASCADE, related_name="transactions", db_index=False
     )
     connector_id = models.PositiveIntegerField()
     id_tag = models.CharField(max_length=20)
@@ -99,11 +103,18 @@ class MeterValue(models.Model):
     1.6 §7.45 gives most of them a default, which ``transactions.energy`` applies when it reads
     them; ``phase`` has none, and ``""`` is no valid value of any)."""
 
+    # Neither has an index of its own: the unique content and (transaction, timestamp) start
+    # with them (four sampled values a frame: two index entries less each, issue 17).
     charge_point = models.ForeignKey(
-        ChargePoint, on_delete=models.CASCADE, related_name="meter_values"
+        ChargePoint, on_delete=models.CASCADE, related_name="meter_values", db_index=False
     )
     transaction = models.ForeignKey(
-        Transaction, on_delete=models.CASCADE, null=True, blank=True, related_name="meter_values"
+        Transaction,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="meter_values",
+        db_index=False,
     )
     connector_id = models.PositiveIntegerField()
     # What the charge point said, kept for reconciliation when it names no known transaction.
