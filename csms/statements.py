@@ -112,6 +112,85 @@ def _instance_columns(
     return [field.attname for field in fields], converters
 
 
+def instance_insert(instance: models.Model, *, using: str = "default") -> bool:
+    """Insert ``instance`` (every concrete field as ``save()`` would write it, auto_now ones
+    included) unless a unique constraint already holds such a row: then nothing is written and
+    False is returned. Its primary key is set from the insert. One statement, where ``save()``
+    inside a savepoint to catch the IntegrityError costs three round trips and the compiling."""
+    connection = connections[using]
+    model = type(instance)
+    fields = _insert_fields(model)
+    values = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+    ]
+    with server_binding_cursor(connection) as cursor:
+        cursor.execute(_insert_statement(model, using), values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    instance.pk = row[0]
+    instance._state.adding = False
+    instance._state.db = using
+    return True
+
+
+def instance_update(
+    instance: models.Model, fields: Sequence[str], *, using: str = "default"
+) -> int:
+    """Write these fields of ``instance`` (and its auto_now ones), as ``save(update_fields=…)``
+    would, in a prepared statement; how many rows changed (0: the row is gone)."""
+    connection = connections[using]
+    model = type(instance)
+    written = _update_fields(model, tuple(fields))
+    values = [
+        field.get_db_prep_save(field.pre_save(instance, False), connection) for field in written
+    ]
+    with server_binding_cursor(connection) as cursor:
+        cursor.execute(_update_statement(model, tuple(fields), using), [*values, instance.pk])
+        return int(cursor.rowcount)
+
+
+@lru_cache(maxsize=32)
+def _update_fields(
+    model: type[models.Model], names: tuple[str, ...]
+) -> "list[models.Field[Any, Any]]":
+    fields = [model._meta.get_field(name) for name in names]
+    auto_now = [
+        field
+        for field in model._meta.concrete_fields
+        if getattr(field, "auto_now", False) and field not in fields
+    ]
+    return [field for field in [*fields, *auto_now] if isinstance(field, models.Field)]
+
+
+@lru_cache(maxsize=32)
+def _update_statement(model: type[models.Model], names: tuple[str, ...], using: str) -> str:
+    quote = connections[using].ops.quote_name
+    assignments = ", ".join(
+        f"{quote(str(field.column))} = %s" for field in _update_fields(model, names)
+    )
+    pk = quote(str(model._meta.pk.column)) if model._meta.pk is not None else "id"
+    return f"UPDATE {table(model, using)} SET {assignments} WHERE {pk} = %s"  # noqa: S608
+
+
+@lru_cache(maxsize=16)
+def _insert_fields(model: type[models.Model]) -> "list[models.Field[Any, Any]]":
+    return [field for field in model._meta.concrete_fields if not field.primary_key]
+
+
+@lru_cache(maxsize=16)
+def _insert_statement(model: type[models.Model], using: str) -> str:
+    quote = connections[using].ops.quote_name
+    fields = _insert_fields(model)
+    columns = ", ".join(quote(str(field.column)) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    pk = quote(str(model._meta.pk.column)) if model._meta.pk is not None else "id"
+    return (
+        f"INSERT INTO {table(model, using)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT DO NOTHING RETURNING {pk}"
+    )
+
+
 def rows_change(sql: str, params: Sequence[Any], *, using: str = "default") -> int:
     """Run an UPDATE or DELETE; how many rows it changed."""
     connection = connections[using]

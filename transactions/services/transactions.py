@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ from chargepoints.authorization.verdicts import (
 )
 from chargepoints.reservations.services import reservation_start_problem
 from csms.events import TransactionStarted, publish
-from csms.statements import instances_select
+from csms.statements import instance_insert, instance_update, instances_select
 from csms.timestamps import parse_timestamp
 from transactions.models import (
     MeterValue,
@@ -149,21 +149,20 @@ def transaction_start(
         stale=[tx for tx in on_connector if tx.stopped_at is None],
         superseded_at=started_at,
     )
-    try:
-        with transaction.atomic():
-            created = Transaction.objects.create(
-                tenant_id=tenant_id,
-                id_tag_status=verdict.status,
-                parent_id_tag=verdict.parent_id_tag,
-                reservation_id=reservation_id,
-                flags=flags,
-                **content,
-            )
-            publish(TransactionStarted(**started_fields(created, identity)))
-    except IntegrityError:
-        # The same StartTransaction raced in on another connection: answer with its id.
+    created = Transaction(
+        tenant_id=tenant_id,
+        id_tag_status=verdict.status,
+        parent_id_tag=verdict.parent_id_tag,
+        reservation_id=reservation_id,
+        flags=flags,
+        **content,
+    )
+    if not instance_insert(created):
+        # The same StartTransaction raced in on another connection (its unique content is
+        # stored): answer with its id.
         existing = Transaction.objects.get(**content)
         return StartOutcome(existing, _stored_verdict(existing))
+    publish(TransactionStarted(**started_fields(created, identity)))
     return StartOutcome(created, verdict)
 
 
@@ -379,17 +378,18 @@ def _apply_stop(tx: Transaction, stop: _StopFigures) -> None:
     tx.stopped_by = StoppedBy.CHARGE_POINT
     tx.flags = list(dict.fromkeys(flags))
     energy_settle(tx)
-    tx.save(
-        update_fields=[
-            "meter_stop",
-            "stopped_at",
-            "stop_reason",
-            "stop_id_tag",
-            "stopped_by",
-            *SETTLED_FIELDS,
-            "updated_at",
-        ]
-    )
+    instance_update(tx, _STOP_FIELDS)  # save(update_fields=…), as a prepared statement
+
+
+_STOP_FIELDS = (
+    "meter_stop",
+    "stopped_at",
+    "stop_reason",
+    "stop_id_tag",
+    "stopped_by",
+    *SETTLED_FIELDS,
+    "updated_at",
+)
 
 
 def _keep_unmatched(*, charge_point_id: int, payload: dict[str, Any], reported_id: Any) -> None:
