@@ -1,0 +1,134 @@
+"""daphne is killed (-9) in the middle of a reconnect storm and started again: of the
+transactions the chargers replay, nothing acknowledged is lost and nothing is stored twice.
+
+Hundreds of chargers connect at once and replay what they queued during an outage
+(tests.faults.storm): StartTransaction, MeterValues, StopTransaction. The kill comes while a
+share is answered and many are outstanding; their answers are lost with the process, the
+chargers send them again to the new daphne, and the server's idempotency (a StartTransaction
+retried gets the transaction its first try stored, a value retried is not a second row) is
+what keeps the database right.
+"""
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from csms.tenancy.models import Tenant
+from tests.async_orm import orm
+from tests.faults.conftest import urls_of
+from tests.faults.figures import figures_keep
+from tests.faults.storm import METER_VALUES_PER_TRANSACTION, Storm, storm_running
+from tests.servers import daphne_command, free_port, server_env, server_start
+from transactions.models import MeterValue, Transaction
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CHARGERS = 200
+# The kill comes once this share of all queued messages is acknowledged.
+KILL_AT_SHARE = 0.3
+FINISHED_WITHIN_SECONDS = 30.0
+
+
+def _stored(identities: list[str]) -> dict[str, Any]:
+    transactions = list(
+        Transaction.objects.filter(charge_point__identity__in=identities).values(
+            "id", "charge_point__identity", "meter_stop", "stopped_at"
+        )
+    )
+    values = list(
+        MeterValue.objects.filter(charge_point__identity__in=identities).values_list(
+            "charge_point__identity", "transaction_id", "value"
+        )
+    )
+    return {"transactions": transactions, "values": values}
+
+
+def _reconcile(storm: Storm, stored: dict[str, Any]) -> dict[str, int]:
+    """What the chargers were acknowledged against what the database holds."""
+    transactions_of: dict[str, list[dict[str, Any]]] = {c.identity: [] for c in storm.chargers}
+    for row in stored["transactions"]:
+        transactions_of[row["charge_point__identity"]].append(row)
+    values_of: Counter[tuple[str, int | None, int]] = Counter(
+        (identity, transaction_id, int(value))
+        for identity, transaction_id, value in stored["values"]
+    )
+    counts = Counter[str]()
+    for charger in storm.chargers:
+        rows = transactions_of[charger.identity]
+        counts["duplicate_transactions"] += max(0, len(rows) - 1)
+        acknowledged = {message.action: message for message in charger.acknowledged}
+        if "StartTransaction" in acknowledged:
+            given = acknowledged["StartTransaction"].answer["transactionId"]  # type: ignore[index]
+            if [row["id"] for row in rows] != [given]:
+                counts["start_not_its_one_row"] += 1
+        if "StopTransaction" in acknowledged and not any(
+            row["id"] == charger.transaction_id
+            and row["stopped_at"] is not None
+            and row["meter_stop"] == charger.meter_stop
+            for row in rows
+        ):
+            counts["stop_not_stored"] += 1
+        for value in charger.acknowledged_values:
+            stored_times = values_of[(charger.identity, charger.transaction_id, value)]
+            counts["values_acknowledged"] += 1
+            counts["values_acknowledged_not_stored"] += stored_times == 0
+    counts["values_stored"] = sum(values_of.values())
+    counts["duplicate_values"] = sum(times - 1 for times in values_of.values())
+    return dict(counts)
+
+
+async def test_daphne_killed_mid_reconnect_storm_loses_and_doubles_nothing(
+    tenant: Tenant, fleet_identities: Callable[[str, int], list[str]], faults_dir: Path
+) -> None:
+    identities = await orm(fleet_identities, "S", CHARGERS)
+    port = free_port()
+    env = server_env(LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
+    command = daphne_command(port)
+    first = server_start(command, env=env, ports=[port], log=faults_dir / "daphne-first.log")
+    second = None
+    try:
+        async with storm_running(urls_of(first, tenant), identities) as storm:
+            started_at = time.monotonic()
+            await storm.until_acknowledged(int(storm.queued * KILL_AT_SHARE), within=40)
+            first.process.kill()
+            acknowledged_at_kill, outstanding_at_kill = storm.acknowledged, storm.outstanding
+            storm_s = time.monotonic() - started_at
+            first.process.wait(timeout=10)
+            second = await asyncio.to_thread(
+                server_start, command, env=env, ports=[port], log=faults_dir / "daphne-second.log"
+            )
+            listening_at = time.monotonic()
+            await storm.until_finished(within=FINISHED_WITHIN_SECONDS)
+            finished_s = max(charger.finished_at for charger in storm.chargers) - listening_at
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+
+    figures = {
+        "chargers": CHARGERS,
+        "messages_queued": storm.queued,
+        "acknowledged_before_kill": acknowledged_at_kill,
+        "in_flight_at_kill": outstanding_at_kill,
+        "kill_after_s": round(storm_s, 2),
+        "messages_sent_again": sum(charger.resent for charger in storm.chargers),
+        "reconnects": sum(charger.connects - 1 for charger in storm.chargers),
+        "chargers_finished": storm.finished,
+        "finished_after_restart_s": round(finished_s, 2),
+        **_reconcile(storm, await orm(_stored, identities)),
+    }
+    figures_keep("storm_kill", figures)
+    assert outstanding_at_kill > 0, "the kill came when nothing was in flight"
+    assert storm.finished == CHARGERS
+    assert figures["duplicate_transactions"] == 0
+    assert figures["start_not_its_one_row"] == 0
+    assert figures["stop_not_stored"] == 0
+    assert figures["values_acknowledged"] == CHARGERS * METER_VALUES_PER_TRANSACTION
+    assert figures["values_acknowledged_not_stored"] == 0
+    assert figures["duplicate_values"] == 0
+    assert figures["values_stored"] == CHARGERS * METER_VALUES_PER_TRANSACTION
