@@ -10,6 +10,9 @@ what keeps the database right.
 """
 
 import asyncio
+import os
+import random
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,7 +26,7 @@ from tests.async_orm import orm
 from tests.faults.conftest import urls_of
 from tests.faults.figures import figures_keep
 from tests.faults.storm import METER_VALUES_PER_TRANSACTION, Storm, storm_running
-from tests.servers import daphne_command, free_port, server_env, server_start
+from tests.servers import ServerProcess, daphne_command, free_port, server_env, server_start
 from transactions.models import MeterValue, Transaction
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -32,6 +35,7 @@ CHARGERS = 200
 # The kill comes once this share of all queued messages is acknowledged.
 KILL_AT_SHARE = 0.1  # about half of the StartTransactions answered, the rest in flight
 FINISHED_WITHIN_SECONDS = 30.0
+KILL_LOOKS = 100
 
 
 def _stored(identities: list[str]) -> dict[str, Any]:
@@ -83,6 +87,36 @@ def _reconcile(storm: Storm, stored: dict[str, Any]) -> dict[str, int]:
     return dict(counts)
 
 
+def _stored_count(stored: dict[str, Any]) -> int:
+    return (
+        len(stored["transactions"])
+        + len(stored["values"])
+        + sum(row["stopped_at"] is not None for row in stored["transactions"])
+    )
+
+
+async def _kill_when_answers_are_lost(
+    server: ServerProcess, storm: Storm, identities: list[str]
+) -> tuple[dict[str, Any], int]:
+    """kill -9 at a moment when the process has committed rows whose answers it has not sent:
+    the retries the new daphne must not store again. The moment is found by freezing the
+    process (SIGSTOP), letting the answers it already sent arrive, and comparing what is
+    stored with what the chargers were acknowledged; if nothing is lost yet it runs on
+    (SIGCONT) a little and is looked at again. What it stored, and the looks it took."""
+    pid = server.process.pid
+    for attempt in range(1, KILL_LOOKS + 1):
+        os.kill(pid, signal.SIGSTOP)
+        await asyncio.sleep(0.05)  # answers already in the sockets reach the chargers
+        stored = await orm(_stored, identities)
+        if _stored_count(stored) > storm.acknowledged or attempt == KILL_LOOKS:
+            server.process.kill()
+            server.process.wait(timeout=10)
+            return stored, attempt
+        os.kill(pid, signal.SIGCONT)
+        await asyncio.sleep(random.uniform(0.005, 0.03))
+    raise AssertionError("unreachable")
+
+
 async def test_daphne_killed_mid_reconnect_storm_loses_and_doubles_nothing(
     tenant: Tenant, fleet_identities: Callable[[str, int], list[str]], faults_dir: Path
 ) -> None:
@@ -96,16 +130,12 @@ async def test_daphne_killed_mid_reconnect_storm_loses_and_doubles_nothing(
         async with storm_running(urls_of(first, tenant), identities) as storm:
             started_at = time.monotonic()
             await storm.until_acknowledged(int(storm.queued * KILL_AT_SHARE), within=40)
-            first.process.kill()
+            stored_at_kill, attempts = await _kill_when_answers_are_lost(first, storm, identities)
             acknowledged_at_kill, outstanding_at_kill = storm.acknowledged, storm.outstanding
             starts_in_flight = sum(
                 c.outstanding is c.queue[0] for c in storm.chargers if c.outstanding
             )
             storm_s = time.monotonic() - started_at
-            first.process.wait(timeout=10)
-            # Rows the killed process committed whose answer the charger never got: the
-            # retries the new daphne must not store again.
-            stored_at_kill = await orm(_stored, identities)
             second = await asyncio.to_thread(
                 server_start, command, env=env, ports=[port], log=faults_dir / "daphne-second.log"
             )
@@ -123,9 +153,8 @@ async def test_daphne_killed_mid_reconnect_storm_loses_and_doubles_nothing(
         "acknowledged_before_kill": acknowledged_at_kill,
         "in_flight_at_kill": outstanding_at_kill,
         "starts_in_flight_at_kill": starts_in_flight,
-        "stored_unanswered_at_kill": len(stored_at_kill["transactions"])
-        + len(stored_at_kill["values"])
-        - acknowledged_at_kill,
+        "stored_unanswered_at_kill": _stored_count(stored_at_kill) - acknowledged_at_kill,
+        "looks_before_kill": attempts,
         "kill_after_s": round(storm_s, 2),
         "messages_sent_again": sum(charger.resent for charger in storm.chargers),
         # Those whose first try may have been stored: the retry must get the same transaction.
@@ -137,6 +166,7 @@ async def test_daphne_killed_mid_reconnect_storm_loses_and_doubles_nothing(
     }
     figures_keep("storm_kill", figures)
     assert outstanding_at_kill > 0, "the kill came when nothing was in flight"
+    assert figures["stored_unanswered_at_kill"] > 0, "the kill lost no answer: try more looks"
     assert storm.finished == CHARGERS
     assert figures["duplicate_transactions"] == 0
     assert figures["start_not_its_one_row"] == 0
