@@ -136,6 +136,10 @@ async def test_daphne_killed_mid_reconnect_storm_loses_and_doubles_nothing(
                 c.outstanding is c.queue[0] for c in storm.chargers if c.outstanding
             )
             storm_s = time.monotonic() - started_at
+            with_a_row = {row["charge_point__identity"] for row in stored_at_kill["transactions"]}
+            starts_lost = sum(
+                c.identity in with_a_row and c.queue[0].answer is None for c in storm.chargers
+            )
             second = await asyncio.to_thread(
                 server_start, command, env=env, ports=[port], log=faults_dir / "daphne-second.log"
             )
@@ -154,6 +158,7 @@ async def test_daphne_killed_mid_reconnect_storm_loses_and_doubles_nothing(
         "in_flight_at_kill": outstanding_at_kill,
         "starts_in_flight_at_kill": starts_in_flight,
         "stored_unanswered_at_kill": _stored_count(stored_at_kill) - acknowledged_at_kill,
+        "starts_stored_unanswered_at_kill": starts_lost,
         "looks_before_kill": attempts,
         "kill_after_s": round(storm_s, 2),
         "messages_sent_again": sum(charger.resent for charger in storm.chargers),
