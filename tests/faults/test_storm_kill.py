@@ -32,10 +32,11 @@ from transactions.models import MeterValue, Transaction
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 CHARGERS = 200
-# The kill comes once this share of all queued messages is acknowledged.
-KILL_AT_SHARE = 0.1  # about half of the StartTransactions answered, the rest in flight
+# The moment to kill is looked for once this share of all queued messages is acknowledged:
+# about half of the StartTransactions answered, the rest in flight.
+KILL_AT_SHARE = 0.1
+KILL_LOOKS = 100  # freezes of daphne to find a StartTransaction stored but not answered
 FINISHED_WITHIN_SECONDS = 30.0
-KILL_LOOKS = 100
 
 
 def _stored(identities: list[str]) -> dict[str, Any]:
