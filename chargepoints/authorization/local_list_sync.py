@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chargepoints.authorization import local_list
@@ -200,10 +201,18 @@ def local_list_sync(
 
 def local_list_sync_all(*, tenant_id: int | None = None) -> int:
     """Start a sync on every connected, accepted charge point (of one tenant) that has not
-    said NotSupported. Returns how many were looked at."""
-    charge_points = ChargePoint.objects.filter(
-        connected=True, registration_status=RegistrationStatus.ACCEPTED
-    ).exclude(local_list_state__not_supported=True)
+    said NotSupported and may need a list: its tenant keeps idTags in local lists, or it was
+    sent one (which may have to be emptied), the rule a boot follows. Tenants that do not use
+    local lists get no GetLocalListVersion on every charger every hour. Returns how many were
+    looked at."""
+    uses_local_lists = Q(
+        tenant__in=IdTag.objects.filter(in_local_list=True).values("tenant_id")
+    ) | Q(local_list_state__version__gt=0)
+    charge_points = (
+        ChargePoint.objects.filter(connected=True, registration_status=RegistrationStatus.ACCEPTED)
+        .filter(uses_local_lists)
+        .exclude(local_list_state__not_supported=True)
+    )
     if tenant_id is not None:
         charge_points = charge_points.filter(tenant_id=tenant_id)
     count = 0

@@ -554,7 +554,11 @@ def test_beat_schedule_is_created_by_a_data_migration() -> None:
 def test_beat_task_syncs_connected_accepted_charge_points(
     tenant: Tenant, other_tenant: Tenant, charge_point: ChargePoint, answer: Answer
 ) -> None:
+    # The other tenant keeps no idTag in local lists: only a charger once sent one is asked
+    # (its list may have to be emptied), not every charger every hour.
     theirs = ChargePointFactory(tenant=other_tenant, connected=True)
+    LocalListState.objects.create(charge_point=theirs, version=3)
+    ChargePointFactory(tenant=other_tenant, connected=True)
     ChargePointFactory(tenant=tenant, connected=False)
     ChargePointFactory(tenant=tenant, connected=True, registration_status="Pending")
     IdTagFactory(tenant=tenant, id_tag="MINE", in_local_list=True)
