@@ -505,6 +505,20 @@ OCPP_DB_THREADS = env.int(
 # together in the next one (one transaction, one message-log insert).
 OCPP_CALL_BATCH_PARALLEL = env.int("OCPP_CALL_BATCH_PARALLEL", default=2)
 OCPP_CALL_BATCH_MAX = env.int("OCPP_CALL_BATCH_MAX", default=50)
+# Calls whose transaction may commit without waiting for the WAL flush when a batch holds
+# nothing else (csms.ocpp.execution.group_commit.commit_durability). Never transaction messages.
+OCPP_ASYNC_COMMIT_ACTIONS = frozenset(env.list("OCPP_ASYNC_COMMIT_ACTIONS", default=["Heartbeat"]))
+_DURABLE_ACTIONS = {
+    "StartTransaction",
+    "StopTransaction",
+    "MeterValues",
+    "SecurityEventNotification",
+}
+if _DURABLE_ACTIONS & OCPP_ASYNC_COMMIT_ACTIONS:
+    raise ImproperlyConfigured(
+        "OCPP_ASYNC_COMMIT_ACTIONS may not hold transaction messages (OCPP 1.6 §4.7): "
+        + ", ".join(sorted(_DURABLE_ACTIONS & OCPP_ASYNC_COMMIT_ACTIONS))
+    )
 # Admission control in reconnect storms (csms.ocpp.execution.admission): while a process's database
 # work takes longer than MAX_LATENCY seconds (queueing included; chargers give up after ~30 s)
 # or MAX_IN_FLIGHT items are under way, BootNotification is answered Pending with an interval

@@ -135,3 +135,50 @@ async def test_calls_that_queue_behind_a_busy_slot_go_together_in_the_next_batch
     assert [json.loads(a)[:2] for a in answers] == [[3, f"m{n}"] for n in range(calls)]
     vendors = await orm(lambda: sorted(ChargePoint.objects.values_list("vendor", flat=True)))
     assert vendors == sorted(f"v{n}" for n in range(calls))
+
+
+# --- Durability of the commit ---------------------------------------------------------------------
+
+ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+
+
+def as_action(call: InboundCall, action: str) -> InboundCall:
+    """The call as another action, answered with an empty confirmation (MeterValues.conf)."""
+    ctx = CallContext(call.ctx.session, call.ctx.message_id, action, timezone.now(), [])
+    return InboundCall(Route(action, lambda ctx, payload: {}), ctx, {}, call.raw_frame)
+
+
+def statements_of(batch: list[InboundCall]) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        calls_commit(batch, backend=ChargePointBackend(), run=handler_run)
+    return [query["sql"] for query in captured.captured_queries]
+
+
+@pytest.mark.django_db
+def test_only_a_transaction_of_heartbeats_commits_without_waiting_for_the_disk(
+    tenant: Tenant,
+) -> None:
+    one, two = stations(tenant, 2)
+    heartbeats = [inbound(one, "h1", renaming("a")), inbound(two, "h2", renaming("b"))]
+    mixed = [
+        inbound(one, "h3", renaming("c")),
+        as_action(inbound(two, "m1", renaming("d")), "MeterValues"),
+    ]
+
+    alone = statements_of(heartbeats[:1])
+    together = statements_of(heartbeats)
+    with_a_transaction_message = statements_of(mixed)
+
+    # Only PostgreSQL has the switch; the embedded database commits as it always does.
+    expected = connection.vendor == "postgresql"
+    assert (ASYNC_COMMIT in alone, ASYNC_COMMIT in together) == (expected, expected)
+    assert ASYNC_COMMIT not in with_a_transaction_message
+    assert "m1" in {message_id for _, _, message_id in logged(two)}  # stored all the same
+
+
+@pytest.mark.django_db
+def test_no_action_means_every_commit_waits_for_the_disk(tenant: Tenant, settings: Any) -> None:
+    settings.OCPP_ASYNC_COMMIT_ACTIONS = frozenset()
+    (station,) = stations(tenant, 1)
+
+    assert ASYNC_COMMIT not in statements_of([inbound(station, "h1", renaming("a"))])
