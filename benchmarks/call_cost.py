@@ -123,7 +123,6 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
 
@@ -137,7 +136,6 @@ def main() -> None:
             f"{statistics.median(values['wall']):>8.0f} "
             f"{statistics.median(values['statements']):>10.0f}"
         )
-    del settings
 
 
 if __name__ == "__main__":

@@ -46,9 +46,13 @@ class IdTagVerdict:
 
 def id_tag_status(tag: IdTag, now: datetime) -> str:
     """What a known idTag reads as: Blocked, else Expired past its expiry date, else Accepted."""
-    if tag.status == IdTagStatus.BLOCKED:
+    return _status_of(tag.status, tag.expiry_date, now)
+
+
+def _status_of(status: str, expiry_date: datetime | None, now: datetime) -> str:
+    if status == IdTagStatus.BLOCKED:
         return AuthorizationStatus.BLOCKED
-    if tag.expiry_date is not None and tag.expiry_date <= now:
+    if expiry_date is not None and expiry_date <= now:
         return AuthorizationStatus.EXPIRED
     return AuthorizationStatus.ACCEPTED
 
@@ -111,9 +115,8 @@ def id_tag_verdict(
     ):
         return IdTagVerdict(AuthorizationStatus.INVALID)
     now = now or timezone.now()
-    tag = IdTag(status=status, expiry_date=aware(expiry_date))
-    verdict_status = id_tag_status(tag, now)
-    expiry = tag.expiry_date
+    expiry = None if expiry_date is None else aware(expiry_date)
+    verdict_status = _status_of(status, expiry, now)
     if verdict_status == AuthorizationStatus.ACCEPTED:
         expiry = cache_expiry(expiry_date=expiry, cache_lifetime=cache_lifetime, now=now)
     return IdTagVerdict(

@@ -39,7 +39,9 @@ def _has_rules(kind: AlertKind) -> Callable[[int], bool]:
     """``listens`` for the bus: whether the tenant has rules of ``kind`` (the snapshot is read,
     or loaded once per ALERTS_RULES_CACHE_SECONDS). A subscriber that would find none is not
     run, so a boot or a handshake of a tenant without such rules costs no savepoint (two round
-    trips each, thousands in a reconnect storm)."""
+    trips each, thousands in a reconnect storm). The snapshot's load runs outside the
+    subscriber's savepoint: a plain read, which fails only when the database does, and then the
+    frame's own writes fail with it."""
 
     def listens(tenant_id: int) -> bool:
         return bool(rules_of(tenant_id, kind))

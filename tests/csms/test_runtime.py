@@ -1,12 +1,14 @@
 """The daphne processes' garbage-collector tuning (csms.runtime)."""
 
 import gc
+import sys
 import weakref
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
-from csms.runtime import HeapSettler, SurvivorFreezer
+from csms.runtime import HeapSettler, SurvivorFreezer, tune_interpreter_lock
 
 
 @pytest.fixture
@@ -89,3 +91,17 @@ def test_a_small_process_never_pays_for_settling(unfrozen_afterwards: None) -> N
 
     assert not any(settler.tick(n) for n in (10, 200, 499, 499, 499))
     assert gc.get_freeze_count() == 0
+
+
+def test_the_switch_interval_is_set_only_when_asked(settings: Any) -> None:
+    python_default = sys.getswitchinterval()
+    try:
+        settings.GIL_SWITCH_INTERVAL_MS = ""
+        tune_interpreter_lock()
+        assert sys.getswitchinterval() == python_default
+
+        settings.GIL_SWITCH_INTERVAL_MS = "1"
+        tune_interpreter_lock()
+        assert sys.getswitchinterval() == pytest.approx(0.001)
+    finally:
+        sys.setswitchinterval(python_default)

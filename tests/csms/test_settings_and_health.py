@@ -135,3 +135,20 @@ print(r.status_code); print(r.content.decode())
     assert checks["database"]["ok"] is False
     assert checks["database"]["error"]
     assert checks["channel_layer"]["ok"] is True
+
+
+def test_transaction_messages_never_commit_without_waiting_for_the_disk() -> None:
+    refused = run_python(
+        "import django; django.setup()", OCPP_ASYNC_COMMIT_ACTIONS="Heartbeat,MeterValues"
+    )
+    allowed = run_python(
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(sorted(s.OCPP_ASYNC_COMMIT_ACTIONS))",
+        OCPP_ASYNC_COMMIT_ACTIONS="Heartbeat,Authorize",
+    )
+
+    assert refused.returncode != 0
+    assert "OCPP_ASYNC_COMMIT_ACTIONS may not hold transaction messages" in refused.stderr
+    assert "MeterValues" in refused.stderr
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.strip() == "['Authorize', 'Heartbeat']"
