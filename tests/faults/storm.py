@@ -8,6 +8,12 @@ whose answer was lost (the socket dropped, no answer in time, a CALLERROR) is se
 the same content and a new message id, after a reconnect and a new BootNotification if the
 socket is gone. The charger records what the fault is judged on: which messages were
 acknowledged, and whether one was outstanding when the test noted a moment.
+
+A charger can be made deaf to the answer of its first StartTransaction: it sends it and reads
+nothing more until the socket closes (or ``DEAF_FOR`` passes), as if the answer had been in
+flight when the server died. A kill then surely has a stored StartTransaction whose answer
+the charger never got, instead of the few milliseconds between a commit and its answers
+that a kill at a random moment rarely hits.
 """
 
 import asyncio
@@ -27,6 +33,7 @@ RECONNECT_PAUSE = 0.2
 RETRY_PAUSE = 0.1
 # Under a storm on a small machine an answer can be slow; past this it is taken as lost.
 ANSWER_WITHIN = 10.0
+DEAF_FOR = 30.0
 METER_VALUES_PER_TRANSACTION = 3
 WH_PER_METER_VALUE = 100
 
@@ -51,6 +58,7 @@ class StormCharger:
     url: str
     number: int
     id_tag: str = "TAG-OK"
+    deaf_to_first_start: bool = False
     queue: list[Queued] = field(default_factory=list)
     transaction_id: int | None = None
     outstanding: Queued | None = None  # sent, its answer not yet come
@@ -142,8 +150,13 @@ class StormCharger:
         for message in self.queue:
             while message.answer is None:
                 self.outstanding = message
+                deaf = self.deaf_to_first_start and message.action == "StartTransaction"
                 try:
-                    message.answer = await self._call(ws, message.action, self._content(message))
+                    if deaf and message.tries == 0:
+                        await self._send_unheard(ws, message.action, self._content(message))
+                    else:
+                        content = self._content(message)
+                        message.answer = await self._call(ws, message.action, content)
                 finally:
                     self.outstanding = None
                 if message.answer is None:
@@ -159,6 +172,15 @@ class StormCharger:
         if message.action == "StartTransaction":
             return message.payload
         return {**message.payload, "transactionId": self.transaction_id}
+
+    async def _send_unheard(self, ws: Any, action: str, payload: dict[str, Any]) -> None:
+        """Send a CALL and hear nothing until the socket is gone (ConnectionClosed), or
+        ``DEAF_FOR`` has passed and the answer is taken as lost."""
+        await ws.send(json.dumps([2, uuid.uuid4().hex, action, payload]))
+        deadline = time.monotonic() + DEAF_FOR
+        while (remaining := deadline - time.monotonic()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ws.recv(), remaining)
 
     async def _call(self, ws: Any, action: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         """The CALLRESULT's payload; None for a CALLERROR or no answer in time;
@@ -197,6 +219,12 @@ class Storm:
     def outstanding(self) -> int:
         return sum(charger.outstanding is not None for charger in self.chargers)
 
+    def deaf_no_more(self) -> None:
+        """From now on every charger hears its answers: those deaf until now whose
+        StartTransaction was not yet sent send it as the others do."""
+        for charger in self.chargers:
+            charger.deaf_to_first_start = False
+
     @property
     def finished(self) -> int:
         return sum(charger.done for charger in self.chargers)
@@ -224,11 +252,17 @@ class Storm:
 
 
 @contextlib.asynccontextmanager
-async def storm_running(url_of: Any, identities: list[str]) -> Any:
-    """Every charger connecting at once and replaying its queue, until the block ends."""
+async def storm_running(url_of: Any, identities: list[str], *, deaf_every: int = 0) -> Any:
+    """Every charger connecting at once and replaying its queue, until the block ends; every
+    ``deaf_every``-th of them deaf to its first StartTransaction's answer."""
     storm = Storm(
         [
-            StormCharger(identity, url_of(identity), number)
+            StormCharger(
+                identity,
+                url_of(identity),
+                number,
+                deaf_to_first_start=bool(deaf_every) and number % deaf_every == 0,
+            )
             for number, identity in enumerate(identities)
         ]
     )
