@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
-from csms.ocpp.handshake import local_inboxes
+from csms.ocpp.layer_inbox import local_inboxes
 from csms.ocpp.outbound import outbound_counts
 
 # /readyz answers within a second, under load too (issue 16 §7): each check is bounded, and

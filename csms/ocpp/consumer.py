@@ -22,8 +22,9 @@ from csms.metrics import ocpp as metrics
 from csms.ocpp.backend import ConnectionRefusedError, OcppBackend
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.execution.hops import db_hop
-from csms.ocpp.handshake import handshake_open, local_inboxes
+from csms.ocpp.handshake import handshake_open
 from csms.ocpp.layer_events import layer_receiver
+from csms.ocpp.layer_inbox import local_inboxes, shared_reader
 from csms.ocpp.outbound import Outbound
 from csms.ocpp.pipeline import frame_receive, registration_recheck
 from csms.ocpp.rate_limit import FrameRateLimit
@@ -74,8 +75,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.base_send = send
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         sources = [receive, self.local_events.get]
-        if self.channel_layer is not None:
-            # channels-redis makes the name locally: no Redis round trip, nothing to fail.
+        reader = shared_reader(self.channel_layer)
+        if reader is not None:
+            # The process's one reader puts this channel's events in local_events.
+            self.channel_name = reader.channel_new()
+        elif self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
             sources.append(
                 layer_receiver(

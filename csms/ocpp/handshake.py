@@ -19,6 +19,7 @@ from channels.layers import get_channel_layer
 from csms.ocpp.backend import ConnectionRefusedError, OcppBackend
 from csms.ocpp.context import ChargePointSession
 from csms.ocpp.execution.hops import db_hop
+from csms.ocpp.layer_inbox import local_inboxes
 from csms.tls.scope import configured_trusted_proxies, scope_client_address, scope_tls
 
 logger = logging.getLogger(__name__)
@@ -65,11 +66,6 @@ async def handshake_open(
         await takeover_notify(previous_channel, session.identity)
     return session, SUBPROTOCOL if offered else None
 
-
-# The connections of this process by channel name: their own queue of events, read by the
-# consumer beside the channel layer's (csms.ocpp.consumer). A takeover of a connection of this
-# process needs no Redis round trip, and works while the layer is away (issue 16 §1, §4).
-local_inboxes: dict[str, asyncio.Queue[dict[str, Any]]] = {}
 
 # A storm's thousands of takeovers at once would each open a Redis connection of their own
 # (the layer's pool grows with concurrent sends, and redis-py reads its package metadata for
