@@ -11,6 +11,7 @@ waiting.
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -92,9 +93,18 @@ class Outbound:
         # The session served; None once the connection closed or was taken over.
         self.session: ChargePointSession | None = None
         self.task: asyncio.Task[None] | None = None
-        self.wakeup = asyncio.Event()
+        # Look at the outbox (again): set by a wake-up, even one before the start.
+        self.look_again = False
+        # The connection's log context, taken at the start (a wake-up may come from the
+        # process's poller); None: not serving.
+        self._context: contextvars.Context | None = None
         # The one outstanding Central-System CALL and the future its answer resolves.
         self.pending_call: tuple[OutboundCall, asyncio.Future[Answer]] | None = None
+
+    @property
+    def serving(self) -> bool:
+        """Started: the charge point is sent its calls (a task runs only while there is work)."""
+        return self._context is not None
 
     def open(self, session: ChargePointSession, *, channel_name: str) -> None:
         """The handshake was accepted: this process's poller now knows the connection."""
@@ -116,19 +126,22 @@ class Outbound:
 
     def wake(self) -> None:
         """A command was queued for this charge point: look at the outbox now."""
-        self.wakeup.set()
-
-    def start(self, *, wake: bool = True) -> None:
-        """Run the outbox task; ``wake`` makes it look at the database now (otherwise it waits
-        for a wake-up or the poller: a reconnect storm need not ask for nothing thousands of
-        times)."""
-        if self.task is None:
-            # Started while a frame (a boot) is handled: its lines name no message but its own.
-            self.task = asyncio.create_task(self._run(), context=log_context.connection_context())
+        self.look_again = True
+        idle = self.task is None or self.task.done()
+        if self._context is not None and self.session is not None and idle:
+            self.task = asyncio.create_task(self._run(), context=self._context.copy())
             _outbox_tasks.add(self.task)
             self.task.add_done_callback(_outbox_tasks.discard)
-        if wake:
-            self.wakeup.set()
+
+    def start(self, *, wake: bool = True) -> None:
+        """Send this charge point its calls from now on; ``wake`` makes it look at the database
+        now (otherwise at a wake-up or the poller's: a reconnect storm need not ask for
+        nothing thousands of times). No task waits meanwhile: an idle connection of a fleet
+        costs none (issue 17), the outbox task runs while there is work."""
+        # Started while a frame (a boot) is handled: its lines name no message but its own.
+        self._context = log_context.connection_context()
+        if wake or self.look_again:
+            self.wake()
 
     async def answer_take(self, answer: Answer) -> str | None:
         """The charge point answered: if the answer is to our outstanding CALL, record it now,
@@ -202,6 +215,7 @@ class Outbound:
             )
 
     async def _stop(self, reason: str) -> None:
+        self._context = None
         task, self.task = self.task, None
         if task is not None:
             task.cancel()
@@ -220,9 +234,8 @@ class Outbound:
 
     async def _run(self) -> None:
         """Send queued commands in order, never a second CALL before the first is answered."""
-        while self.session is not None:
-            await self.wakeup.wait()
-            self.wakeup.clear()
+        while self.session is not None and self.look_again:
+            self.look_again = False
             while self.session is not None:
                 try:
                     call = await self._claim_next(self.session)
@@ -342,7 +355,7 @@ class Outbound:
 
 # Connections of this process by charge point id, for the poller.
 _local_connections: dict[int, Outbound] = {}
-# Every running outbox task of this process: one per open connection at most.
+# Every running outbox task of this process: one per connection with work at most.
 _outbox_tasks: set[asyncio.Task[None]] = set()
 
 
@@ -376,7 +389,7 @@ async def _outboxes_poll(channel_prefix: str, backend: OcppBackend) -> None:
                 channel_prefix=channel_prefix
             ):
                 outbound = _local_connections.get(charge_point_id)
-                if outbound is not None and outbound.task is not None:
+                if outbound is not None and outbound.serving:
                     outbound.wake()
         except Exception:
             logger.exception("outbox poll failed")

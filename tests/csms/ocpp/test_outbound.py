@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from chargepoints.commands.dispatch import wake_charge_point
 from chargepoints.models import ChargePoint, Command, CommandStatus
 from chargepoints.services.charge_points import charge_point_create
+from csms.ocpp.outbound import outbound_counts
 from csms.tenancy.models import Tenant
 from tests.async_orm import orm
 from tests.csms.ocpp.communicator import OcppCommunicator
@@ -133,3 +135,30 @@ async def test_closing_with_a_call_outstanding_fails_it_at_once_and_leaves_the_r
         (CommandStatus.FAILED, "ConnectionClosed", None),
         (CommandStatus.QUEUED, "", None),
     ]
+
+
+async def test_an_idle_connection_holds_no_outbox_task_one_runs_while_there_is_work(
+    station: ChargePoint,
+) -> None:
+    """A fleet's idle sockets cost no waiting task each (issue 17): a wake-up starts one, and
+    it ends once the outbox is empty."""
+    before = outbound_counts()["outbox_tasks"]
+    ws = await connected()
+    await ws.send_to(text_data=json.dumps([2, "hb-1", "Heartbeat", {}]))
+    assert (await next_frame(ws))[:2] == [3, "hb-1"]
+    assert outbound_counts()["outbox_tasks"] == before
+
+    reset = await orm(queue, station, "Reset", {"type": "Soft"})
+    await orm(wake_charge_point, charge_point_id=station.pk)  # as the API's dispatch does
+    call = await next_frame(ws)
+    assert call[2] == "Reset"
+    assert outbound_counts()["outbox_tasks"] == before + 1  # waiting for the answer
+
+    await ws.send_to(text_data=json.dumps([3, call[1], {"status": "Accepted"}]))
+
+    async def idle_again() -> bool:
+        return outbound_counts()["outbox_tasks"] == before
+
+    assert await eventually(idle_again)
+    assert await outcomes(reset) == [("completed", "", {"status": "Accepted"})]
+    await ws.disconnect()
