@@ -2,8 +2,9 @@
 
     DATABASE_URL=postgres://… .venv/bin/python -m benchmarks.call_cost [--sessions 200]
 
-Runs whole charging sessions of one charge point (Boot, Status, Heartbeat, Authorize, Start,
-MeterValues with four sampled values, Stop) through the group commit's own transaction and the
+Runs whole charging sessions of one charge point, each on a connection of its own (the last
+one's close and a handshake, then Boot, Status, Heartbeat, Authorize, Start, MeterValues with
+four sampled values, Stop) through the group commit's own transaction and the
 real backend, as ``benchmarks.hot_path`` counts them, on the database ``DATABASE_URL`` names
 (migrated here first; a tenant, charge point and idTag of its own are created). Prints, per
 action, the median CPU time of the thread (our Python and the database adapter's), the median
@@ -19,6 +20,7 @@ import statistics
 import time
 import uuid
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 
@@ -40,13 +42,18 @@ def _sessions(count: int) -> dict[str, dict[str, list[float]]]:
     tenant = Tenant.objects.create(slug=f"cost-{suffix}", name="Call cost")
     ChargePoint.objects.create(tenant=tenant, identity="COST-1")
     IdTag.objects.create(tenant=tenant, id_tag="COST-TAG")
-    session, _ = backend.open_session(
-        tenant_slug=tenant.slug,
-        identity="COST-1",
-        authorization=None,
-        channel_name="bench!call-cost",
-        client="",
-    )
+
+    def handshake() -> Any:
+        session, _ = backend.open_session(
+            tenant_slug=tenant.slug,
+            identity="COST-1",
+            authorization=None,
+            channel_name="bench!call-cost",
+            client="127.0.0.1:50000",
+        )
+        return session
+
+    session = handshake()
     ocpp_backend = backend.ChargePointBackend()
     figures: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
 
@@ -71,6 +78,19 @@ def _sessions(count: int) -> dict[str, dict[str, list[float]]]:
         assert answer.startswith("[3"), answer
         return answer
 
+    def measured(name: str, work: Any) -> Any:
+        """A step of the connection's own (its handshake, its close), as ``run`` measures."""
+        if counting:
+            with CaptureQueriesContext(connection) as captured:
+                result = work()
+            figures[name]["statements"].append(len(captured.captured_queries))
+            return result
+        cpu, wall = time.thread_time(), time.perf_counter()
+        result = work()
+        figures[name]["cpu"].append((time.thread_time() - cpu) * 1e6)
+        figures[name]["wall"].append((time.perf_counter() - wall) * 1e6)
+        return result
+
     def now() -> str:
         return timezone.now().isoformat()
 
@@ -86,6 +106,10 @@ def _sessions(count: int) -> dict[str, dict[str, list[float]]]:
     try:
         for number in range(count):
             counting = number == 1  # the second session: connector and caches exist
+            # Each session on a connection of its own: the last one's close, then a handshake.
+            close = partial(backend.close_session, session=session, channel_name="bench!call-cost")
+            measured("(close)", close)
+            session = measured("(handshake)", handshake)
             run("BootNotification", {"chargePointVendor": "Cost", "chargePointModel": "C1"})
             run("StatusNotification", status("Available"))
             run("Heartbeat", {})
