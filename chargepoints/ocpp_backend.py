@@ -18,6 +18,7 @@ import json
 import logging
 import time
 from datetime import datetime
+from functools import cache
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -52,6 +53,7 @@ from csms.events import ChargePointConnected, ChargePointDisconnected, publish
 from csms.ocpp.backend import ConnectionRefusedError
 from csms.ocpp.compat import CompatSwitches
 from csms.ocpp.context import CallContext, ChargePointSession
+from csms.statements import rows_change, table
 from csms.tenancy.models import UnknownChargePointPolicy
 from csms.tls.extension import TlsExtension
 
@@ -204,9 +206,10 @@ def _presence_take(
     while True:
         now = timezone.now()
         with transaction.atomic():
-            taken = ChargePoint.objects.filter(
-                pk=charge_point_id, connected=connected, channel_name=held_by
-            ).update(connected=True, connected_at=now, last_seen=now, channel_name=channel_name)
+            taken = rows_change(
+                _presence_take_statement(),
+                [now, now, channel_name, charge_point_id, connected, held_by],
+            )
             if taken:
                 publish(
                     ChargePointConnected(
@@ -228,6 +231,23 @@ def _presence_take(
         connected, held_by = current[0], current[1] or ""
 
 
+# Prepared statements (csms.statements): a reconnect storm takes thousands of presences at once.
+@cache
+def _presence_take_statement() -> str:
+    return (
+        f"UPDATE {table(ChargePoint)} SET connected = TRUE, connected_at = %s, "  # noqa: S608
+        "last_seen = %s, channel_name = %s WHERE id = %s AND connected = %s AND channel_name = %s"
+    )
+
+
+@cache
+def _presence_leave_statement() -> str:
+    return (
+        f"UPDATE {table(ChargePoint)} SET connected = FALSE, channel_name = '', "  # noqa: S608
+        "last_seen = %s WHERE id = %s AND channel_name = %s"
+    )
+
+
 def _register_pending(*, tenant_id: int, identity: str) -> ChargePoint:
     try:
         with transaction.atomic():
@@ -245,9 +265,9 @@ def close_session(*, session: ChargePointSession, channel_name: str) -> None:
     # connection's close must not mark the charge point offline.
     now = timezone.now()
     with transaction.atomic():
-        left = ChargePoint.objects.filter(
-            pk=session.charge_point_id, channel_name=channel_name
-        ).update(connected=False, channel_name="", last_seen=now)
+        left = rows_change(
+            _presence_leave_statement(), [now, session.charge_point_id, channel_name]
+        )
         if left:
             publish(
                 ChargePointDisconnected(
