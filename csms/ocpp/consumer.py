@@ -68,7 +68,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         """Channels' consumer loop, with two guarantees it lacks (issue 16 §1): the channel
-        layer's failures never end the connection (csms.ocpp.layer_events), and however the
+        layer's failures never end the connection (csms.ocpp.layer_inbox reads it for the
+        whole process; csms.ocpp.layer_events where it is read per connection), and however the
         consumer ends — a close, an exception, a cancellation — its clean-up runs: the outbox
         task stopped, the outstanding call failed, presence cleared."""
         self.scope = scope
