@@ -55,8 +55,8 @@ async def check_channel_layer() -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
-    # The default prefix: channels-redis reads all of a process's channels through one receive
-    # loop per prefix, and the consumers already hold the default one.
+    # A channel of the layer's own prefix, read by its receive(): the OCPP consumers' events
+    # go through a reader of their own (csms.ocpp.layer_inbox), which never holds that loop.
     channel = await layer.new_channel()
     token = uuid.uuid4().hex
     await layer.send(channel, {"type": "readyz.ping", "token": token})

@@ -29,9 +29,9 @@ async def command_wait(*, command_id: int, timeout: float) -> Command:  # noqa: 
     # (A deadline re-checked per loop, not asyncio.timeout: a cancelled ORM read helps nobody.)
     """Wait up to ``timeout`` seconds for the command to finish; the row as it then is."""
     layer = get_channel_layer()
-    # The default prefix on purpose: channels-redis reads all of a process's channels through one
-    # blocking pop on the list of that prefix; a channel of another prefix is only read while
-    # no consumer holds that reader, so wake-ups came after the 1 s re-read instead of at once.
+    # The layer's own prefix, read by its receive(): channels-redis lets one receive() of a
+    # process pop at a time, and the OCPP consumers never take that turn (their events have a
+    # reader of their own, csms.ocpp.layer_inbox), so a wake-up arrives at once.
     channel = await layer.new_channel()
     group = command_group(command_id)
     try:
