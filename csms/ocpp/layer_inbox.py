@@ -86,14 +86,14 @@ class SharedLayerReader:
             return
 
 
-_readers: dict[int, SharedLayerReader] = {}
+# By layer instance (Channels keeps one per alias for the process's life).
+_readers: dict[Any, SharedLayerReader] = {}
 
 
 def shared_reader(layer: Any) -> SharedLayerReader | None:
     """The process's one reader of ``layer``; None where each connection reads its own."""
     if not hasattr(layer, "receive_single"):
         return None
-    reader = _readers.get(id(layer))
-    if reader is None or reader.layer is not layer:
-        reader = _readers[id(layer)] = SharedLayerReader(layer)
-    return reader
+    if layer not in _readers:
+        _readers[layer] = SharedLayerReader(layer)
+    return _readers[layer]
