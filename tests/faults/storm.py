@@ -150,12 +150,13 @@ class StormCharger:
         for message in self.queue:
             while message.answer is None:
                 self.outstanding = message
-                deaf = self.deaf_to_first_start and message.action == "StartTransaction"
+                unheard = self.deaf_to_first_start and message.action == "StartTransaction"
+                unheard = unheard and message.tries == 0
+                content = self._content(message)
                 try:
-                    if deaf and message.tries == 0:
-                        await self._send_unheard(ws, message.action, self._content(message))
+                    if unheard:
+                        await self._send_unheard(ws, message.action, content)
                     else:
-                        content = self._content(message)
                         message.answer = await self._call(ws, message.action, content)
                 finally:
                     self.outstanding = None

@@ -146,13 +146,9 @@ async def test_daphne_killed_mid_reconnect_storm_loses_and_doubles_nothing(
         ) as storm:
             started_at = time.monotonic()
             await storm.until_acknowledged(int(storm.queued * KILL_AT_SHARE), within=40)
-            stored_at_kill, in_flight, waited_s = await _kill_when_deaf_starts_are_stored(
-                first, storm, identities
-            )
-            (outstanding_at_kill, starts_in_flight), acknowledged_at_kill = (
-                in_flight,
-                storm.acknowledged,
-            )
+            killed = await _kill_when_deaf_starts_are_stored(first, storm, identities)
+            stored_at_kill, (outstanding_at_kill, starts_in_flight), waited_s = killed
+            acknowledged_at_kill = storm.acknowledged
             storm_s = time.monotonic() - started_at
             starts_lost = _starts_stored_unanswered(storm, stored_at_kill)
             second = await asyncio.to_thread(
